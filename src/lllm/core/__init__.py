@@ -1,0 +1,1 @@
+"""The registry core: resource nodes, runtimes, resolution and the resource classes."""

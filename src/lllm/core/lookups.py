@@ -1,0 +1,49 @@
+"""Module-level lookups on the default (or a given) runtime: ``load_prompt`` and friends."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lllm.core.runtime import Runtime, get_default_runtime
+
+
+def _runtime(runtime: Runtime | None) -> Runtime:
+    return get_default_runtime() if runtime is None else runtime
+
+
+def load_prompt(path: str, runtime: Runtime | None = None) -> Any:
+    """The prompt ``path`` resolves to (``"greet/hello"``, ``"pkg:greet/hello"`` or a qualified key)."""
+    return _runtime(runtime).get(path, "prompt")
+
+
+def load_tactic(path: str, runtime: Runtime | None = None) -> Any:
+    """The tactic class ``path`` resolves to."""
+    return _runtime(runtime).get(path, "tactic")
+
+
+def load_proxy(path: str, runtime: Runtime | None = None) -> Any:
+    """The proxy class ``path`` resolves to."""
+    return _runtime(runtime).get(path, "proxy")
+
+
+def load_config(path: str, runtime: Runtime | None = None) -> Any:
+    """The config ``path`` resolves to, as stored (see ``resolve_config`` for ``base:`` inheritance)."""
+    return _runtime(runtime).get(path, "config")
+
+
+def load_resource(url: str, runtime: Runtime | None = None) -> Any:
+    """The value of the resource at ``url``, which must contain ``:``.
+
+    ``"pkg.section:path"`` is a qualified key. A part before ``:`` without a ``.`` names a
+    section of the default package: ``"assets:logo.png"`` → ``<default>.assets:logo.png``.
+    """
+    if not isinstance(url, str) or ":" not in url:
+        raise ValueError(
+            f"load_resource() needs '<package>.<section>:<path>' or '<section>:<path>', got {url!r}."
+        )
+    rt = _runtime(runtime)
+    prefix, _, path = url.partition(":")
+    namespace = rt.default_namespace
+    if "." not in prefix and namespace is not None and not rt.has(url):
+        return rt.get(f"{namespace}.{prefix}:{path}")
+    return rt.get(url)

@@ -1,0 +1,151 @@
+"""``ResourceNode`` (one stored resource, eager or lazy) and ``PackageInfo``."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any, Callable
+
+import attrs
+
+from lllm.core.errors import ResourceLoadError
+
+_UNLOADED: Any = type("_Unloaded", (), {"__repr__": lambda self: "<unloaded>"})()
+# Guards the creation of a node's load lock, so unloaded nodes carry no lock object.
+_LOCK_CREATION = threading.Lock()
+
+
+def validate_key(key: str) -> None:
+    """Raise ``ValueError`` unless ``key`` is a valid resource path (``a/b/c``)."""
+    if not isinstance(key, str) or not key:
+        raise ValueError(f"A resource key must be a non-empty string, got {key!r}.")
+    if ":" in key or key[0] == "/" or key[-1] == "/" or "//" in key:
+        raise ValueError(
+            f"Invalid resource key {key!r}: use '/'-separated names with no ':' "
+            "and no empty, leading or trailing segment."
+        )
+
+
+def validate_namespace(namespace: str) -> None:
+    """Raise ``ValueError`` unless ``namespace`` is empty or ``<package>.<section>``-like."""
+    if not isinstance(namespace, str):
+        raise ValueError(f"A namespace must be a string, got {namespace!r}.")
+    if ":" in namespace or "/" in namespace or namespace.startswith(".") or namespace.endswith("."):
+        raise ValueError(f"Invalid namespace {namespace!r}: expected '<package>.<section>'.")
+
+
+@attrs.define(slots=True, eq=False, repr=False)
+class ResourceNode:
+    """One resource in a runtime: a key, a namespace, a type, metadata and a value.
+
+    The qualified key is ``"<namespace>:<key>"`` (just ``key`` when the namespace is empty).
+    A lazy node calls its loader on the first read of ``value``, once even when many threads
+    read at the same time; a loader that raises leaves the node unloaded, so the next read
+    tries again, and the error (``ResourceLoadError``) names the qualified key and source file.
+    """
+
+    key: str
+    namespace: str = ""
+    resource_type: str = "resource"
+    metadata: dict[str, Any] = attrs.field(factory=dict)
+    qualified_key: str = attrs.field(init=False)
+    _value: Any = attrs.field(default=_UNLOADED, alias="_value")
+    _loader: Callable[[], Any] | None = attrs.field(default=None, alias="_loader")
+    _lock: threading.Lock | None = attrs.field(default=None, init=False)
+
+    def __attrs_post_init__(self) -> None:
+        validate_key(self.key)
+        validate_namespace(self.namespace)
+        if self._value is _UNLOADED and self._loader is None:
+            raise ValueError(f"Resource {self.key!r} needs a value or a loader.")
+        self.qualified_key = f"{self.namespace}:{self.key}" if self.namespace else self.key
+
+    @classmethod
+    def eager(
+        cls,
+        key: str,
+        value: Any,
+        namespace: str = "",
+        resource_type: str = "resource",
+        **metadata: Any,
+    ) -> ResourceNode:
+        """A node holding ``value`` already; extra keyword arguments become metadata."""
+        return cls(key, namespace, resource_type, metadata, _value=value)
+
+    @classmethod
+    def lazy(
+        cls,
+        key: str,
+        loader: Callable[[], Any],
+        namespace: str = "",
+        resource_type: str = "resource",
+        **metadata: Any,
+    ) -> ResourceNode:
+        """A node whose value is ``loader()``, called on first access of ``value``."""
+        if not callable(loader):
+            raise TypeError(f"The loader of resource {key!r} must be callable, got {loader!r}.")
+        return cls(key, namespace, resource_type, metadata, _loader=loader)
+
+    @property
+    def value(self) -> Any:
+        """The resource's value, loading it first if the node is lazy and not loaded yet."""
+        value = self._value
+        if value is _UNLOADED:
+            return self._load()
+        return value
+
+    @property
+    def is_loaded(self) -> bool:
+        """Whether ``value`` is available without calling a loader."""
+        return self._value is not _UNLOADED
+
+    def _load(self) -> Any:
+        lock = self._lock
+        if lock is None:
+            with _LOCK_CREATION:
+                lock = self._lock
+                if lock is None:
+                    lock = self._lock = threading.Lock()
+        with lock:
+            value = self._value
+            if value is not _UNLOADED:
+                return value
+            loader = self._loader
+            assert loader is not None
+            try:
+                value = loader()
+            except Exception as exc:
+                raise ResourceLoadError(
+                    self.qualified_key, self.metadata.get("file_path"), exc
+                ) from exc
+            self._value = value
+            self._loader = None
+        return value
+
+    def __repr__(self) -> str:
+        state = "loaded" if self.is_loaded else "lazy"
+        return f"<ResourceNode {self.qualified_key} type={self.resource_type} {state}>"
+
+
+def _optional_path(value: str | Path | None) -> Path | None:
+    return None if value is None else Path(value)
+
+
+@attrs.frozen
+class PackageInfo:
+    """What a runtime knows of one loaded package.
+
+    ``effective_name`` is the name its resources are registered under: the alias when the
+    package was loaded under one, else its own name.
+    """
+
+    name: str
+    version: str = "0.0.0"
+    description: str = ""
+    base_dir: Path | None = attrs.field(default=None, converter=_optional_path)
+    alias: str | None = None
+
+    @property
+    def effective_name(self) -> str:
+        """The alias if set, else the declared name."""
+        return self.alias or self.name

@@ -1,0 +1,1 @@
+"""Proxies: classes that wrap external APIs behind documented endpoints."""
