@@ -31,6 +31,15 @@ _EXPORTS: dict[str, str] = {
     "ParseError": "lllm.core.prompt",
     "Tactic": "lllm.core.tactic",
     "BaseProxy": "lllm.proxies.base",
+    "load_package": "lllm.loader",
+    "PackageProblemsError": "lllm.loader",
+    "load_runtime": "lllm.project",
+    "resolve_config": "lllm.configs",
+    "vendor_config": "lllm.configs",
+    "ManifestError": "lllm.manifest",
+    "register_plugin": "lllm.plugin_manager",
+    "PluginError": "lllm.plugin_manager",
+    "SectionSpec": "lllm.discovery",
 }
 
 __all__ = ["__version__", *_EXPORTS]
@@ -49,3 +58,53 @@ def __getattr__(name: str) -> object:
 
 def __dir__() -> list[str]:
     return sorted(set(globals()) | set(_EXPORTS))
+
+
+def _has_something_to_load() -> bool:
+    """Whether auto-init could find anything, using only ``os`` (keeps an empty folder's import cheap)."""
+    import os
+
+    env = os.environ
+    if env.get("LLLM_CONFIG"):
+        return True
+    folder = os.getcwd()
+    start = folder
+    while True:
+        if os.path.isfile(os.path.join(folder, "lllm.toml")):
+            return True
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            break
+        folder = parent
+    off = {"0", "false", "no", "off"}
+    if env.get("LLLM_AUTO_CWD_FALLBACK", "1").strip().lower() not in off:
+        if any(os.path.isdir(os.path.join(start, name)) for name in ("prompts", "configs", "tactics", "proxies")):
+            return True
+    if env.get("LLLM_AUTO_SHARED_PACKAGES", "1").strip().lower() not in off:
+        home = env.get("LLLM_HOME") or os.path.join(os.path.expanduser("~"), ".lllm")
+        try:
+            return any(not n.startswith((".", "_")) for n in os.listdir(os.path.join(home, "packages")))
+        except OSError:
+            return False
+    return False
+
+
+def _auto_init() -> None:
+    """Populate the default runtime at import (see ``lllm.project.auto_init``); never raises."""
+    import os
+
+    if os.environ.get("LLLM_AUTO_INIT", "1").strip().lower() in {"0", "false", "no", "off"}:
+        return
+    try:
+        if not _has_something_to_load():
+            return
+        from lllm.project import auto_init
+
+        auto_init()
+    except Exception as exc:  # import lllm must never fail
+        import warnings
+
+        warnings.warn(f"lllm: automatic loading failed, starting empty: {exc}", RuntimeWarning, stacklevel=2)
+
+
+_auto_init()

@@ -7,6 +7,7 @@ Creating any of these objects registers nothing: the ``prompts`` section finds m
 from __future__ import annotations
 
 import functools
+import sys
 from typing import Any, Iterable, Mapping
 
 import attrs
@@ -147,6 +148,15 @@ def _metadata(value: Mapping[str, Any] | None) -> dict[str, Any]:
     return {} if value is None else dict(value)
 
 
+def _creating_module() -> str | None:
+    """The ``__name__`` of the module whose top-level code is running, seen from the caller."""
+    frame: Any = sys._getframe(1)
+    while frame is not None:
+        if frame.f_code.co_name == "<module>":
+            return frame.f_globals.get("__name__")
+        frame = frame.f_back
+    return None
+
 
 @attrs.frozen(slots=True, eq=False, repr=False)
 class Prompt:
@@ -163,13 +173,26 @@ class Prompt:
     parser: Any = None
     handler: Any = None
     _template_vars: tuple[str, ...] | None = attrs.field(default=None, init=False)
+    _defined_in_module: str | None = attrs.field(default=None, init=False)
 
     def __attrs_post_init__(self) -> None:
         validate_key(self.path)
+        # Prompt objects have no __module__: record the module being executed, which is how
+        # the prompts section tells a prompt defined in a file from one imported into it.
+        object.__setattr__(self, "_defined_in_module", _creating_module())
         if not isinstance(self.prompt, str):
             raise TypeError(
                 f"The text of prompt {self.path!r} must be a str, got {type(self.prompt).__name__}."
             )
+
+    @property
+    def defined_in_module(self) -> str | None:
+        """The name of the module whose top-level code created this prompt (``None`` if none).
+
+        A prompt built by a function called at a module's top level belongs to that module;
+        ``extend`` makes a prompt that belongs to the module calling it.
+        """
+        return self._defined_in_module
 
     @property
     def template_vars(self) -> tuple[str, ...]:

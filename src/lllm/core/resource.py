@@ -114,6 +114,8 @@ class ResourceNode:
             assert loader is not None
             try:
                 value = loader()
+            except ResourceLoadError:
+                raise
             except Exception as exc:
                 raise ResourceLoadError(
                     self.qualified_key, self.metadata.get("file_path"), exc
@@ -121,6 +123,15 @@ class ResourceNode:
             self._value = value
             self._loader = None
         return value
+
+    def aliased(self, namespace: str) -> ResourceNode:
+        """The same resource under another namespace (a package alias).
+
+        The alias shares this node's metadata and value: reading either loads the value once.
+        """
+        if self.is_loaded:
+            return ResourceNode(self.key, namespace, self.resource_type, self.metadata, _value=self._value)
+        return ResourceNode(self.key, namespace, self.resource_type, self.metadata, _loader=lambda: self.value)
 
     def __repr__(self) -> str:
         state = "loaded" if self.is_loaded else "lazy"

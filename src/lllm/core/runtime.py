@@ -127,13 +127,17 @@ class Runtime:
             self._invalidate()
         return node
 
-    def register_package(self, pkg: PackageInfo) -> None:
-        """Record a loaded package. The first package registered becomes the default namespace."""
+    def register_package(self, pkg: PackageInfo, *, make_default: bool = True) -> None:
+        """Record a loaded package.
+
+        The first package registered with ``make_default=True`` (the default) becomes the
+        default namespace; the loader passes ``False`` for dependencies and shared packages.
+        """
         if not isinstance(pkg, PackageInfo):
             raise TypeError(f"register_package() takes a PackageInfo, got {type(pkg).__name__}.")
         with self._lock:
             self._packages[pkg.effective_name] = pkg
-            if self._default_namespace is None:
+            if make_default and self._default_namespace is None:
                 self._default_namespace = pkg.effective_name
                 self._invalidate()
 
@@ -339,6 +343,14 @@ class Runtime:
                 return False
             self._loaded_package_paths.add(path)
             return True
+
+    def _forget_package(self, name: str) -> None:
+        """Drop a package record (its resources are unregistered separately)."""
+        with self._lock:
+            info = self._packages.pop(name, None)
+            if info is not None and self._default_namespace == name:
+                self._default_namespace = None
+                self._invalidate()
 
     def _mark_discovery_done(self) -> None:
         self._discovery_done = True

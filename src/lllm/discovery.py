@@ -1,0 +1,236 @@
+"""What a section plugin works with: ``SectionSpec`` and ``SectionFolder``.
+
+``SectionFolder`` is the one argument of the ``lllm_discover`` hook: one folder of one section
+of one package, with the walk rules, key rules and module imports every section shares.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+import types
+import warnings
+from pathlib import Path, PurePosixPath
+from typing import Any, Callable, Iterable, Iterator
+
+import attrs
+
+from lllm.core.resource import PackageInfo, ResourceNode
+
+#: The parent of the synthetic module packages that package files are imported under.
+MODULE_ROOT = "_lllm_pkgs"
+
+
+def _check_section_name(instance: Any, attribute: Any, value: str) -> None:
+    if not (isinstance(value, str) and value.isidentifier() and value.isascii() and value == value.lower()):
+        raise ValueError(f"A section name must be a lower-case identifier, got {value!r}.")
+
+
+@attrs.frozen
+class SectionSpec:
+    """A section a plugin provides: its table name, the type of its resources, its default folder.
+
+    ``default_folder`` is the folder used when a package's ``lllm.toml`` has no table for the
+    section (``None`` → the section's name); the folder is skipped silently if absent.
+    """
+
+    name: str = attrs.field(validator=_check_section_name)
+    resource_type: str = attrs.field(validator=attrs.validators.instance_of(str))
+    default_folder: str | None = None
+    description: str = ""
+
+    @property
+    def folder_name(self) -> str:
+        """The default folder's name."""
+        return self.default_folder or self.name
+
+
+# A problem found during discovery: (message, file or None). The loader decides whether it
+# becomes a warning or is collected (``lllm check``).
+ProblemReporter = Callable[[str, "Path | None"], None]
+
+
+def _warn_problem(message: str, file: Path | None) -> None:
+    warnings.warn(message, RuntimeWarning, stacklevel=3)
+
+
+def is_skipped(name: str) -> bool:
+    """Whether a file or folder name is skipped by every walk (hidden, ``_private``, ``__pycache__``)."""
+    return name.startswith((".", "_"))
+
+
+def walk_files(root: Path, suffixes: Iterable[str] | None = None) -> list[Path]:
+    """Files under ``root`` in sorted walk order, skipping hidden and ``_`` names at every depth."""
+    wanted = None if suffixes is None else tuple(s.lower() for s in suffixes)
+    found: list[Path] = []
+
+    def visit(folder: str) -> None:
+        try:
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError:
+            return
+        for entry in entries:
+            if is_skipped(entry.name):
+                continue
+            if entry.is_dir():
+                visit(entry.path)
+            elif entry.is_file() and (wanted is None or entry.name.lower().endswith(wanted)):
+                found.append(Path(entry.path))
+
+    visit(str(root))
+    return found
+
+
+def module_root_name(folder: Path) -> str:
+    """The synthetic package name that files under ``folder`` are imported beneath."""
+    real = os.path.realpath(folder)
+    digest = hashlib.sha1(real.encode("utf-8", "surrogateescape")).hexdigest()[:12]
+    stem = "".join(c if c.isalnum() or c == "_" else "_" for c in os.path.basename(real)) or "root"
+    return f"{MODULE_ROOT}.{stem}_{digest}"
+
+
+def _ensure_package_module(name: str, path: str | None) -> None:
+    if name in sys.modules:
+        return
+    import importlib.machinery
+
+    module = types.ModuleType(name)
+    spec = importlib.machinery.ModuleSpec(name, None, is_package=True)
+    spec.submodule_search_locations = [] if path is None else [path]
+    module.__spec__ = spec
+    module.__path__ = spec.submodule_search_locations
+    module.__package__ = name
+    sys.modules[name] = module
+
+
+def import_file(file: Path, root: Path) -> types.ModuleType:
+    """Import ``file`` (under ``root``) once per process, as a real submodule of a synthetic package.
+
+    ``root`` becomes a package, so relative imports between the files under it work. The module
+    name depends only on the real paths, so a second load in any runtime reuses the module.
+    """
+    import importlib
+
+    root_name = module_root_name(root)
+    _ensure_package_module(MODULE_ROOT, None)
+    _ensure_package_module(root_name, os.path.realpath(root))
+    relative = Path(os.path.realpath(file)).relative_to(os.path.realpath(root)).with_suffix("")
+    name = ".".join((root_name, *relative.parts))
+    module = sys.modules.get(name)
+    if module is not None:
+        return module
+    return importlib.import_module(name)
+
+
+class SectionFolder:
+    """One folder of one section of one package, handed to the ``lllm_discover`` hook.
+
+    Attributes: ``section`` (the ``SectionSpec``), ``path`` (the folder, absolute),
+    ``package`` (the ``PackageInfo``), ``prefix`` (the key prefix, ``""`` for none),
+    ``namespace`` (``<package>.<section>``), ``plugin_name`` (the plugin that owns the section)
+    and ``package_root`` (the folder relative imports are anchored at).
+    """
+
+    def __init__(
+        self,
+        section: SectionSpec,
+        path: Path,
+        package: PackageInfo,
+        prefix: str = "",
+        *,
+        plugin_name: str = "",
+        package_root: Path | None = None,
+        report: ProblemReporter | None = None,
+    ) -> None:
+        self.section = section
+        self.path = Path(path)
+        self.package = package
+        self.prefix = prefix.strip("/")
+        self.namespace = f"{package.effective_name}.{section.name}"
+        self.plugin_name = plugin_name
+        self.package_root = self._anchor(package_root)
+        self._report = report or _warn_problem
+
+    def _anchor(self, package_root: Path | None) -> Path:
+        # Files inside the package import relative to its root; a folder re-exported from
+        # elsewhere is its own root.
+        if package_root is not None:
+            real_root = os.path.realpath(package_root)
+            real_path = os.path.realpath(self.path)
+            if real_path == real_root or real_path.startswith(real_root + os.sep):
+                return Path(package_root)
+        return self.path
+
+    def __repr__(self) -> str:
+        return f"<SectionFolder {self.namespace} {self.path} prefix={self.prefix!r}>"
+
+    # ----------------------------------------------------------------------------- keys
+
+    def key(self, *parts: str) -> str:
+        """Join the prefix and ``parts`` into a key (``prefix/part/part``)."""
+        return "/".join(p.strip("/") for p in (self.prefix, *parts) if p and p.strip("/"))
+
+    def relative_path(self, file: Path) -> str:
+        """``file``'s path relative to the folder, with ``/`` separators."""
+        return Path(file).relative_to(self.path).as_posix()
+
+    def file_key(self, file: Path, keep_suffix: bool = False) -> str:
+        """The key of a file: prefix + its relative path, with or without the suffix."""
+        relative = PurePosixPath(self.relative_path(file))
+        if not keep_suffix and relative.suffix:
+            relative = relative.with_suffix("")
+        return self.key(relative.as_posix())
+
+    # ---------------------------------------------------------------------------- files
+
+    def files(self, suffixes: Iterable[str] | None = None) -> list[Path]:
+        """Files of the folder in sorted walk order, skipping hidden and ``_`` names at any depth."""
+        return walk_files(self.path, suffixes)
+
+    def python_modules(self) -> Iterator[tuple[Path, types.ModuleType]]:
+        """Import each ``.py`` file of the folder (once per process) and yield ``(file, module)``.
+
+        A file that fails to import is reported (a warning naming the file and the error, or
+        a problem listed by ``lllm check``) and skipped.
+        """
+        for file in self.files(suffixes=(".py",)):
+            try:
+                module = import_file(file, self.package_root)
+            except Exception as exc:  # a user's file may raise anything at import
+                self.report(f"{file}: failed to import: {type(exc).__name__}: {exc}", file)
+                continue
+            yield file, module
+
+    @staticmethod
+    def defined_in(obj: Any, module: types.ModuleType) -> bool:
+        """Whether the class or function ``obj`` was defined in ``module`` (not imported into it)."""
+        return getattr(obj, "__module__", None) == module.__name__
+
+    def report(self, message: str, file: Path | None = None) -> None:
+        """Report a problem found while discovering (a ``RuntimeWarning`` unless the loader collects them)."""
+        self._report(message, file)
+
+    # ---------------------------------------------------------------------------- nodes
+
+    def _metadata(self, file: Path | None, extra: dict[str, Any]) -> dict[str, Any]:
+        metadata = {
+            "file_path": None if file is None else str(file),
+            "package": self.package.effective_name,
+            "section": self.section.name,
+            "plugin": self.plugin_name,
+        }
+        metadata.update(extra)
+        return metadata
+
+    def eager(self, key: str, value: Any, file: Path | None, **metadata: Any) -> ResourceNode:
+        """A loaded node in this folder's namespace, of the section's type, with discovery metadata."""
+        return ResourceNode(
+            key, self.namespace, self.section.resource_type, self._metadata(file, metadata), _value=value
+        )
+
+    def lazy(self, key: str, loader: Callable[[], Any], file: Path | None, **metadata: Any) -> ResourceNode:
+        """A lazy node in this folder's namespace, of the section's type, with discovery metadata."""
+        return ResourceNode(
+            key, self.namespace, self.section.resource_type, self._metadata(file, metadata), _loader=loader
+        )

@@ -1,0 +1,65 @@
+"""The hook specifications of lllm (pluggy project ``"lllm"``).
+
+A plugin is a module or object with functions marked ``@hookimpl`` and named after the hooks
+below. lllm finds plugins through the entry-point group ``lllm.plugins``; its own sections
+(prompts, proxies, tactics, configs, assets) are plugins registered the same way.
+
+A minimal plugin::
+
+    from lllm.plugin import SectionSpec, hookimpl
+
+    @hookimpl
+    def lllm_sections():
+        return [SectionSpec(name="datasets", resource_type="dataset")]
+
+    @hookimpl
+    def lllm_discover(folder):
+        return [folder.lazy(folder.file_key(f), lambda f=f: f.read_text(), f)
+                for f in folder.files(suffixes=(".csv",))]
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Iterable, Sequence
+
+import pluggy
+
+if TYPE_CHECKING:
+    from lllm.core.resource import ResourceNode
+    from lllm.discovery import SectionFolder, SectionSpec
+
+PROJECT_NAME = "lllm"
+
+hookspec = pluggy.HookspecMarker(PROJECT_NAME)
+hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
+
+
+@hookspec
+def lllm_sections() -> Sequence[SectionSpec]:
+    """Declare the sections this plugin provides.
+
+    Called once per plugin, right after the plugin is loaded, which happens the first time a
+    package is loaded in the process (or when plugins are listed). Takes no arguments.
+
+    Return a sequence of ``SectionSpec`` (name, resource type, default folder). A section name
+    can be claimed by one plugin only: two plugins claiming one section is an error naming
+    both. A manifest table with that name (``[datasets]``) or, when the table is absent, the
+    section's default folder in a package, is then handed to this plugin's ``lllm_discover``.
+    """
+
+
+@hookspec
+def lllm_discover(folder: SectionFolder) -> Iterable[ResourceNode] | None:
+    """Discover the resources of one section folder of one package.
+
+    Called once for every folder listed for the section in a package's ``lllm.toml`` (or
+    its default folder), and only on the plugin that declared ``folder.section``. ``folder``
+    gives the folder's path, the package, the key prefix and helpers: ``files()`` walks the
+    folder with lllm's skip rules in sorted order, ``python_modules()`` imports its Python
+    files once per process, and ``lazy()``/``eager()`` build nodes with the right namespace
+    and metadata.
+
+    Return the ``ResourceNode`` objects found, in walk order (``None`` counts as none). Do
+    not register them: the loader does, after checking for duplicate keys. Prefer lazy nodes
+    for anything read from a file, so that loading a package reads no file contents.
+    """

@@ -1,0 +1,405 @@
+"""Finding, loading and calling plugins.
+
+Plugins are found through the entry-point group ``lllm.plugins`` (read at most once per
+process, the first time a package is loaded or plugins are listed) and loaded with pluggy.
+The lllm distribution registers its built-in sections there too. Environment switches:
+
+- ``LLLM_DISABLE_PLUGINS=a,b`` blocks plugins by name before they are imported;
+- ``LLLM_PLUGINS_AUTOLOAD=0`` loads the built-in plugins only;
+- ``LLLM_STRICT_PLUGINS=1`` raises ``PluginError`` where a broken plugin would be skipped.
+
+A broken plugin (import error, invalid hook, raising hook) is reported once as a
+``RuntimeWarning`` naming the plugin, its distribution and the error, and skipped.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import warnings
+import weakref
+from typing import TYPE_CHECKING, Any, Iterable
+
+import attrs
+import pluggy
+
+from lllm import hookspecs
+from lllm.discovery import SectionFolder, SectionSpec
+
+if TYPE_CHECKING:
+    from lllm.core.resource import ResourceNode
+    from lllm.core.runtime import Runtime
+
+ENTRY_POINT_GROUP = "lllm.plugins"
+BUILTIN_DISTRIBUTION = "lllm"
+#: The built-in plugins, as the lllm distribution declares them in its entry points. Used
+#: as they are only when lllm runs from a source tree without installed metadata.
+BUILTIN_PLUGINS: tuple[tuple[str, str], ...] = (
+    ("prompts", "lllm.sections.prompts"),
+    ("proxies", "lllm.sections.proxies"),
+    ("tactics", "lllm.sections.tactics"),
+    ("configs", "lllm.sections.configs"),
+    ("assets", "lllm.sections.assets"),
+)
+
+
+class PluginError(RuntimeError):
+    """A plugin could not be used (raised instead of a warning when ``LLLM_STRICT_PLUGINS=1``)."""
+
+
+class PluginConflictError(PluginError):
+    """Two plugins claim the same section."""
+
+
+@attrs.define(eq=False)
+class PluginRecord:
+    """What lllm knows of one plugin: where it comes from, its state and its sections.
+
+    ``status`` is ``"available"`` (found, not imported yet), ``"loaded"``, ``"broken"`` (see
+    ``error``) or ``"disabled"`` (blocked by ``LLLM_DISABLE_PLUGINS`` or autoload off).
+    """
+
+    name: str
+    source: str
+    distribution: str | None = None
+    version: str | None = None
+    builtin: bool = False
+    status: str = "available"
+    error: str | None = None
+    plugin: Any = None
+    sections: tuple[SectionSpec, ...] = ()
+    _entry_point: Any = None
+
+    @property
+    def origin(self) -> str:
+        """``name (distribution version)`` for messages."""
+        if self.distribution is None:
+            return f"plugin {self.name!r} (registered in code)"
+        version = f" {self.version}" if self.version else ""
+        return f"plugin {self.name!r} (distribution {self.distribution}{version})"
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-friendly description (used by ``lllm plugins --json``)."""
+        return {
+            "name": self.name,
+            "source": self.source,
+            "distribution": self.distribution,
+            "version": self.version,
+            "builtin": self.builtin,
+            "status": self.status,
+            "error": self.error,
+            "sections": [
+                {"name": s.name, "resource_type": s.resource_type, "default_folder": s.folder_name}
+                for s in self.sections
+            ],
+        }
+
+
+def _env_flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _strict() -> bool:
+    return _env_flag("LLLM_STRICT_PLUGINS")
+
+
+# --------------------------------------------------------------------- entry points, once
+
+_entry_points_cache: dict[str, tuple[Any, ...]] = {}
+_entry_points_lock = threading.Lock()
+
+
+def entry_points(group: str) -> tuple[Any, ...]:
+    """The entry points of ``group``, read once per process and cached."""
+    cached = _entry_points_cache.get(group)
+    if cached is not None:
+        return cached
+    with _entry_points_lock:
+        cached = _entry_points_cache.get(group)
+        if cached is None:
+            from importlib.metadata import entry_points as read_entry_points
+
+            found = read_entry_points(group=group)
+            # One distribution can be visible twice on sys.path; keep its first copy.
+            unique: dict[tuple[str, str], Any] = {}
+            for ep in found:
+                unique.setdefault((ep.name, ep.value), ep)
+            cached = _entry_points_cache[group] = tuple(unique.values())
+    return cached
+
+
+def _distribution_of(ep: Any) -> tuple[str | None, str | None]:
+    dist = getattr(ep, "dist", None)
+    if dist is None:
+        return None, None
+    return dist.metadata["Name"], dist.version
+
+
+def _canonical(name: str | None) -> str:
+    return (name or "").replace("_", "-").lower()
+
+
+def _discovered_records() -> list[PluginRecord]:
+    """Records for every ``lllm.plugins`` entry point, built-ins first, not imported yet."""
+    builtin: list[PluginRecord] = []
+    others: list[PluginRecord] = []
+    for ep in entry_points(ENTRY_POINT_GROUP):
+        distribution, version = _distribution_of(ep)
+        is_builtin = _canonical(distribution) == BUILTIN_DISTRIBUTION
+        record = PluginRecord(
+            ep.name, ep.value, distribution, version, builtin=is_builtin, entry_point=ep
+        )
+        (builtin if is_builtin else others).append(record)
+    if not builtin:
+        from lllm import __version__
+
+        builtin = [
+            PluginRecord(name, module, BUILTIN_DISTRIBUTION, __version__, builtin=True)
+            for name, module in BUILTIN_PLUGINS
+        ]
+    order = {name: i for i, (name, _) in enumerate(BUILTIN_PLUGINS)}
+    builtin.sort(key=lambda r: (order.get(r.name, len(order)), r.name))
+    others.sort(key=lambda r: (r.name, r.distribution or ""))
+    return builtin + others
+
+
+# ------------------------------------------------------------------------------- the host
+
+
+class PluginHost:
+    """A set of plugins, their sections and the pluggy manager that calls them.
+
+    The process-wide host holds the entry-point plugins; a runtime with plugins registered in
+    code gets its own host that shares the process-wide records and adds its own.
+    """
+
+    def __init__(self, parent: PluginHost | None = None) -> None:
+        self._parent = parent
+        self._lock = threading.RLock()
+        self._local: list[PluginRecord] = []
+        self._records: list[PluginRecord] | None = None
+        self._manager: pluggy.PluginManager | None = None
+        self._sections: dict[str, tuple[SectionSpec, PluginRecord]] | None = None
+
+    # ------------------------------------------------------------------------- records
+
+    def records(self) -> list[PluginRecord]:
+        """Every plugin of this host, loaded (imported) if not done yet, in a stable order."""
+        with self._lock:
+            if self._records is None:
+                if self._parent is not None:
+                    inherited = self._parent.records()
+                else:
+                    inherited = _discovered_records()
+                    self._apply_switches(inherited)
+                manager = pluggy.PluginManager(hookspecs.PROJECT_NAME)
+                manager.add_hookspecs(hookspecs)
+                registered: dict[str, PluginRecord] = {}
+                for record in inherited + self._local:
+                    self._load(record, manager, registered)
+                self._manager = manager
+                self._records = inherited + self._local
+            return list(self._records)
+
+    @staticmethod
+    def _apply_switches(records: list[PluginRecord]) -> None:
+        disabled = {n.strip() for n in os.environ.get("LLLM_DISABLE_PLUGINS", "").split(",") if n.strip()}
+        autoload = os.environ.get("LLLM_PLUGINS_AUTOLOAD", "1").strip().lower() not in {"0", "false", "no", "off"}
+        for record in records:
+            if record.name in disabled:
+                record.status, record.error = "disabled", "disabled by LLLM_DISABLE_PLUGINS"
+            elif not autoload and not record.builtin:
+                record.status, record.error = "disabled", "not autoloaded (LLLM_PLUGINS_AUTOLOAD=0)"
+
+    def _load(self, record: PluginRecord, manager: pluggy.PluginManager, registered: dict[str, PluginRecord]) -> None:
+        if record.status == "disabled":
+            manager.set_blocked(record.name)
+            return
+        if record.status == "broken":
+            return
+        try:
+            if record.plugin is None:
+                record.plugin = self._import(record)
+            if record.name in registered:
+                raise PluginError(f"its name is already used by {registered[record.name].origin}")
+            manager.register(record.plugin, name=record.name)
+            registered[record.name] = record
+            record.sections = tuple(self._declared_sections(record, manager))
+            record.status = "loaded"
+        except Exception as exc:
+            if manager.is_registered(record.plugin):
+                manager.unregister(record.plugin)
+            self._broken(record, exc)
+
+    @staticmethod
+    def _import(record: PluginRecord) -> Any:
+        if record._entry_point is not None:
+            return record._entry_point.load()
+        import importlib
+
+        module_name, _, attribute = record.source.partition(":")
+        target: Any = importlib.import_module(module_name)
+        for part in filter(None, attribute.split(".")):
+            target = getattr(target, part)
+        return target
+
+    @staticmethod
+    def _declared_sections(record: PluginRecord, manager: pluggy.PluginManager) -> list[SectionSpec]:
+        sections: list[SectionSpec] = []
+        for impl in manager.hook.lllm_sections.get_hookimpls():
+            if impl.plugin is record.plugin:
+                declared = impl.function() or ()
+                for spec in declared:
+                    if not isinstance(spec, SectionSpec):
+                        raise TypeError(f"lllm_sections() returned {spec!r}, not a SectionSpec")
+                    sections.append(spec)
+        return sections
+
+    @staticmethod
+    def _broken(record: PluginRecord, exc: BaseException) -> None:
+        record.status = "broken"
+        record.error = f"{type(exc).__name__}: {exc}"
+        message = f"lllm: {record.origin} is broken and was skipped: {record.error}"
+        if _strict():
+            raise PluginError(message) from exc
+        warnings.warn(message, RuntimeWarning, stacklevel=2)
+
+    # ------------------------------------------------------------------------ sections
+
+    def section_table(self) -> dict[str, tuple[SectionSpec, PluginRecord]]:
+        """Section name → (spec, owning plugin), for every loaded plugin.
+
+        Raises ``PluginConflictError`` naming both plugins when two claim one section.
+        """
+        with self._lock:
+            if self._sections is None:
+                table: dict[str, tuple[SectionSpec, PluginRecord]] = {}
+                for record in self.records():
+                    if record.status != "loaded":
+                        continue
+                    for spec in record.sections:
+                        claimed = table.get(spec.name)
+                        if claimed is not None and claimed[1] is not record:
+                            raise PluginConflictError(
+                                f"Section {spec.name!r} is claimed by two plugins: "
+                                f"{claimed[1].origin} and {record.origin}. "
+                                "Uninstall one of them or block one with LLLM_DISABLE_PLUGINS."
+                            )
+                        table[spec.name] = (spec, record)
+                self._sections = table
+            return dict(self._sections)
+
+    def discover(self, record: PluginRecord, folder: SectionFolder) -> list[ResourceNode]:
+        """Call ``lllm_discover`` on the plugin owning ``folder.section`` and return its nodes.
+
+        A plugin that raises is reported as broken and yields nothing from then on.
+        """
+        from lllm.core.resource import ResourceNode
+
+        if record.status != "loaded":
+            return []
+        assert self._manager is not None
+        try:
+            nodes: list[ResourceNode] = []
+            for impl in self._manager.hook.lllm_discover.get_hookimpls():
+                if impl.plugin is record.plugin:
+                    for node in impl.function(folder=folder) or ():
+                        if not isinstance(node, ResourceNode):
+                            raise TypeError(f"lllm_discover() returned {node!r}, not a ResourceNode")
+                        nodes.append(node)
+            return nodes
+        except Exception as exc:
+            self._broken(record, exc)
+            return []
+
+    # ---------------------------------------------------------------- in-code plugins
+
+    def add(self, plugin: Any, name: str | None = None) -> PluginRecord:
+        """Register ``plugin`` (a module, class or object with hook implementations) on this host."""
+        name = name or getattr(plugin, "__name__", None) or type(plugin).__name__
+        record = PluginRecord(name, f"<code: {plugin!r}>", None, None, plugin=plugin)
+        with self._lock:
+            self._local.append(record)
+            self._records = None
+            self._sections = None
+        return record
+
+    def remove(self, name: str) -> None:
+        """Unregister the in-code plugin ``name`` from this host."""
+        with self._lock:
+            self._local = [r for r in self._local if r.name != name]
+            self._records = None
+            self._sections = None
+
+
+_process_host: PluginHost | None = None
+_runtime_hosts: "weakref.WeakKeyDictionary[Runtime, PluginHost]" = weakref.WeakKeyDictionary()
+_hosts_lock = threading.Lock()
+
+
+def process_host() -> PluginHost:
+    """The process-wide host of entry-point plugins."""
+    with _hosts_lock:
+        return _process_host_locked()
+
+
+def _process_host_locked() -> PluginHost:
+    global _process_host
+    if _process_host is None:
+        _process_host = PluginHost()
+    return _process_host
+
+
+def host_for(runtime: Runtime | None) -> PluginHost:
+    """The plugin host a runtime loads packages with (the process-wide one unless it has its own)."""
+    if runtime is not None:
+        host = _runtime_hosts.get(runtime)
+        if host is not None:
+            return host
+    return process_host()
+
+
+def register_plugin(plugin: Any, *, name: str | None = None, runtime: Runtime | None = None) -> PluginRecord:
+    """Register a plugin in code for one runtime (the default runtime if none is given).
+
+    The plugin takes part in every later ``load_package`` into that runtime, next to the
+    entry-point plugins. Returns its ``PluginRecord``.
+    """
+    from lllm.core.runtime import get_default_runtime
+
+    runtime = get_default_runtime() if runtime is None else runtime
+    with _hosts_lock:
+        host = _runtime_hosts.get(runtime)
+        if host is None:
+            host = _runtime_hosts[runtime] = PluginHost(parent=_process_host_locked())
+    return host.add(plugin, name)
+
+
+def unregister_plugin(name: str, *, runtime: Runtime | None = None) -> None:
+    """Remove an in-code plugin registered with ``register_plugin``."""
+    from lllm.core.runtime import get_default_runtime
+
+    runtime = get_default_runtime() if runtime is None else runtime
+    host = _runtime_hosts.get(runtime)
+    if host is not None:
+        host.remove(name)
+
+
+def list_plugins(runtime: Runtime | None = None) -> list[PluginRecord]:
+    """Every plugin known to ``runtime``'s host (importing them), in load order."""
+    return host_for(runtime).records()
+
+
+def reset_plugins() -> None:
+    """Forget loaded plugins and cached entry points (for tests that change the environment)."""
+    global _process_host
+    with _hosts_lock:
+        _process_host = None
+        _runtime_hosts.clear()
+    with _entry_points_lock:
+        _entry_points_cache.clear()
+
+
+def iter_section_specs(runtime: Runtime | None = None) -> Iterable[SectionSpec]:
+    """The section specs available to ``runtime``, in plugin order."""
+    return [spec for spec, _ in host_for(runtime).section_table().values()]

@@ -1,0 +1,100 @@
+"""Where shared packages live: the project and user scopes, and pip-installed packages.
+
+- project scope: ``<project root>/lllm_packages/<pkg>/``
+- user scope: ``$LLLM_HOME/packages/<pkg>/`` (``LLLM_HOME`` defaults to ``~/.lllm``)
+- distributions installed with pip: the entry-point group ``lllm.packages``, whose entry
+  points name a module (its folder is the package), or a callable or string giving a path.
+
+The project scope shadows the user scope, which shadows pip-installed packages.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from lllm.manifest import MANIFEST_NAME
+
+SCOPES: tuple[str, ...] = ("project", "user")
+PROJECT_PACKAGES_FOLDER = "lllm_packages"
+PACKAGES_ENTRY_POINT_GROUP = "lllm.packages"
+
+
+def lllm_home() -> Path:
+    """The user's lllm folder: ``$LLLM_HOME`` or ``~/.lllm``."""
+    configured = os.environ.get("LLLM_HOME")
+    return Path(configured).expanduser() if configured else Path.home() / ".lllm"
+
+
+def check_scope(scope: str | None, *, allow_none: bool = False) -> str | None:
+    """Return ``scope`` if valid (``"user"``, ``"project"``, or ``None`` when allowed), else ``ValueError``."""
+    if scope is None and allow_none:
+        return None
+    if scope not in SCOPES:
+        allowed = ", ".join(repr(s) for s in SCOPES) + (" or None" if allow_none else "")
+        raise ValueError(f"Invalid scope {scope!r}: expected {allowed}.")
+    return scope
+
+
+def find_project_root(start: str | os.PathLike[str] | None = None) -> Path | None:
+    """The folder of the nearest ``lllm.toml`` at or above ``start`` (default: the cwd)."""
+    folder = os.path.abspath(os.getcwd() if start is None else start)
+    while True:
+        if os.path.isfile(os.path.join(folder, MANIFEST_NAME)):
+            return Path(folder)
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            return None
+        folder = parent
+
+
+def scope_dir(scope: str, project_root: str | os.PathLike[str] | None = None) -> Path:
+    """The folder packages of ``scope`` are installed in.
+
+    The project scope's root is ``project_root``, else the nearest project above the cwd,
+    else the cwd.
+    """
+    check_scope(scope)
+    if scope == "user":
+        return lllm_home() / "packages"
+    root = Path(project_root) if project_root is not None else (find_project_root() or Path.cwd())
+    return root / PROJECT_PACKAGES_FOLDER
+
+
+def packages_in(folder: Path) -> list[Path]:
+    """Package folders (holding ``lllm.toml``) directly inside ``folder``, sorted; hidden and ``_`` names skipped."""
+    try:
+        names = sorted(os.listdir(folder))
+    except OSError:
+        return []
+    return [
+        folder / name
+        for name in names
+        if not name.startswith((".", "_")) and os.path.isfile(os.path.join(folder, name, MANIFEST_NAME))
+    ]
+
+
+def entry_point_packages() -> list[tuple[str, Path]]:
+    """``(entry point name, package folder)`` for every ``lllm.packages`` entry point that loads."""
+    import warnings
+
+    from lllm.plugin_manager import entry_points
+
+    found: list[tuple[str, Path]] = []
+    for ep in entry_points(PACKAGES_ENTRY_POINT_GROUP):
+        try:
+            target = ep.load()
+            if callable(target) and not isinstance(target, type):
+                target = target()
+            module_file = getattr(target, "__file__", None)
+            path = Path(module_file).parent if module_file else Path(os.fspath(target))
+        except Exception as exc:
+            warnings.warn(
+                f"lllm: package entry point {ep.name!r} ({ep.value}) could not be loaded: "
+                f"{type(exc).__name__}: {exc}",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+            continue
+        found.append((ep.name, path))
+    return found
