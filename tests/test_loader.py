@@ -306,13 +306,25 @@ def test_missing_dependency_and_dependency_without_manifest_warn(tmp_path: Path,
 
 def test_same_package_name_from_two_folders_first_wins(tmp_path: Path, rt: Runtime) -> None:
     write_tree(tmp_path / "one", {"lllm.toml": manifest("dup"), "prompts/a.md": "one"})
-    write_tree(tmp_path / "two", {"lllm.toml": manifest("dup"), "prompts/a.md": "two"})
+    write_tree(tmp_path / "two", {"lllm.toml": '[package]\nname = "dup"\nversion = "2.0.0"\n', "prompts/a.md": "two"})
     root = write_tree(tmp_path / "root", {
         "lllm.toml": manifest("root", '[dependencies]\npackages = ["../one", "../two"]\n'),
     })
     messages = load_quietly(root, rt)
     assert len(messages) == 1 and str(tmp_path / "one") in messages[0] and str(tmp_path / "two") in messages[0]
     assert rt.get_prompt("dup:a").prompt == "one"
+
+
+def test_same_release_of_a_dependency_from_two_folders_is_silent(tmp_path: Path, rt: Runtime) -> None:
+    # Two packages that each bundle one release of a dependency: the first copy is used.
+    write_tree(tmp_path / "copy1", {"lllm.toml": manifest("dep"), "prompts/a.md": "one"})
+    write_tree(tmp_path / "copy2", {"lllm.toml": manifest("dep"), "prompts/a.md": "two"})
+    root = write_tree(tmp_path / "root", {
+        "lllm.toml": manifest("root", '[dependencies]\npackages = ["../copy1", "../copy2 as d2"]\n'),
+    })
+    assert load_quietly(root, rt) == []
+    assert rt.get_prompt("dep:a").prompt == "one"
+    assert rt.get_prompt("d2:a") is rt.get_prompt("dep:a")
 
 
 def test_load_package_errors(tmp_path: Path, rt: Runtime) -> None:

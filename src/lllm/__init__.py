@@ -40,6 +40,11 @@ _EXPORTS: dict[str, str] = {
     "register_plugin": "lllm.plugin_manager",
     "PluginError": "lllm.plugin_manager",
     "SectionSpec": "lllm.discovery",
+    "install_package": "lllm.package_manager",
+    "export_package": "lllm.package_manager",
+    "list_packages": "lllm.package_manager",
+    "remove_package": "lllm.package_manager",
+    "ArchiveError": "lllm.archive",
 }
 
 __all__ = ["__version__", *_EXPORTS]
@@ -81,7 +86,7 @@ def _has_something_to_load() -> bool:
         if any(os.path.isdir(os.path.join(start, name)) for name in ("prompts", "configs", "tactics", "proxies")):
             return True
     if env.get("LLLM_AUTO_SHARED_PACKAGES", "1").strip().lower() not in off:
-        home = env.get("LLLM_HOME") or os.path.join(os.path.expanduser("~"), ".lllm")
+        home = os.path.expanduser(env.get("LLLM_HOME") or os.path.join("~", ".lllm"))
         try:
             return any(not n.startswith((".", "_")) for n in os.listdir(os.path.join(home, "packages")))
         except OSError:

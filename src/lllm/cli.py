@@ -1,26 +1,334 @@
-"""The ``lllm`` command: a thin shell over the public Python API."""
+"""The ``lllm`` command: a thin shell over the public Python API.
+
+Errors are one line on stderr with exit status 1; usage errors exit with status 2.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import sys
+import warnings
+from typing import Any, Callable, Sequence
+
+from lllm import __version__
+
+# Errors a command reports as one line; anything else is a bug and keeps its traceback.
+_EXPECTED_ERRORS: tuple[type[BaseException], ...] = (OSError, ValueError, KeyError, TypeError, RuntimeError)
+
+
+def _print_table(rows: list[Sequence[str]], headers: Sequence[str]) -> None:
+    widths = [max(len(str(row[i])) for row in [headers, *rows]) for i in range(len(headers))]
+    for row in [headers, *rows]:
+        print("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)).rstrip())
+
+
+def _message(exc: BaseException) -> str:
+    """The error as one line (multi-line messages, such as YAML parser errors, are joined)."""
+    if isinstance(exc, KeyError) and len(exc.args) == 1 and isinstance(exc.args[0], str):
+        text = exc.args[0]
+    elif isinstance(exc, OSError) and exc.filename and exc.strerror:
+        text = f"{exc.strerror}: {exc.filename}"
+    else:
+        text = str(exc) or type(exc).__name__
+    return " ".join(line.strip() for line in text.splitlines() if line.strip())
+
+
+def _relative(path: str | None) -> str:
+    if not path:
+        return "-"
+    try:
+        return os.path.relpath(path)
+    except ValueError:
+        return path
+
+
+# ---------------------------------------------------------------------------- runtimes
+
+
+def _project_runtime(project: str | None) -> Any:
+    """The runtime a program in ``project`` (or the cwd) would get from ``import lllm``."""
+    from lllm import Runtime
+    from lllm.project import populate
+    from lllm.scopes import find_project_root
+
+    if project is None and find_project_root() is None:
+        raise FileNotFoundError(2, "No lllm.toml in this folder or above (use --project PATH)", os.getcwd())
+    runtime = Runtime()
+    populate(runtime, project)
+    return runtime
+
+
+# ---------------------------------------------------------------------------- commands
+
+
+def cmd_ls(args: argparse.Namespace) -> int:
+    runtime = _project_runtime(args.project)
+    nodes = list(runtime.iter_nodes(args.type))
+    if args.json:
+        print(json.dumps([
+            {
+                "key": n.qualified_key,
+                "type": n.resource_type,
+                "source": n.metadata.get("file_path"),
+                "package": n.metadata.get("package"),
+                "section": n.metadata.get("section"),
+            }
+            for n in nodes
+        ], indent=2))
+        return 0
+    if not nodes:
+        print("No resources found.")
+        return 0
+    _print_table([(n.qualified_key, n.resource_type, _relative(n.metadata.get("file_path"))) for n in nodes], ("KEY", "TYPE", "SOURCE"))
+    return 0
+
+
+def _resolve_node(runtime: Any, key: str) -> Any:
+    if runtime.has(key):
+        return runtime.get_node(key)
+    prefix, colon, path = key.partition(":")
+    if colon and "." not in prefix and runtime.default_namespace:
+        candidate = f"{runtime.default_namespace}.{prefix}:{path}"
+        if runtime.has(candidate):
+            return runtime.get_node(candidate)
+    for resource_type in sorted({t for t, _ in runtime.sections.items()}):
+        if runtime.has(key, resource_type):
+            return runtime.get_node(key, resource_type)
+    return runtime.get_node(key)  # raises with suggestions
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    from lllm import Prompt, resolve_config
+
+    runtime = _project_runtime(args.project)
+    node = _resolve_node(runtime, args.key)
+    source = node.metadata.get("file_path")
+    value = resolve_config(node.qualified_key, runtime) if node.resource_type == "config" else node.value
+    print(f"key:     {node.qualified_key}")
+    print(f"type:    {node.resource_type}")
+    print(f"source:  {_relative(source)}")
+    extra = {k: v for k, v in node.metadata.items() if k not in {"file_path"}}
+    if extra:
+        print(f"metadata: {json.dumps(extra, default=str)}")
+    if isinstance(value, Prompt):
+        print(f"variables: {', '.join(value.template_vars) or '(none)'}")
+        if value.metadata:
+            print(f"prompt metadata: {json.dumps(value.metadata, default=str)}")
+        print("template:")
+        print(value.prompt)
+    elif node.resource_type == "config":
+        import yaml
+
+        print("config (resolved):")
+        print(yaml.safe_dump(value, sort_keys=False).rstrip())
+    elif isinstance(value, type):
+        print(f"class:   {value.__module__}.{value.__qualname__}")
+        endpoints = getattr(value, "endpoints", None)
+        if callable(endpoints):
+            for name, info in endpoints().items():
+                print(f"endpoint: {name} [{info.method}] {info.description}")
+    else:
+        size = os.path.getsize(source) if source and os.path.exists(source) else None
+        print(f"size:    {size if size is not None else '?'} bytes")
+        print(f"value:   {type(value).__name__}")
+        if not isinstance(value, bytes):
+            print(json.dumps(value, indent=2, default=str))
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from lllm import Runtime, resolve_config
+    from lllm.loader import PackageLoader
+    from lllm.scopes import find_project_root
+
+    target = args.path or find_project_root()
+    if target is None:
+        raise FileNotFoundError(2, "No lllm.toml in this folder or above", os.getcwd())
+    problems: list[str] = []
+    runtime = Runtime()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            PackageLoader(runtime, on_problem=lambda p: problems.append(f"{p.kind}: {p.message}")).load(target)
+        except (ValueError, OSError, RuntimeError) as exc:
+            problems.append(f"manifest: {_message(exc)}")
+        for node in list(runtime.iter_nodes()):
+            try:
+                node.value
+                if node.resource_type == "config":
+                    resolve_config(node.qualified_key, runtime)
+            except Exception as exc:  # every failing resource is a problem to report
+                problems.append(f"load: {node.qualified_key}: {_message(exc)}")
+    problems.extend(f"warning: {w.message}" for w in caught)
+    if problems:
+        for problem in problems:
+            print(problem)
+        print(f"{len(problems)} problem(s) found in {os.path.abspath(target)}.")
+        return 1
+    print(f"OK: {len(runtime.packages)} package(s), {len(runtime.keys())} resource(s), no problems.")
+    return 0
+
+
+def cmd_plugins(args: argparse.Namespace) -> int:
+    from lllm.plugin_manager import PluginConflictError, list_plugins, process_host
+
+    with warnings.catch_warnings(record=True):
+        warnings.simplefilter("always")
+        records = list_plugins()
+    conflict = None
+    try:
+        process_host().section_table()
+    except PluginConflictError as exc:
+        conflict = str(exc)
+    if args.json:
+        print(json.dumps({"plugins": [r.as_dict() for r in records], "conflict": conflict}, indent=2))
+    else:
+        rows = []
+        for r in records:
+            sections = ", ".join(f"{s.name} ({s.resource_type})" for s in r.sections) or "-"
+            status = r.status if r.error is None or r.status == "loaded" else f"{r.status}: {r.error}"
+            rows.append((r.name, r.distribution or "(code)", r.version or "-", sections, status))
+        _print_table(rows, ("PLUGIN", "DISTRIBUTION", "VERSION", "SECTIONS", "STATUS"))
+        if conflict:
+            print(f"conflict: {conflict}")
+    return 1 if conflict else 0
+
+
+def cmd_version(args: argparse.Namespace) -> int:
+    print(f"lllm {__version__}")
+    return 0
+
+
+def cmd_pkg_install(args: argparse.Namespace) -> int:
+    from lllm import Runtime, install_package
+    from lllm.manifest import read_manifest
+
+    path = install_package(args.zip, alias=args.alias, scope=args.scope, load=not args.no_load, runtime=Runtime())
+    version = read_manifest(path).version
+    print(f"Installed {path.name} {version} ({args.scope} scope) to {path}")
+    return 0
+
+
+def cmd_pkg_list(args: argparse.Namespace) -> int:
+    from lllm import list_packages
+
+    packages = list_packages(args.scope)
+    if not packages:
+        print("No packages installed.")
+        return 0
+    _print_table([(p["name"], p["version"], p["scope"], p["path"], p["description"]) for p in packages],
+                 ("NAME", "VERSION", "SCOPE", "PATH", "DESCRIPTION"))
+    return 0
+
+
+def cmd_pkg_remove(args: argparse.Namespace) -> int:
+    from lllm import remove_package
+
+    path = remove_package(args.name, scope=args.scope)
+    print(f"Removed {args.name} from {path}")
+    return 0
+
+
+def cmd_pkg_export(args: argparse.Namespace) -> int:
+    from lllm import Runtime, export_package
+    from lllm.manifest import ManifestError
+    from lllm.project import populate
+
+    runtime = Runtime()
+    try:
+        populate(runtime, args.project)
+    except (ManifestError, FileNotFoundError) as exc:
+        if args.project is not None:
+            raise
+        print(f"lllm: warning: project not loaded ({_message(exc)}); looking in installed packages", file=sys.stderr)
+        runtime = Runtime()
+        populate(runtime, discover_cwd=False)
+    path = export_package(args.name, args.out, bundle_deps=args.bundle_deps, runtime=runtime)
+    suffix = " (bundled with its dependencies)" if args.bundle_deps else ""
+    print(f"Exported {args.name} to {path}{suffix}")
+    return 0
+
+
+# ------------------------------------------------------------------------------ parser
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``lllm`` command."""
-    from lllm import __version__
-
-    parser = argparse.ArgumentParser(prog="lllm", description="Inspect and manage lllm packages.")
+    parser = argparse.ArgumentParser(prog="lllm", description="Inspect lllm projects and manage lllm packages.")
     parser.add_argument("--version", action="version", version=f"lllm {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    ls = commands.add_parser("ls", help="list the resources of a project")
+    ls.add_argument("--type", help="only resources of this type (prompt, config, …)")
+    ls.add_argument("--json", action="store_true", help="print JSON")
+    ls.add_argument("--project", help="project folder or lllm.toml (default: the cwd's project)")
+    ls.set_defaults(run=cmd_ls)
+
+    show = commands.add_parser("show", help="show one resource")
+    show.add_argument("key", help="a key, e.g. greet/hello, pkg:greet/hello or pkg.assets:logo.png")
+    show.add_argument("--project", help="project folder or lllm.toml (default: the cwd's project)")
+    show.set_defaults(run=cmd_show)
+
+    check = commands.add_parser("check", help="load a package strictly and report every problem")
+    check.add_argument("path", nargs="?", help="package folder or lllm.toml (default: the cwd's project)")
+    check.set_defaults(run=cmd_check)
+
+    plugins = commands.add_parser("plugins", help="list plugins, their distributions and sections")
+    plugins.add_argument("--json", action="store_true", help="print JSON")
+    plugins.set_defaults(run=cmd_plugins)
+
+    pkg = commands.add_parser("pkg", help="install, list, remove and export packages")
+    pkg_commands = pkg.add_subparsers(dest="pkg_command", metavar="PKG_COMMAND", required=True)
+    install = pkg_commands.add_parser("install", help="install a package from a zip")
+    install.add_argument("zip")
+    install.add_argument("--alias", help="install under this package name")
+    install.add_argument("--scope", choices=["user", "project"], default="user")
+    install.add_argument("--no-load", action="store_true", help="do not load the package after installing")
+    install.set_defaults(run=cmd_pkg_install)
+    listing = pkg_commands.add_parser("list", help="list installed packages")
+    listing.add_argument("--scope", choices=["user", "project"])
+    listing.set_defaults(run=cmd_pkg_list)
+    remove = pkg_commands.add_parser("remove", help="remove an installed package")
+    remove.add_argument("name")
+    remove.add_argument("--scope", choices=["user", "project"])
+    remove.set_defaults(run=cmd_pkg_remove)
+    export = pkg_commands.add_parser("export", help="export a loaded package to a zip")
+    export.add_argument("name")
+    export.add_argument("out")
+    export.add_argument("--bundle-deps", action="store_true", help="include transitive dependencies")
+    export.add_argument("--project", help="project folder or lllm.toml (default: the cwd's project)")
+    export.set_defaults(run=cmd_pkg_export)
     return parser
 
 
+def _show_warning(message: Any, category: type[Warning], filename: str, lineno: int, file: Any = None, line: Any = None) -> None:
+    print(f"lllm: warning: {message}", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run the ``lllm`` command with ``argv`` (default: ``sys.argv[1:]``) and return its exit code."""
+    """Run the ``lllm`` command with ``argv`` (default: ``sys.argv[1:]``) and return its exit status."""
     parser = build_parser()
-    parser.parse_args(argv)
-    parser.print_help()
-    return 0
+    args = parser.parse_args(argv)
+    run: Callable[[argparse.Namespace], int] | None = getattr(args, "run", None)
+    if run is None:
+        parser.print_help()
+        return 2
+    warnings.showwarning = _show_warning
+    try:
+        return run(args)
+    except BrokenPipeError:
+        # The reader went away (`lllm ls | head`): stop quietly, and keep the interpreter's
+        # final flush from failing again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
+    except _EXPECTED_ERRORS as exc:
+        print(f"lllm: error: {_message(exc)}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
 
 
 if __name__ == "__main__":

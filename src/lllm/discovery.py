@@ -12,7 +12,7 @@ import sys
 import types
 import warnings
 from pathlib import Path, PurePosixPath
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable
 
 import attrs
 
@@ -123,6 +123,13 @@ def import_file(file: Path, root: Path) -> types.ModuleType:
     return importlib.import_module(name)
 
 
+def _origin(obj: Any) -> str | None:
+    """The module an object was created in: ``__module__`` for classes and functions."""
+    if isinstance(obj, (type, types.FunctionType)):
+        return obj.__module__
+    return getattr(obj, "defined_in_module", None)
+
+
 class SectionFolder:
     """One folder of one section of one package, handed to the ``lllm_discover`` hook.
 
@@ -188,24 +195,33 @@ class SectionFolder:
         """Files of the folder in sorted walk order, skipping hidden and ``_`` names at any depth."""
         return walk_files(self.path, suffixes)
 
-    def python_modules(self) -> Iterator[tuple[Path, types.ModuleType]]:
-        """Import each ``.py`` file of the folder (once per process) and yield ``(file, module)``.
+    def module_key(self, file: Path, *parts: str) -> str:
+        """The key of something defined in Python file ``file``: prefix + its path without ``.py`` + ``parts``."""
+        return self.key(PurePosixPath(self.relative_path(file)).with_suffix("").as_posix(), *parts)
 
-        A file that fails to import is reported (a warning naming the file and the error, or
-        a problem listed by ``lllm check``) and skipped.
+    def objects_in(self, file: Path, predicate: Callable[[Any], bool]) -> list[Any]:
+        """The top-level objects of Python file ``file`` that satisfy ``predicate`` and were created there.
+
+        The file is imported once per process (see ``import_file``); one that fails to import
+        is reported (a warning naming the file and the error, or a problem for ``lllm check``)
+        and gives ``[]``. An object imported from another module is left to that module:
+        classes and functions are matched by ``__module__``, other objects by a
+        ``defined_in_module`` attribute (``Prompt`` records it). Each object comes once, in
+        the module's definition order.
         """
-        for file in self.files(suffixes=(".py",)):
-            try:
-                module = import_file(file, self.package_root)
-            except Exception as exc:  # a user's file may raise anything at import
-                self.report(f"{file}: failed to import: {type(exc).__name__}: {exc}", file)
+        try:
+            module = import_file(file, self.package_root)
+        except Exception as exc:  # a user's file may raise anything at import
+            self.report(f"{file}: failed to import: {type(exc).__name__}: {exc}", file)
+            return []
+        found: list[Any] = []
+        seen: set[int] = set()
+        for value in list(vars(module).values()):
+            if id(value) in seen or not predicate(value) or _origin(value) != module.__name__:
                 continue
-            yield file, module
-
-    @staticmethod
-    def defined_in(obj: Any, module: types.ModuleType) -> bool:
-        """Whether the class or function ``obj`` was defined in ``module`` (not imported into it)."""
-        return getattr(obj, "__module__", None) == module.__name__
+            seen.add(id(value))
+            found.append(value)
+        return found
 
     def report(self, message: str, file: Path | None = None) -> None:
         """Report a problem found while discovering (a ``RuntimeWarning`` unless the loader collects them)."""

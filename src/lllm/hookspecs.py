@@ -55,8 +55,8 @@ def lllm_discover(folder: SectionFolder) -> Iterable[ResourceNode] | None:
     Called once for every folder listed for the section in a package's ``lllm.toml`` (or
     its default folder), and only on the plugin that declared ``folder.section``. ``folder``
     gives the folder's path, the package, the key prefix and helpers: ``files()`` walks the
-    folder with lllm's skip rules in sorted order, ``python_modules()`` imports its Python
-    files once per process, and ``lazy()``/``eager()`` build nodes with the right namespace
+    folder with lllm's skip rules in sorted order, ``objects_in(file, predicate)`` imports a
+    Python file once per process and returns what it defines, and ``lazy()``/``eager()`` build nodes with the right namespace
     and metadata.
 
     Return the ``ResourceNode`` objects found, in walk order (``None`` counts as none). Do

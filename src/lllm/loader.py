@@ -17,8 +17,16 @@ import attrs
 from lllm.core.resource import PackageInfo, ResourceNode
 from lllm.core.runtime import Runtime, get_default_runtime
 from lllm.discovery import SectionFolder, SectionSpec
-from lllm.manifest import MANIFEST_NAME, Manifest, PathEntry, SectionTable, read_manifest
+from lllm.manifest import (
+    MANIFEST_NAME,
+    Manifest,
+    PathEntry,
+    SectionTable,
+    read_manifest,
+    validate_package_name,
+)
 from lllm.plugin_manager import PluginRecord, host_for
+from lllm.scopes import INSTALL_RECORD, PROJECT_PACKAGES_FOLDER, installed_name
 
 
 @attrs.frozen
@@ -67,7 +75,11 @@ class PackageLoader:
         Returns its ``PackageInfo``, or ``None`` when another package of that name was loaded
         first (a warning names both unless ``shadow_ok``, used for shadowed scopes).
         """
-        return self.load_manifest(read_manifest(path), as_dependency=as_dependency, shadow_ok=shadow_ok)
+        manifest = read_manifest(path)
+        name = installed_name(manifest.base_dir, manifest.name)
+        if name != manifest.name:
+            manifest = attrs.evolve(manifest, name=validate_package_name(name, file=manifest.file, key=INSTALL_RECORD))
+        return self.load_manifest(manifest, as_dependency=as_dependency, shadow_ok=shadow_ok)
 
     def load_manifest(self, manifest: Manifest, *, as_dependency: bool = False, shadow_ok: bool = False) -> PackageInfo | None:
         """Load an already-read manifest (see ``load``)."""
@@ -75,6 +87,9 @@ class PackageLoader:
         existing = rt.packages.get(manifest.name)
         if existing is not None:
             if _same_folder(existing.base_dir, manifest.base_dir):
+                return existing
+            if as_dependency and existing.version == manifest.version and existing.alias is None:
+                # Another copy of the same release (two packages bundling one dependency).
                 return existing
             if not shadow_ok:
                 self.report(
@@ -102,6 +117,10 @@ class PackageLoader:
     def _load_dependency(self, parent: Manifest, dependency: PathEntry) -> None:
         where = parent.file or parent.base_dir
         path = dependency.path
+        bundled = parent.base_dir / PROJECT_PACKAGES_FOLDER / path.name
+        if not path.exists() and (bundled / MANIFEST_NAME).is_file():
+            # A dependency shipped inside the package by `export_package(..., bundle_deps=True)`.
+            path = bundled
         if not path.exists():
             self.report("missing-dependency", f"{where}: dependency {dependency.raw!r} not found at {path}; skipped.", parent.file)
             return

@@ -175,8 +175,17 @@ def read_manifest(path: str | os.PathLike[str]) -> Manifest:
         file = target
     else:
         raise FileNotFoundError(2, "No such manifest file or folder", str(target))
-    data = _parse_toml(file, _read_text(file))
-    return _ManifestReader(file).build(data)
+    return parse_manifest(_read_text(file), file)
+
+
+def parse_manifest(text: str, file: str | os.PathLike[str]) -> Manifest:
+    """Parse and validate manifest ``text`` as if read from ``file`` (which need not exist).
+
+    Relative paths resolve against ``file``'s folder; errors name ``file``. Used to check the
+    manifest inside an archive before anything is extracted.
+    """
+    file = Path(os.path.abspath(file))
+    return _ManifestReader(file).build(_parse_toml(file, text))
 
 
 def _read_text(file: Path) -> str:

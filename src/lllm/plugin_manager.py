@@ -224,12 +224,21 @@ class PluginHost:
                 raise PluginError(f"its name is already used by {registered[record.name].origin}")
             manager.register(record.plugin, name=record.name)
             registered[record.name] = record
+            self._check_hook_names(record, manager)
             record.sections = tuple(self._declared_sections(record, manager))
             record.status = "loaded"
         except Exception as exc:
             if manager.is_registered(record.plugin):
                 manager.unregister(record.plugin)
             self._broken(record, exc)
+
+    @staticmethod
+    def _check_hook_names(record: PluginRecord, manager: pluggy.PluginManager) -> None:
+        # pluggy accepts implementations of hooks nobody specified; for lllm they are typos.
+        for hook_caller in manager.get_hookcallers(record.plugin) or ():
+            if not hook_caller.has_spec():
+                known = ", ".join(sorted(n for n in dir(hookspecs) if n.startswith("lllm_")))
+                raise PluginError(f"it implements unknown hook {hook_caller.name!r} (known hooks: {known})")
 
     @staticmethod
     def _import(record: PluginRecord) -> Any:
@@ -351,12 +360,16 @@ def _process_host_locked() -> PluginHost:
 
 
 def host_for(runtime: Runtime | None) -> PluginHost:
-    """The plugin host a runtime loads packages with (the process-wide one unless it has its own)."""
-    if runtime is not None:
-        host = _runtime_hosts.get(runtime)
-        if host is not None:
-            return host
-    return process_host()
+    """The plugin host ``runtime`` (``None``: the default runtime) loads packages with.
+
+    That is the process-wide host, unless plugins were registered in code for the runtime.
+    """
+    if runtime is None:
+        from lllm.core.runtime import get_default_runtime
+
+        runtime = get_default_runtime()
+    host = _runtime_hosts.get(runtime)
+    return host if host is not None else process_host()
 
 
 def register_plugin(plugin: Any, *, name: str | None = None, runtime: Runtime | None = None) -> PluginRecord:

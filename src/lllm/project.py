@@ -11,10 +11,21 @@ import os
 import warnings
 from pathlib import Path
 
-from lllm.core.runtime import Runtime, get_default_runtime, set_default_runtime, set_runtime
+from lllm.core.runtime import (
+    Runtime,
+    get_default_runtime,
+    set_default_runtime,
+    set_runtime,
+)
 from lllm.loader import PackageLoader
 from lllm.manifest import Manifest, manifest_for_folder
-from lllm.scopes import PROJECT_PACKAGES_FOLDER, entry_point_packages, find_project_root, lllm_home, packages_in
+from lllm.scopes import (
+    PROJECT_PACKAGES_FOLDER,
+    entry_point_packages,
+    find_project_root,
+    lllm_home,
+    packages_in,
+)
 
 #: Folders whose presence in the cwd triggers the fallback when there is no lllm.toml.
 STANDARD_FOLDERS: tuple[str, ...] = ("prompts", "configs", "tactics", "proxies")

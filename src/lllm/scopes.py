@@ -18,6 +18,9 @@ from lllm.manifest import MANIFEST_NAME
 SCOPES: tuple[str, ...] = ("project", "user")
 PROJECT_PACKAGES_FOLDER = "lllm_packages"
 PACKAGES_ENTRY_POINT_GROUP = "lllm.packages"
+#: Written by ``install_package`` beside an installed package's manifest: the name it was
+#: installed under (an alias replaces the manifest's name without editing the manifest).
+INSTALL_RECORD = ".lllm-install.json"
 
 
 def lllm_home() -> Path:
@@ -98,3 +101,21 @@ def entry_point_packages() -> list[tuple[str, Path]]:
             continue
         found.append((ep.name, path))
     return found
+
+
+def install_record(folder: str | os.PathLike[str]) -> dict[str, object]:
+    """The install record of a package folder (``{}`` when absent or unreadable)."""
+    import json
+
+    try:
+        with open(os.path.join(folder, INSTALL_RECORD), encoding="utf-8") as f:
+            record = json.load(f)
+    except (OSError, ValueError):
+        return {}
+    return record if isinstance(record, dict) else {}
+
+
+def installed_name(folder: str | os.PathLike[str], manifest_name: str) -> str:
+    """The name a package folder loads under: its install record's name, else ``manifest_name``."""
+    name = install_record(folder).get("name")
+    return name if isinstance(name, str) and name else manifest_name

@@ -13,7 +13,7 @@ from types import MappingProxyType
 from typing import Any, Callable, Iterator, Mapping
 
 from lllm.core.errors import ResourceNotFoundError, ResourceTypeError
-from lllm.core.resource import ResourceNode, PackageInfo
+from lllm.core.resource import PackageInfo, ResourceNode
 from lllm.core.sections import UNTYPED_FALLBACK_SECTIONS, SectionRegistry
 
 _MISSING: Any = object()
@@ -351,6 +351,10 @@ class Runtime:
             if info is not None and self._default_namespace == name:
                 self._default_namespace = None
                 self._invalidate()
+
+    def _forget_loaded_path(self, path: str) -> None:
+        with self._lock:
+            self._loaded_package_paths.discard(path)
 
     def _mark_discovery_done(self) -> None:
         self._discovery_done = True

@@ -9,10 +9,8 @@ at its top gives the prompt's metadata.
 from __future__ import annotations
 
 import functools
-import heapq
-import types
-from pathlib import Path, PurePosixPath
-from typing import Any, Iterator
+from pathlib import Path
+from typing import Any
 
 from lllm.core.prompt import Prompt
 from lllm.core.resource import ResourceNode
@@ -64,24 +62,6 @@ def load_text_prompt(path: Path, key: str) -> Prompt:
     return Prompt(path=key, prompt=body, metadata=metadata)
 
 
-def _module_prompts(module: types.ModuleType) -> Iterator[Prompt]:
-    """The distinct ``Prompt`` objects bound at ``module``'s top level and created by it."""
-    seen: set[int] = set()
-    for value in list(vars(module).values()):
-        if not isinstance(value, Prompt) or id(value) in seen:
-            continue
-        if value.defined_in_module == module.__name__:
-            seen.add(id(value))
-            yield value
-
-
-def _python_nodes(folder: SectionFolder, file: Path, module: types.ModuleType) -> list[ResourceNode]:
-    stem = PurePosixPath(folder.relative_path(file)).with_suffix("").as_posix()
-    return [
-        folder.eager(folder.key(stem, prompt.path), prompt, file) for prompt in _module_prompts(module)
-    ]
-
-
 def _text_node(folder: SectionFolder, file: Path) -> ResourceNode:
     key = folder.file_key(file)
     return folder.lazy(key, functools.partial(load_text_prompt, file, key), file)
@@ -90,17 +70,11 @@ def _text_node(folder: SectionFolder, file: Path) -> ResourceNode:
 @hookimpl
 def lllm_discover(folder: SectionFolder) -> list[ResourceNode]:
     """The prompts of the folder's ``.py``, ``.md`` and ``.txt`` files, in walk order."""
-    # Both sequences are in walk order, which compares relative paths part by part; merging
-    # them keeps a .py file's prompts in place among the text files.
-    def walk_position(item: tuple[Path, types.ModuleType | None]) -> tuple[str, ...]:
-        return item[0].relative_to(folder.path).parts
-
-    modules = folder.python_modules()
-    texts = ((file, None) for file in folder.files(suffixes=TEXT_SUFFIXES))
     nodes: list[ResourceNode] = []
-    for file, module in heapq.merge(modules, texts, key=walk_position):
-        if module is None:
-            nodes.append(_text_node(folder, file))
+    for file in folder.files(suffixes=(".py", *TEXT_SUFFIXES)):
+        if file.suffix.lower() == ".py":
+            for prompt in folder.objects_in(file, lambda value: isinstance(value, Prompt)):
+                nodes.append(folder.eager(folder.module_key(file, prompt.path), prompt, file))
         else:
-            nodes.extend(_python_nodes(folder, file, module))
+            nodes.append(_text_node(folder, file))
     return nodes

@@ -1,0 +1,46 @@
+"""The lllm sections this distribution adds, through lllm's ``lllm.plugins`` entry point.
+
+- ``tools`` (type ``tool``): functions marked with ``@llm_tool`` (or ``Tool`` objects) defined
+  in the ``.py`` files of a package's ``tools/`` folder; key ``<file path>/<tool name>``.
+- ``workflows`` (type ``workflow``): ``.json`` workflow records written by
+  ``export_workflow``, read lazily; key = the file path without ``.json``.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from pathlib import Path
+from typing import Any
+
+from lllm.plugin import ResourceNode, SectionFolder, SectionSpec, hookimpl
+
+from llm_function.tools import Tool, is_tool
+
+
+@hookimpl
+def lllm_sections() -> list[SectionSpec]:
+    """Declare the ``tools`` and ``workflows`` sections."""
+    return [
+        SectionSpec(name="tools", resource_type="tool", description="llm_function tools"),
+        SectionSpec(name="workflows", resource_type="workflow", description="llm_function workflow records"),
+    ]
+
+
+def _read_json(path: Path) -> Any:
+    return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+@hookimpl
+def lllm_discover(folder: SectionFolder) -> list[ResourceNode]:
+    """Tools of ``tools/`` folders, workflow records of ``workflows/`` folders."""
+    nodes: list[ResourceNode] = []
+    if folder.section.name == "workflows":
+        for file in folder.files(suffixes=(".json",)):
+            nodes.append(folder.lazy(folder.file_key(file), functools.partial(_read_json, file), file))
+        return nodes
+    for file in folder.files(suffixes=(".py",)):
+        for function in folder.objects_in(file, is_tool):
+            tool = Tool.from_function(function, origin=f"{folder.namespace} ({file})")
+            nodes.append(folder.eager(folder.module_key(file, tool.name), tool, file))
+    return nodes

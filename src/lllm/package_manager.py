@@ -1,0 +1,252 @@
+"""Installing, exporting, listing and removing packages (``lllm pkg …``).
+
+Installs go to a scope folder (``user``: ``$LLLM_HOME/packages``; ``project``: the project's
+``lllm_packages``). An archive is checked whole before anything is written, extracted into a
+temporary folder beside the destination and renamed into place under a file lock, so a killed
+or concurrent install never leaves a half package visible.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from lllm.archive import ArchiveLimits, extract_package, inspect_archive
+from lllm.core.runtime import Runtime, get_default_runtime
+from lllm.filelock import exclusive_lock
+from lllm.manifest import ManifestError, read_manifest, validate_package_name
+from lllm.scopes import (
+    INSTALL_RECORD,
+    PROJECT_PACKAGES_FOLDER,
+    SCOPES,
+    check_scope,
+    installed_name,
+    packages_in,
+    scope_dir,
+)
+
+_TEMP_PREFIX = ".lllm-tmp-"
+_LOCK_SUFFIX = ".lllm-lock"
+# A fixed timestamp makes exports byte-identical (zip timestamps cannot predate 1980).
+_EPOCH = (1980, 1, 1, 0, 0, 0)
+
+
+def _runtime(runtime: Runtime | None) -> Runtime:
+    return get_default_runtime() if runtime is None else runtime
+
+
+def _clean_stale_temporaries(root: Path) -> None:
+    """Remove temporary folders left by installs whose process is gone."""
+    for entry in root.glob(f"{_TEMP_PREFIX}*"):
+        pid_text = entry.name[len(_TEMP_PREFIX):].split("-", 1)[0]
+        try:
+            os.kill(int(pid_text), 0)
+        except ProcessLookupError:
+            shutil.rmtree(entry, ignore_errors=True)
+        except (ValueError, PermissionError, OSError):
+            continue
+
+
+def install_package(
+    zip_path: str | os.PathLike[str],
+    *,
+    alias: str | None = None,
+    scope: str = "user",
+    load: bool = True,
+    runtime: Runtime | None = None,
+    limits: ArchiveLimits | None = None,
+) -> Path:
+    """Install the package in ``zip_path`` into ``scope`` and return its folder.
+
+    ``alias`` installs it under another package name (recorded beside the package; its
+    manifest is left as shipped). With ``load=True`` the package is loaded into ``runtime``.
+    Raises ``FileNotFoundError`` (no zip), ``ValueError`` (bad scope or alias; ``ArchiveError``
+    for a broken or unsafe archive; ``ManifestError`` for its manifest) and
+    ``FileExistsError`` when a package of that name is already installed in the scope.
+    """
+    check_scope(scope)
+    if alias is not None:
+        validate_package_name(alias, key="alias")
+    plan = inspect_archive(zip_path, limits or ArchiveLimits())
+    name = alias or plan.manifest.name
+    root = scope_dir(scope)
+    root.mkdir(parents=True, exist_ok=True)
+    destination = root / name
+    with exclusive_lock(root / f".{name}{_LOCK_SUFFIX}"):
+        if os.path.lexists(destination):
+            raise FileExistsError(17, f"Package {name!r} is already installed", str(destination))
+        _clean_stale_temporaries(root)
+        staging = Path(tempfile.mkdtemp(prefix=f"{_TEMP_PREFIX}{os.getpid()}-", dir=root))
+        try:
+            extract_package(plan, staging / "package")
+            record = {"name": name, "manifest_name": plan.manifest.name, "archive": plan.archive.name}
+            (staging / "package" / INSTALL_RECORD).write_text(json.dumps(record, indent=2) + "\n")
+            os.rename(staging / "package", destination)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+    if load:
+        from lllm.loader import PackageLoader
+
+        PackageLoader(_runtime(runtime)).load(destination, as_dependency=True)
+    return destination
+
+
+def _export_files(base: Path, include_packages: bool, exclude: Path | None = None) -> list[tuple[str, Path]]:
+    found: list[tuple[str, Path]] = []
+    excluded = os.path.realpath(exclude) if exclude is not None else None
+
+    def visit(folder: Path, prefix: str) -> None:
+        for entry in sorted(os.scandir(folder), key=lambda e: e.name):
+            if entry.name.startswith(".") or entry.name == "__pycache__":
+                continue
+            if not prefix and entry.name == PROJECT_PACKAGES_FOLDER and not include_packages:
+                continue
+            if entry.is_symlink():
+                continue
+            relative = f"{prefix}{entry.name}"
+            if entry.is_dir():
+                visit(Path(entry.path), relative + "/")
+            elif entry.is_file() and os.path.realpath(entry.path) != excluded:
+                found.append((relative, Path(entry.path)))
+
+    visit(base, "")
+    return found
+
+
+def _transitive_dependencies(base: Path) -> list[Path]:
+    """Folders of every package ``base`` depends on, directly or not, each once, in load order."""
+    seen: set[str] = {os.path.realpath(base)}
+    ordered: list[Path] = []
+    pending = [base]
+    while pending:
+        manifest = read_manifest(pending.pop(0))
+        for dependency in manifest.dependencies:
+            real = os.path.realpath(dependency.path)
+            if real in seen or not (dependency.path / "lllm.toml").is_file():
+                continue
+            seen.add(real)
+            ordered.append(Path(real))
+            pending.append(Path(real))
+    return ordered
+
+
+def _zip_name(output_path: str | os.PathLike[str]) -> Path:
+    path = Path(output_path)
+    return path if path.name.lower().endswith(".zip") else path.with_name(path.name + ".zip")
+
+
+def export_package(
+    package_name: str,
+    output_path: str | os.PathLike[str],
+    *,
+    bundle_deps: bool = False,
+    runtime: Runtime | None = None,
+) -> Path:
+    """Write the loaded package ``package_name`` to a zip and return the zip's path.
+
+    The zip holds one top-level folder named after the package; entries are sorted with fixed
+    timestamps and permissions, so the same content gives the same bytes. Hidden files,
+    ``__pycache__`` and the package's own ``lllm_packages/`` are left out, except that
+    ``bundle_deps=True`` puts every transitive dependency under ``lllm_packages/<folder>/``,
+    where the loader finds them after install. ``.zip`` is appended to a name without it.
+    """
+    rt = _runtime(runtime)
+    info = rt.packages.get(package_name)
+    if info is None or info.base_dir is None:
+        known = ", ".join(sorted(rt.packages)) or "none"
+        raise KeyError(f"Package {package_name!r} is not loaded; loaded packages: {known}.")
+    base = Path(info.base_dir)
+    target = _zip_name(output_path)
+    # The zip never contains itself (an output path inside the package folder).
+    entries = [(f"{package_name}/{rel}", file) for rel, file in _export_files(base, False, target)]
+    if bundle_deps:
+        used: dict[str, Path] = {}
+        for dependency in _transitive_dependencies(base):
+            folder = dependency.name
+            if folder in used and used[folder] != dependency:
+                raise ValueError(f"Cannot bundle both {used[folder]} and {dependency}: same folder name {folder!r}.")
+            used[folder] = dependency
+            prefix = f"{package_name}/{PROJECT_PACKAGES_FOLDER}/{folder}/"
+            entries.extend((prefix + rel, file) for rel, file in _export_files(dependency, False, target))
+    entries.sort(key=lambda item: item[0])
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, temporary = tempfile.mkstemp(prefix=".lllm-export-", suffix=".zip", dir=target.parent)
+    os.close(fd)
+    try:
+        with zipfile.ZipFile(temporary, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as zf:
+            for name, file in entries:
+                entry = zipfile.ZipInfo(name, date_time=_EPOCH)
+                entry.external_attr = 0o100644 << 16
+                entry.create_system = 3
+                entry.compress_type = zipfile.ZIP_DEFLATED
+                zf.writestr(entry, file.read_bytes())
+        os.replace(temporary, target)
+    except BaseException:
+        os.unlink(temporary)
+        raise
+    return target
+
+
+def _describe(folder: Path, scope: str) -> dict[str, Any]:
+    try:
+        manifest = read_manifest(folder)
+        name, version, description = manifest.name, manifest.version, manifest.description
+    except (ManifestError, OSError) as exc:
+        name, version, description = folder.name, "?", f"unreadable manifest: {exc}"
+    return {
+        "name": installed_name(folder, name),
+        "version": version,
+        "description": description,
+        "scope": scope,
+        "path": str(folder),
+    }
+
+
+def list_packages(scope: str | None = None, *, runtime: Runtime | None = None) -> list[dict[str, Any]]:
+    """Installed packages as dicts (name, version, description, scope, path), project scope first."""
+    check_scope(scope, allow_none=True)
+    scopes = SCOPES if scope is None else (scope,)
+    return [_describe(folder, s) for s in scopes for folder in packages_in(scope_dir(s))]
+
+
+def _unregister(runtime: Runtime, folder: Path) -> None:
+    real = os.path.realpath(folder)
+    names = [n for n, info in runtime.packages.items() if info.base_dir and os.path.realpath(info.base_dir) == real]
+    for name in names:
+        prefix = f"{name}."
+        for key in [k for k in runtime.keys() if k.startswith(prefix)]:
+            runtime.unregister(key)
+        runtime._forget_package(name)
+    runtime._forget_loaded_path(os.path.realpath(folder / "lllm.toml"))
+
+
+def remove_package(name: str, *, scope: str | None = None, runtime: Runtime | None = None) -> Path:
+    """Delete the installed package ``name`` and unregister it from ``runtime``; return its old path.
+
+    Without ``scope``, a name installed in both scopes raises ``ValueError`` naming both paths;
+    a name installed nowhere raises ``FileNotFoundError``. Only folders directly inside the
+    scope folder are deleted; a package that is a symbolic link is refused.
+    """
+    check_scope(scope, allow_none=True)
+    scopes = SCOPES if scope is None else (scope,)
+    found = [(s, scope_dir(s) / name) for s in scopes if os.path.lexists(scope_dir(s) / name)]
+    if not found:
+        raise FileNotFoundError(2, f"Package {name!r} is not installed", ", ".join(str(scope_dir(s)) for s in scopes))
+    if len(found) > 1:
+        paths = " and ".join(str(path) for _, path in found)
+        raise ValueError(f"Package {name!r} is installed in both scopes ({paths}); pass scope='user' or 'project'.")
+    _, folder = found[0]
+    root = folder.parent
+    if folder.is_symlink() or os.path.realpath(folder) != os.path.join(os.path.realpath(root), name):
+        raise ValueError(f"Refusing to remove {folder}: it is a link or lies outside {root}.")
+    with exclusive_lock(root / f".{name}{_LOCK_SUFFIX}"):
+        doomed = Path(tempfile.mkdtemp(prefix=f"{_TEMP_PREFIX}{os.getpid()}-", dir=root))
+        os.rename(folder, doomed / name)
+        shutil.rmtree(doomed, ignore_errors=True)
+    _unregister(_runtime(runtime), folder)
+    return folder

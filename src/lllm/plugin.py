@@ -1,0 +1,22 @@
+"""What a plugin author imports: the hook marker and the types the hooks exchange.
+
+    from lllm.plugin import SectionFolder, SectionSpec, hookimpl
+
+See ``lllm.hookspecs`` for the hooks themselves.
+"""
+
+from lllm.core.resource import ResourceNode
+from lllm.discovery import SectionFolder, SectionSpec
+from lllm.hookspecs import hookimpl
+from lllm.sections.classes import class_nodes
+from lllm.sections.files import file_nodes, load_file_value
+
+__all__ = [
+    "ResourceNode",
+    "SectionFolder",
+    "SectionSpec",
+    "class_nodes",
+    "file_nodes",
+    "hookimpl",
+    "load_file_value",
+]
