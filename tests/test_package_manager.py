@@ -347,7 +347,7 @@ def test_export_zip_name(env: dict[str, Path], given: str, expected: str) -> Non
     assert sorted(os.listdir(env["work"])) == [expected]
 
 
-def test_export_of_an_alias_or_unknown_package(env: dict[str, Path]) -> None:
+def test_export_of_an_unknown_package(env: dict[str, Path]) -> None:
     rt = Runtime()
     lllm.load_package(simple_package(env["src"]), runtime=rt)
     with pytest.raises(KeyError):

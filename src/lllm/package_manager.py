@@ -102,7 +102,7 @@ def _export_files(base: Path, include_packages: bool, exclude: Path | None = Non
 
     def visit(folder: Path, prefix: str) -> None:
         for entry in sorted(os.scandir(folder), key=lambda e: e.name):
-            if entry.name.startswith(".") or entry.name == "__pycache__":
+            if entry.name.startswith(".") or entry.name == "__pycache__" or entry.name.endswith((".pyc", ".pyo")):
                 continue
             if not prefix and entry.name == PROJECT_PACKAGES_FOLDER and not include_packages:
                 continue
@@ -151,7 +151,8 @@ def export_package(
 
     The zip holds one top-level folder named after the package; entries are sorted with fixed
     timestamps and permissions, so the same content gives the same bytes. Hidden files,
-    ``__pycache__`` and the package's own ``lllm_packages/`` are left out, except that
+    ``__pycache__``, compiled ``.pyc`` files, the output zip itself and the package's own
+    ``lllm_packages/`` are left out, except that
     ``bundle_deps=True`` puts every transitive dependency under ``lllm_packages/<folder>/``,
     where the loader finds them after install. ``.zip`` is appended to a name without it.
     """
@@ -215,14 +216,22 @@ def list_packages(scope: str | None = None, *, runtime: Runtime | None = None) -
 
 
 def _unregister(runtime: Runtime, folder: Path) -> None:
+    """Forget every package (and alias) loaded from ``folder`` or below it (bundled dependencies)."""
     real = os.path.realpath(folder)
-    names = [n for n, info in runtime.packages.items() if info.base_dir and os.path.realpath(info.base_dir) == real]
-    for name in names:
+
+    def inside(path: Path | None) -> bool:
+        if path is None:
+            return False
+        candidate = os.path.realpath(path)
+        return candidate == real or candidate.startswith(real + os.sep)
+
+    doomed = [(name, info) for name, info in runtime.packages.items() if inside(info.base_dir)]
+    for name, info in doomed:
         prefix = f"{name}."
         for key in [k for k in runtime.keys() if k.startswith(prefix)]:
             runtime.unregister(key)
         runtime._forget_package(name)
-    runtime._forget_loaded_path(os.path.realpath(folder / "lllm.toml"))
+        runtime._forget_loaded_path(os.path.realpath(Path(info.base_dir) / "lllm.toml"))
 
 
 def remove_package(name: str, *, scope: str | None = None, runtime: Runtime | None = None) -> Path:
@@ -233,6 +242,7 @@ def remove_package(name: str, *, scope: str | None = None, runtime: Runtime | No
     scope folder are deleted; a package that is a symbolic link is refused.
     """
     check_scope(scope, allow_none=True)
+    validate_package_name(name, key="name")
     scopes = SCOPES if scope is None else (scope,)
     found = [(s, scope_dir(s) / name) for s in scopes if os.path.lexists(scope_dir(s) / name)]
     if not found:
