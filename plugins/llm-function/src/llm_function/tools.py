@@ -91,8 +91,18 @@ class Tool:
             parameter.name,
         )
 
-    async def call(self, arguments: BaseModel) -> BaseModel:
-        """Call the tool with an instance of its input model; validate and return its output."""
+    @property
+    def defined_in_module(self) -> str | None:
+        """The module that defines the tool's function (lets lllm's sections place ``Tool`` objects)."""
+        return getattr(inspect.unwrap(self.function), "__module__", None)
+
+    async def call(self, arguments: Any) -> BaseModel:
+        """Call the tool with an instance of its input model (other data is validated into one
+        first); validate and return its output."""
+        if not isinstance(arguments, self.input_model):
+            if isinstance(arguments, BaseModel):
+                arguments = arguments.model_dump()
+            arguments = self.input_model.model_validate(arguments)
         if self.is_async:
             result = await self.function(arguments)
         else:
@@ -154,8 +164,8 @@ def llm_tool(function: Callable[..., Any] | None = None, *, name: str | None = N
     """
 
     def mark(target: Callable[..., Any]) -> Callable[..., Any]:
+        Tool.from_function(target, name=name, description=description)
         setattr(target, TOOL_MARK, {"name": name, "description": description})
-        Tool.from_function(target)
         return target
 
     return mark if function is None else mark(function)

@@ -1,0 +1,186 @@
+"""The LLM planner: asks a model for a workflow in JSON, validates it, repairs it.
+
+The model receives the task, the input and output JSON schemas, the tools (name,
+description, input and output schemas), the plan format (see ``llm_function.workflow``) and,
+when the schema planner found one, a candidate plan to check. It answers with one JSON
+object: a workflow, or ``{"impossible": "<reason>"}``. A plan that does not parse, does not
+validate or fails the function's tests is sent back with the exact error. The number of
+model calls per planning is capped at ``(max_retry + 1) * (reset_loops + 1)``: ``max_retry``
+repairs per conversation, ``reset_loops`` fresh conversations; an optional deadline bounds
+the time.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any, Awaitable, Callable
+
+from pydantic import BaseModel, ValidationError
+
+from llm_function.errors import LlmFunctionError
+from llm_function.tools import ToolRegistry
+from llm_function.validation import WorkflowInvalid, validate_workflow
+from llm_function.workflow import Workflow
+
+SYSTEM_PROMPT = """You assemble workflows of tool calls that implement a typed function.
+Answer with ONE JSON object and nothing else, in this form:
+{"steps": [{"id": "<identifier>", "tool": "<tool name>", "args": {"<tool input field>": <argument>}}],
+ "output": {"<output field>": <argument>}}
+An <argument> is {"ref": "input.<field>"} (a field of the function's input, dotted for nested
+fields), {"ref": "<step id>.<field>"} (a field of an earlier step's output) or
+{"value": <JSON literal>} (string, number, boolean, null, list or object).
+Steps run in order; a step may only refer to the input and to earlier steps.
+Provide every required field of every tool input and of the output; types must match
+(an int may feed a float; a value that may be null only feeds an optional field).
+If the tools cannot implement the function, answer {"impossible": "<one-sentence reason>"}."""
+
+Tester = Callable[[Workflow], Awaitable[None]]
+
+
+class PlanCounters:
+    """Model calls made while planning (shared with the function's counters)."""
+
+    __slots__ = ("model_calls",)
+
+    def __init__(self) -> None:
+        self.model_calls = 0
+
+
+def _schema(model: type[BaseModel]) -> str:
+    return json.dumps(model.model_json_schema(), separators=(",", ":"), sort_keys=True)
+
+
+def planning_request(task: str, input_model: type[BaseModel], output_model: type[BaseModel], tools: ToolRegistry, hint: Workflow | None) -> str:
+    """The user message asking for a plan."""
+    lines = [
+        f"Function task:\n{task}",
+        f"Input schema: {_schema(input_model)}",
+        f"Output schema: {_schema(output_model)}",
+        "Tools:",
+    ]
+    for tool in sorted(tools, key=lambda t: t.name):
+        lines.append(
+            f"- {tool.name}: {tool.description or '(no description)'}\n"
+            f"  input schema: {_schema(tool.input_model)}\n  output schema: {_schema(tool.output_model)}"
+        )
+    if hint is not None:
+        lines.append(
+            "A candidate plan found by matching field names and types (return it unchanged if it "
+            f"does the task, otherwise correct it): {json.dumps(hint.to_json_dict(), separators=(',', ':'))}"
+        )
+    return "\n".join(lines)
+
+
+def parse_reply(text: str) -> dict[str, Any]:
+    """The JSON object in a model reply (tolerating a Markdown code fence around it)."""
+    stripped = text.strip()
+    if stripped.startswith("```"):
+        stripped = stripped.split("\n", 1)[1] if "\n" in stripped else ""
+        stripped = stripped.rsplit("```", 1)[0]
+    start, end = stripped.find("{"), stripped.rfind("}")
+    if start < 0 or end < start:
+        raise ValueError("the answer contains no JSON object")
+    data = json.loads(stripped[start : end + 1])
+    if not isinstance(data, dict):
+        raise ValueError("the answer is not a JSON object")
+    return data
+
+
+class LlmPlanner:
+    """Plans with a model; see the module docstring."""
+
+    def __init__(self, client: Any, tools: ToolRegistry, *, max_retry: int = 2, reset_loops: int = 0, deadline: float | None = None) -> None:
+        if max_retry < 0 or reset_loops < 0:
+            raise LlmFunctionError("max_retry and reset_loops must be >= 0", kind="config_invalid", stage="configuration")
+        self.client = client
+        self.tools = tools
+        self.max_retry = max_retry
+        self.reset_loops = reset_loops
+        self.deadline = deadline
+
+    @property
+    def max_model_calls(self) -> int:
+        """The hard cap on model calls for one planning."""
+        return (self.max_retry + 1) * (self.reset_loops + 1)
+
+    async def plan(
+        self,
+        task: str,
+        input_model: type[BaseModel],
+        output_model: type[BaseModel],
+        *,
+        hint: Workflow | None = None,
+        tester: Tester | None = None,
+        counters: PlanCounters | None = None,
+    ) -> Workflow:
+        """A validated (and, with ``tester``, tested) workflow, or ``LlmFunctionError``."""
+        counters = counters or PlanCounters()
+        started = time.monotonic()
+        calls = 0
+        last_error = "no answer"
+        last_reply = ""
+        request = planning_request(task, input_model, output_model, self.tools, hint)
+        for _loop in range(self.reset_loops + 1):
+            messages: list[dict[str, str]] = [
+                {"role": "system", "content": SYSTEM_PROMPT},
+                {"role": "user", "content": request},
+            ]
+            for _attempt in range(self.max_retry + 1):
+                if self.deadline is not None and time.monotonic() - started > self.deadline:
+                    raise LlmFunctionError(
+                        f"Planning took longer than the deadline of {self.deadline} s.",
+                        kind="budget_exceeded", stage="planning",
+                        details={"deadline": self.deadline, "model_calls": calls, "last_error": last_error},
+                        workflow_error=last_error,
+                    )
+                calls += 1
+                counters.model_calls += 1
+                reply = await self.client.chat(messages, json_mode=True)
+                last_reply = reply.text
+                try:
+                    workflow = await self._check(reply.text, input_model, output_model, tester)
+                except _Impossible as exc:
+                    raise LlmFunctionError(
+                        f"The model says the task is impossible with these tools: {exc}",
+                        kind="infeasible", stage="planning", details={"reason": str(exc), "model_calls": calls},
+                    ) from None
+                except (ValueError, WorkflowInvalid, ValidationError, _TestFailed) as exc:
+                    last_error = str(exc)
+                    messages.append({"role": "assistant", "content": reply.text})
+                    messages.append({
+                        "role": "user",
+                        "content": f"That plan is not valid: {last_error}\nAnswer with the corrected plan, as one JSON object in the same format.",
+                    })
+                    continue
+                return workflow
+        raise LlmFunctionError(
+            f"The model gave no valid plan in {calls} call(s) (the cap is {self.max_model_calls}); last error: {last_error}",
+            kind="plan_invalid", stage="validation",
+            details={"model_calls": calls, "max_model_calls": self.max_model_calls, "last_reply": last_reply},
+            workflow_error=last_error,
+        )
+
+    async def _check(self, text: str, input_model: type[BaseModel], output_model: type[BaseModel], tester: Tester | None) -> Workflow:
+        try:
+            data = parse_reply(text)
+        except (ValueError, json.JSONDecodeError) as exc:
+            raise ValueError(f"the answer is not valid JSON ({exc})") from None
+        if "impossible" in data and "steps" not in data:
+            raise _Impossible(str(data["impossible"]))
+        workflow = Workflow.model_validate(data)
+        validate_workflow(workflow, input_model, output_model, self.tools)
+        if tester is not None:
+            try:
+                await tester(workflow)
+            except LlmFunctionError as exc:
+                raise _TestFailed(f"running it on the function's test inputs failed: {exc}") from None
+        return workflow
+
+
+class _Impossible(Exception):
+    pass
+
+
+class _TestFailed(Exception):
+    pass
