@@ -405,7 +405,9 @@ def openai_reply(
     return body
 
 
-def chat_reply(protocol: str, content: Any, *, prompt_tokens: int = 12, completion_tokens: int = 7, model: str = "test-model") -> dict:
+def chat_reply(
+    protocol: str, content: Any, *, prompt_tokens: int = 12, completion_tokens: int = 7, model: str = "test-model"
+) -> dict:
     """``ollama_reply`` or ``openai_reply`` by protocol name (``"ollama"`` / ``"openai"``)."""
     if protocol == "ollama":
         return ollama_reply(content, model=model, prompt_tokens=prompt_tokens, eval_count=completion_tokens)

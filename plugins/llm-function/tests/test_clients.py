@@ -21,7 +21,7 @@ from llm_function.clients import (
     make_client,
 )
 from llm_function.errors import LlmFunctionError
-from loopback import CHAT_PATHS, DROP, HANG, Delay, LoopbackServer, chat_reply, loopback_server  # noqa: F401
+from loopback import CHAT_PATHS, DROP, HANG, Delay, LoopbackServer, chat_reply
 
 PROTOCOLS = ["ollama", "openai"]
 MESSAGES = [
@@ -41,6 +41,13 @@ class SleepRecorder:
         await asyncio.sleep(0)
 
 
+@pytest.fixture
+def server():
+    """A started loopback server, closed after the test."""
+    with LoopbackServer() as started:
+        yield started
+
+
 def client_for(protocol: str, base_url: str, **options):
     """A client with fast test defaults; ``options`` override them."""
     settings = {"timeout": 2.0, "max_retries": 2, "backoff": 0.01, "max_backoff": 0.05}
@@ -57,10 +64,10 @@ def run(coro):
 
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)
-def test_success_forwards_everything_and_counts_usage(loopback_server, protocol):
+def test_success_forwards_everything_and_counts_usage(server, protocol):
     path = CHAT_PATHS[protocol]
-    loopback_server.script(path, chat_reply(protocol, {"greeting": "hi"}, prompt_tokens=11, completion_tokens=4))
-    client = client_for(protocol, loopback_server.url, temperature=0.3, seed=42)
+    server.script(path, chat_reply(protocol, {"greeting": "hi"}, prompt_tokens=11, completion_tokens=4))
+    client = client_for(protocol, server.url, temperature=0.3, seed=42)
 
     reply = run(client.chat(MESSAGES))
 
@@ -68,7 +75,7 @@ def test_success_forwards_everything_and_counts_usage(loopback_server, protocol)
     assert json.loads(reply.text) == {"greeting": "hi"}
     assert (reply.prompt_tokens, reply.completion_tokens, reply.model) == (11, 4, "test-model")
     assert reply.raw == chat_reply(protocol, {"greeting": "hi"}, prompt_tokens=11, completion_tokens=4)
-    [request] = loopback_server.requests
+    [request] = server.requests
     assert request.method == "POST" and request.path == path
     body = request.json
     assert body["model"] == "test-model"
@@ -84,34 +91,34 @@ def test_success_forwards_everything_and_counts_usage(loopback_server, protocol)
     assert "authorization" not in request.headers
     assert client.usage == {"calls": 1, "prompt_tokens": 11, "completion_tokens": 4, "retries": 0}
 
-    loopback_server.script(path, chat_reply(protocol, "plain", prompt_tokens=2, completion_tokens=3))
+    server.script(path, chat_reply(protocol, "plain", prompt_tokens=2, completion_tokens=3))
     assert run(client.chat(MESSAGES, json_mode=False)).text == "plain"
-    second = loopback_server.requests[-1].json
+    second = server.requests[-1].json
     assert "format" not in second and "response_format" not in second
     assert client.usage == {"calls": 2, "prompt_tokens": 13, "completion_tokens": 7, "retries": 0}
 
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)
-def test_no_temperature_or_seed_sends_none(loopback_server, protocol):
-    loopback_server.script(CHAT_PATHS[protocol], chat_reply(protocol, "{}"))
-    run(client_for(protocol, loopback_server.url).chat(MESSAGES))
-    body = loopback_server.requests[0].json
+def test_no_temperature_or_seed_sends_none(server, protocol):
+    server.script(CHAT_PATHS[protocol], chat_reply(protocol, "{}"))
+    run(client_for(protocol, server.url).chat(MESSAGES))
+    body = server.requests[0].json
     assert "options" not in body and "temperature" not in body and "seed" not in body
 
 
-def test_openai_api_key_header(loopback_server):
-    loopback_server.script(CHAT_PATHS["openai"], chat_reply("openai", "{}"))
-    run(client_for("openai", loopback_server.url, api_key="sk-test").chat(MESSAGES))
-    assert loopback_server.requests[0].headers["authorization"] == "Bearer sk-test"
+def test_openai_api_key_header(server):
+    server.script(CHAT_PATHS["openai"], chat_reply("openai", "{}"))
+    run(client_for("openai", server.url, api_key="sk-test").chat(MESSAGES))
+    assert server.requests[0].headers["authorization"] == "Bearer sk-test"
 
 
 @pytest.mark.parametrize("suffix", ["/v1", "/v1/", "/", "/v1/chat/completions"])
-def test_openai_base_url_variants(loopback_server, suffix):
-    loopback_server.set_default(CHAT_PATHS["openai"], chat_reply("openai", "{}"))
-    client = client_for("openai", loopback_server.url + suffix)
-    assert client.url == loopback_server.url + "/v1/chat/completions"
+def test_openai_base_url_variants(server, suffix):
+    server.set_default(CHAT_PATHS["openai"], chat_reply("openai", "{}"))
+    client = client_for("openai", server.url + suffix)
+    assert client.url == server.url + "/v1/chat/completions"
     run(client.chat(MESSAGES))
-    assert loopback_server.requests[0].path == "/v1/chat/completions"
+    assert server.requests[0].path == "/v1/chat/completions"
 
 
 @pytest.mark.parametrize("suffix", ["", "/", "/api", "/api/chat"])
@@ -124,55 +131,55 @@ def test_ollama_base_url_variants(suffix):
 
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)
-def test_500_then_success_is_retried(loopback_server, protocol):
-    loopback_server.script(CHAT_PATHS[protocol], (500, {"error": "boom"}), chat_reply(protocol, '{"ok": true}'))
+def test_500_then_success_is_retried(server, protocol):
+    server.script(CHAT_PATHS[protocol], (500, {"error": "boom"}), chat_reply(protocol, '{"ok": true}'))
     sleeps = SleepRecorder()
-    client = client_for(protocol, loopback_server.url, sleep=sleeps)
+    client = client_for(protocol, server.url, sleep=sleeps)
     reply = run(client.chat(MESSAGES))
     assert reply.text == '{"ok": true}' and reply.attempts == 2
-    assert len(loopback_server.requests) == 2
+    assert len(server.requests) == 2
     assert sleeps.delays == [0.01]
     assert client.usage["retries"] == 1 and client.usage["calls"] == 1
 
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)
-def test_429_retry_after_seconds_is_honoured(loopback_server, protocol):
-    loopback_server.script(
+def test_429_retry_after_seconds_is_honoured(server, protocol):
+    server.script(
         CHAT_PATHS[protocol],
         (429, {"error": "slow down"}, {"Retry-After": "3"}),
         chat_reply(protocol, "{}"),
     )
     sleeps = SleepRecorder()
-    client = client_for(protocol, loopback_server.url, sleep=sleeps)
+    client = client_for(protocol, server.url, sleep=sleeps)
     run(client.chat(MESSAGES))
     # Honoured in full although it exceeds max_backoff (0.05).
     assert sleeps.delays == [3.0]
 
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)
-def test_503_retry_after_http_date_is_honoured(loopback_server, protocol):
+def test_503_retry_after_http_date_is_honoured(server, protocol):
     when = format_datetime(datetime.now(timezone.utc) + timedelta(seconds=30), usegmt=True)
-    loopback_server.script(
+    server.script(
         CHAT_PATHS[protocol],
         (503, {"error": "busy"}, {"Retry-After": when}),
         chat_reply(protocol, "{}"),
     )
     sleeps = SleepRecorder()
-    run(client_for(protocol, loopback_server.url, sleep=sleeps).chat(MESSAGES))
+    run(client_for(protocol, server.url, sleep=sleeps).chat(MESSAGES))
     [delay] = sleeps.delays
     assert 27.0 <= delay <= 30.0
 
 
-def test_retry_after_is_capped_at_60_and_ignored_when_invalid(loopback_server):
+def test_retry_after_is_capped_at_60_and_ignored_when_invalid(server):
     path = CHAT_PATHS["ollama"]
-    loopback_server.script(
+    server.script(
         path,
         (429, {}, {"Retry-After": "3600"}),
         (503, {}, {"Retry-After": "soon"}),
         chat_reply("ollama", "{}"),
     )
     sleeps = SleepRecorder()
-    run(client_for("ollama", loopback_server.url, sleep=sleeps, max_retries=3).chat(MESSAGES))
+    run(client_for("ollama", server.url, sleep=sleeps, max_retries=3).chat(MESSAGES))
     assert sleeps.delays == [60.0, 0.02]
 
 
@@ -200,31 +207,31 @@ def test_timeout_then_success(protocol):
 
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)
-def test_dropped_connection_then_success(loopback_server, protocol):
-    loopback_server.script(CHAT_PATHS[protocol], DROP, chat_reply(protocol, '{"a": 1}'))
-    client = client_for(protocol, loopback_server.url)
+def test_dropped_connection_then_success(server, protocol):
+    server.script(CHAT_PATHS[protocol], DROP, chat_reply(protocol, '{"a": 1}'))
+    client = client_for(protocol, server.url)
     assert run(client.chat(MESSAGES)).text == '{"a": 1}'
     assert client.usage["retries"] == 1
 
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)
-def test_malformed_json_body_then_success(loopback_server, protocol):
-    loopback_server.script(CHAT_PATHS[protocol], (200, b"{not json"), chat_reply(protocol, '{"a": 1}'))
-    client = client_for(protocol, loopback_server.url)
+def test_malformed_json_body_then_success(server, protocol):
+    server.script(CHAT_PATHS[protocol], (200, b"{not json"), chat_reply(protocol, '{"a": 1}'))
+    client = client_for(protocol, server.url)
     assert run(client.chat(MESSAGES)).text == '{"a": 1}'
     assert client.usage == {"calls": 1, "prompt_tokens": 12, "completion_tokens": 7, "retries": 1}
 
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)
-def test_missing_content_field_is_retried_then_fails(loopback_server, protocol):
+def test_missing_content_field_is_retried_then_fails(server, protocol):
     path = CHAT_PATHS[protocol]
     broken = {"model": "test-model", "done": True} if protocol == "ollama" else {"choices": []}
-    loopback_server.script(path, broken, chat_reply(protocol, "  "), chat_reply(protocol, '{"x": 2}'))
-    client = client_for(protocol, loopback_server.url)
+    server.script(path, broken, chat_reply(protocol, "  "), chat_reply(protocol, '{"x": 2}'))
+    client = client_for(protocol, server.url)
     assert run(client.chat(MESSAGES)).text == '{"x": 2}'
     assert client.usage["retries"] == 2
 
-    loopback_server.set_default(path, broken)
+    server.set_default(path, broken)
     with pytest.raises(LlmFunctionError) as info:
         run(client.chat(MESSAGES))
     assert info.value.kind == "llm_unavailable"
@@ -233,10 +240,10 @@ def test_missing_content_field_is_retried_then_fails(loopback_server, protocol):
 
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)
-def test_always_500_raises_llm_unavailable(loopback_server, protocol):
-    loopback_server.set_default(CHAT_PATHS[protocol], (500, {"error": "model crashed"}))
+def test_always_500_raises_llm_unavailable(server, protocol):
+    server.set_default(CHAT_PATHS[protocol], (500, {"error": "model crashed"}))
     sleeps = SleepRecorder()
-    client = client_for(protocol, loopback_server.url, max_retries=4, backoff=0.01, max_backoff=0.03, sleep=sleeps)
+    client = client_for(protocol, server.url, max_retries=4, backoff=0.01, max_backoff=0.03, sleep=sleeps)
     with pytest.raises(LlmFunctionError) as info:
         run(client.chat(MESSAGES))
     error = info.value
@@ -245,23 +252,23 @@ def test_always_500_raises_llm_unavailable(loopback_server, protocol):
     assert error.details["status"] == 500
     assert error.details["url"] == client.url
     assert "model crashed" in error.details["last_error"]
-    assert len(loopback_server.requests) == 5
+    assert len(server.requests) == 5
     assert sleeps.delays == [0.01, 0.02, 0.03, 0.03]
     assert client.usage == {"calls": 0, "prompt_tokens": 0, "completion_tokens": 0, "retries": 4}
 
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)
 @pytest.mark.parametrize("status", [400, 401, 404])
-def test_client_errors_are_not_retried(loopback_server, protocol, status):
-    loopback_server.set_default(CHAT_PATHS[protocol], (status, {"error": "nope"}))
+def test_client_errors_are_not_retried(server, protocol, status):
+    server.set_default(CHAT_PATHS[protocol], (status, {"error": "nope"}))
     sleeps = SleepRecorder()
-    client = client_for(protocol, loopback_server.url, sleep=sleeps)
+    client = client_for(protocol, server.url, sleep=sleeps)
     with pytest.raises(LlmFunctionError) as info:
         run(client.chat(MESSAGES))
     assert info.value.kind == "llm_unavailable"
     assert info.value.details["attempts"] == 1
     assert info.value.details["status"] == status
-    assert len(loopback_server.requests) == 1
+    assert len(server.requests) == 1
     assert sleeps.delays == [] and client.usage["retries"] == 0
 
 
@@ -281,9 +288,9 @@ def test_connection_refused_exhausts_attempts(protocol):
 
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)
-def test_two_event_loops_in_a_row(loopback_server, protocol):
-    loopback_server.set_default(CHAT_PATHS[protocol], chat_reply(protocol, '{"n": 1}'))
-    client = client_for(protocol, loopback_server.url)
+def test_two_event_loops_in_a_row(server, protocol):
+    server.set_default(CHAT_PATHS[protocol], chat_reply(protocol, '{"n": 1}'))
+    client = client_for(protocol, server.url)
     assert run(client.chat(MESSAGES)).text == '{"n": 1}'
     assert run(client.chat(MESSAGES)).text == '{"n": 1}'
     loop = asyncio.new_event_loop()
@@ -295,12 +302,12 @@ def test_two_event_loops_in_a_row(loopback_server, protocol):
 
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)
-def test_threads_share_one_client(loopback_server, protocol):
+def test_threads_share_one_client(server, protocol):
     def echo(body):
         return chat_reply(protocol, {"echo": body["messages"][-1]["content"]}, prompt_tokens=1, completion_tokens=2)
 
-    loopback_server.set_default(CHAT_PATHS[protocol], Delay(0.1, echo))
-    client = client_for(protocol, loopback_server.url)
+    server.set_default(CHAT_PATHS[protocol], Delay(0.1, echo))
+    client = client_for(protocol, server.url)
     results: dict[int, str] = {}
     failures: list[BaseException] = []
 
@@ -383,7 +390,7 @@ def test_make_client_without_model(params):
 
 
 def test_make_client_http_types():
-    sleeps = {
+    params = {
         "connection_string": "http://127.0.0.1:9/v1",
         "model_name": "gpt-x",
         "api_key": "k",
@@ -395,15 +402,14 @@ def test_make_client_http_types():
         "max_backoff": 1,
         "timeout_note": "unknown keys are ignored",
     }
-    openai = make_client({"llm_h_type": "openai", "llm_h_params": sleeps})
+    openai = make_client({"llm_h_type": "openai", "llm_h_params": params})
     assert isinstance(openai, OpenAIClient)
     assert openai.url == "http://127.0.0.1:9/v1/chat/completions"
     assert (openai.model_name, openai.api_key, openai.temperature, openai.seed) == ("gpt-x", "k", 0.0, 7)
     assert (openai.timeout, openai.max_retries, openai.backoff, openai.max_backoff) == (5.0, 4, 0.1, 1.0)
 
-    ollama = make_client(
-        {"llm_h_type": "ollama", "llm_h_params": {"connection_string": "http://localhost:11434", "model_name": "m", "timeout": None}}
-    )
+    minimal = {"connection_string": "http://localhost:11434", "model_name": "m", "timeout": None}
+    ollama = make_client({"llm_h_type": "ollama", "llm_h_params": minimal})
     assert isinstance(ollama, OllamaClient)
     assert (ollama.timeout, ollama.max_retries, ollama.backoff, ollama.max_backoff) == (60.0, 2, 0.5, 8.0)
 
@@ -417,6 +423,10 @@ def test_make_client_scripted_and_custom():
     assert make_client(mine) is mine
 
 
+def _http(h_type: str, **extra) -> dict:
+    return {"llm_h_type": h_type, "llm_h_params": {"connection_string": "http://x", "model_name": "m", **extra}}
+
+
 @pytest.mark.parametrize(
     ("params", "key"),
     [
@@ -427,9 +437,9 @@ def test_make_client_scripted_and_custom():
         ({"llm_h_type": "openai", "llm_h_params": {"connection_string": "http://x"}}, "model_name"),
         ({"llm_h_type": "openai"}, "connection_string"),
         ({"llm_h_type": "ollama", "llm_h_params": "nope"}, "llm_h_params"),
-        ({"llm_h_type": "ollama", "llm_h_params": {"connection_string": "http://x", "model_name": "m", "timeout": "fast"}}, "timeout"),
-        ({"llm_h_type": "ollama", "llm_h_params": {"connection_string": "http://x", "model_name": "m", "max_retries": -1}}, "max_retries"),
-        ({"llm_h_type": "openai", "llm_h_params": {"connection_string": "http://x", "model_name": "m", "seed": 1.5}}, "seed"),
+        (_http("ollama", timeout="fast"), "timeout"),
+        (_http("ollama", max_retries=-1), "max_retries"),
+        (_http("openai", seed=1.5), "seed"),
         ({"llm_h_type": "scripted", "llm_h_params": {"replies": "x"}}, "replies"),
         ({"llm_h_type": "custom", "llm_h_params": {}}, "client"),
     ],

@@ -489,13 +489,16 @@ class ScriptedClient(LlmClient):
         elif isinstance(reply, str):
             text = reply
         else:
-            raise TypeError(f"scripted reply must be str, dict, list, callable or exception, got {type(reply).__name__}")
+            raise TypeError(
+                f"scripted reply must be str, dict, list, callable or exception, got {type(reply).__name__}"
+            )
         result = LlmReply(text=text, model=self.model, raw={"scripted": True, "content": text})
         self._count_success(result)
         return result
 
 
 _HTTP_TYPES: dict[str, type[_HttpClient]] = {"ollama": OllamaClient, "openai": OpenAIClient}
+_TYPES_HINT = "use 'ollama', 'openai', 'schema', 'scripted' or 'custom'"
 _HTTP_OPTIONAL = ("api_key", "temperature", "seed", "timeout", "max_retries", "backoff", "max_backoff")
 
 
@@ -519,7 +522,7 @@ def make_client(llm_handler_params: dict | LlmClient | None) -> LlmClient | None
         return None
     h_type = llm_handler_params.get("llm_h_type")
     if not isinstance(h_type, str) or not h_type.strip():
-        raise _config_error("llm_h_type", "llm_h_type is missing; use 'ollama', 'openai', 'schema', 'scripted' or 'custom'")
+        raise _config_error("llm_h_type", f"llm_h_type is missing; {_TYPES_HINT}")
     h_type = h_type.strip().lower()
     if h_type == "schema":
         return None
@@ -544,6 +547,4 @@ def make_client(llm_handler_params: dict | LlmClient | None) -> LlmClient | None
         if client is None or not callable(getattr(client, "chat", None)):
             raise _config_error("client", "llm_h_params['client'] must be an LlmClient instance")
         return client
-    raise _config_error(
-        "llm_h_type", f"unknown llm_h_type {h_type!r}; use 'ollama', 'openai', 'schema', 'scripted' or 'custom'"
-    )
+    raise _config_error("llm_h_type", f"unknown llm_h_type {h_type!r}; {_TYPES_HINT}")

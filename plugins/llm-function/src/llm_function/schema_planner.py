@@ -19,7 +19,7 @@ from llm_function.tools import Tool, ToolRegistry
 from llm_function.validation import _optional_parts, compatible, type_name
 from llm_function.workflow import INPUT_ROOT, Literal, Ref, Step, Workflow
 
-DEFAULT_MAX_STEPS = 6
+DEFAULT_MAX_STEPS = 10
 
 
 class Source(typing.NamedTuple):

@@ -12,6 +12,7 @@ be provided.
 from __future__ import annotations
 
 import enum
+import json
 import types
 import typing
 from typing import Any
@@ -163,7 +164,8 @@ def _check_arguments(
                 )
         else:
             try:
-                TypeAdapter(target).validate_python(argument.value, strict=True)
+                # Literals are JSON: validate as JSON, strictly ("5" is no int, true no int).
+                TypeAdapter(target).validate_json(json.dumps(argument.value), strict=True)
             except ValidationError as exc:
                 first = exc.errors()[0]
                 raise WorkflowInvalid(

@@ -1,0 +1,228 @@
+"""llm_function benchmarks (issue 5's budgets).
+
+Run: ``python bench/llm_function_bench.py`` (``--json PATH`` also writes the figures).
+
+1. Overhead of a cached call versus calling the same tools directly in plain Python, for a
+   two-tool workflow whose tools each take ~1 ms. Budget: ratio <= 1.5.
+2. Planning time of the schema planner on a catalogue of tasks. Budget: each < 10 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from typing import Optional
+
+from pydantic import BaseModel
+
+from llm_function import InMemoryToolSource, LlmFunctionConfig, LlmFunctionRuntime, llm_function
+from llm_function.schema_planner import SchemaPlanner
+from llm_function.tools import ToolRegistry
+
+TOOL_SECONDS = 0.001
+
+
+def busy(seconds: float) -> None:
+    """Spin for ``seconds`` (sleep is too coarse for 1 ms)."""
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        pass
+
+
+class CityIn(BaseModel):
+    city: str
+    email: str
+
+
+class WeatherIn(BaseModel):
+    city: str
+
+
+class Weather(BaseModel):
+    city: str
+    temp_c: float
+    conditions: str
+
+
+class ReportIn(BaseModel):
+    city: str
+    temp_c: float
+    conditions: str
+    email: str
+
+
+class Report(BaseModel):
+    summary: str
+    sent: bool
+
+
+class CityOut(BaseModel):
+    summary: str
+    temp_c: float
+    sent: bool
+
+
+def get_weather(query: WeatherIn) -> Weather:
+    """Current weather for a city."""
+    busy(TOOL_SECONDS)
+    return Weather(city=query.city, temp_c=21.5, conditions="sunny")
+
+
+def send_report(report: ReportIn) -> Report:
+    """Email a weather report."""
+    busy(TOOL_SECONDS)
+    return Report(summary=f"{report.city}: {report.temp_c} C", sent=True)
+
+
+def direct(inputs: CityIn) -> CityOut:
+    """The same work written by hand."""
+    weather = get_weather(WeatherIn(city=inputs.city))
+    report = send_report(ReportIn(city=weather.city, temp_c=weather.temp_c, conditions=weather.conditions, email=inputs.email))
+    return CityOut(summary=report.summary, temp_c=weather.temp_c, sent=report.sent)
+
+
+def measure_overhead(calls: int) -> dict[str, float]:
+    runtime = LlmFunctionRuntime(LlmFunctionConfig(tool_sources=[InMemoryToolSource([get_weather, send_report])]))
+
+    @llm_function(runtime=runtime)
+    def city_report(inputs: CityIn) -> CityOut:
+        """Get the weather for the city and email a report."""
+
+    sample = CityIn(city="Paris", email="a@b.c")
+    assert city_report(sample) == direct(sample)  # plans and caches
+
+    def timed(fn) -> float:
+        samples = []
+        for _ in range(calls):
+            start = time.perf_counter()
+            fn(sample)
+            samples.append(time.perf_counter() - start)
+        return statistics.median(samples)
+
+    timed(direct)
+    direct_s = timed(direct)
+    cached_s = timed(city_report)
+    runtime.close()
+    return {
+        "direct_us": direct_s * 1e6,
+        "cached_us": cached_s * 1e6,
+        "overhead_us": (cached_s - direct_s) * 1e6,
+        "ratio": cached_s / direct_s,
+    }
+
+
+# --------------------------------------------------------------------- planning catalogue
+
+
+def _model(model_name: str, /, **fields: type) -> type[BaseModel]:
+    annotations = dict(fields)
+    return type(model_name, (BaseModel,), {"__annotations__": annotations})
+
+
+def _tool(name: str, inputs: type[BaseModel], outputs: type[BaseModel]):
+    def tool(arg):  # noqa: ANN001 - annotated below
+        return outputs.model_construct()
+
+    tool.__name__ = name
+    tool.__doc__ = f"Tool {name}."
+    tool.__annotations__ = {"arg": inputs, "return": outputs}
+    return tool
+
+
+def catalogue() -> tuple[ToolRegistry, list[tuple[str, type[BaseModel], type[BaseModel]]]]:
+    """20 tools and 24 tasks over a small business domain."""
+    M = _model
+    tools = [
+        _tool("geocode", M("GeoIn", city=str), M("GeoOut", lat=float, lon=float, country=str)),
+        _tool("forecast", M("FcIn", lat=float, lon=float), M("FcOut", temp_c=float, rain_mm=float, wind_kmh=float)),
+        _tool("air_quality", M("AqIn", lat=float, lon=float), M("AqOut", aqi=int)),
+        _tool("timezone", M("TzIn", lat=float, lon=float), M("TzOut", tz=str, utc_offset=float)),
+        _tool("currency_of", M("CurIn", country=str), M("CurOut", currency=str)),
+        _tool("fx_rate", M("FxIn", currency=str), M("FxOut", rate=float)),
+        _tool("convert_price", M("CpIn", amount=float, rate=float), M("CpOut", converted=float)),
+        _tool("customer", M("CuIn", customer_id=int), M("CuOut", name=str, email=str, city=str, tier=str)),
+        _tool("orders", M("OrIn", customer_id=int), M("OrOut", order_count=int, total=float)),
+        _tool("discount", M("DiIn", tier=str, total=float), M("DiOut", discount=float)),
+        _tool("send_email", M("EmIn", email=str, subject=str, body=str), M("EmOut", sent=bool, message_id=str)),
+        _tool("compose", M("CoIn", name=str, temp_c=float), M("CoOut", subject=str, body=str)),
+        _tool("translate", M("TrIn", body=str, language=str), M("TrOut", translated=str)),
+        _tool("language_of", M("LaIn", country=str), M("LaOut", language=str)),
+        _tool("stock", M("StIn", sku=str), M("StOut", quantity=int, warehouse=str)),
+        _tool("warehouse_city", M("WcIn", warehouse=str), M("WcOut", city=str)),
+        _tool("shipping", M("ShIn", city=str, quantity=int), M("ShOut", days=int, cost=float)),
+        _tool("sentiment", M("SeIn", body=str), M("SeOut", score=float)),
+        _tool("summarize", M("SuIn", body=str), M("SuOut", summary=str)),
+        _tool("holiday", M("HoIn", country=str), M("HoOut", is_holiday=bool)),
+    ]
+    registry = ToolRegistry(tools)
+    tasks = [
+        ("weather by city", M("T1In", city=str), M("T1Out", temp_c=float, rain_mm=float)),
+        ("air by city", M("T2In", city=str), M("T2Out", aqi=int)),
+        ("local time", M("T3In", city=str), M("T3Out", tz=str, utc_offset=float)),
+        ("currency by city", M("T4In", city=str), M("T4Out", currency=str)),
+        ("fx by city", M("T5In", city=str), M("T5Out", rate=float, currency=str)),
+        ("price abroad", M("T6In", city=str, amount=float), M("T6Out", converted=float)),
+        ("customer profile", M("T7In", customer_id=int), M("T7Out", name=str, email=str)),
+        ("customer spend", M("T8In", customer_id=int), M("T8Out", total=float, order_count=int)),
+        ("customer discount", M("T9In", customer_id=int), M("T9Out", discount=float)),
+        ("customer weather", M("T10In", customer_id=int), M("T10Out", temp_c=float)),
+        ("weather email", M("T11In", customer_id=int), M("T11Out", sent=bool)),
+        ("customer currency", M("T12In", customer_id=int), M("T12Out", currency=str)),
+        ("translated note", M("T13In", body=str, country=str), M("T13Out", translated=str)),
+        ("stock check", M("T14In", sku=str), M("T14Out", quantity=int)),
+        ("ship estimate", M("T15In", sku=str), M("T15Out", days=int, cost=float)),
+        ("review sentiment", M("T16In", body=str), M("T16Out", score=float, summary=str)),
+        ("holiday by city", M("T17In", city=str), M("T17Out", is_holiday=bool)),
+        ("wind and air", M("T18In", city=str), M("T18Out", wind_kmh=float, aqi=int)),
+        ("customer holiday", M("T19In", customer_id=int), M("T19Out", is_holiday=bool)),
+        ("customer language", M("T20In", customer_id=int), M("T20Out", language=str)),
+        ("echo", M("T21In", city=str), M("T21Out", city=str)),
+        ("customer fx", M("T22In", customer_id=int), M("T22Out", rate=float)),
+        ("warehouse weather", M("T23In", sku=str), M("T23Out", temp_c=float)),
+        ("full report", M("T24In", customer_id=int), M("T24Out", name=str, temp_c=float, aqi=int, discount=float, currency=str)),
+    ]
+    return registry, tasks
+
+
+def measure_planning(repeats: int) -> list[dict[str, object]]:
+    registry, tasks = catalogue()
+    planner = SchemaPlanner(registry)
+    rows = []
+    for name, input_model, output_model in tasks:
+        times = []
+        steps = None
+        for _ in range(repeats):
+            start = time.perf_counter()
+            workflow = planner.plan(input_model, output_model)
+            times.append(time.perf_counter() - start)
+            steps = len(workflow.steps)
+        rows.append({"task": name, "steps": steps, "median_ms": statistics.median(times) * 1000, "max_ms": max(times) * 1000})
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--calls", type=int, default=300)
+    parser.add_argument("--repeats", type=int, default=20)
+    parser.add_argument("--json", help="write the figures to this file")
+    args = parser.parse_args()
+
+    overhead = measure_overhead(args.calls)
+    print("cached call vs direct tool calls (two tools of ~1 ms each), median of", args.calls)
+    print(f"  direct {overhead['direct_us']:.0f} us, cached llm_function {overhead['cached_us']:.0f} us, "
+          f"overhead {overhead['overhead_us']:.0f} us, ratio {overhead['ratio']:.3f} (budget <= 1.5)")
+    rows = measure_planning(args.repeats)
+    print(f"schema planner, {len(rows)} tasks over 20 tools (median and max of {args.repeats} runs; budget < 10 ms each)")
+    for row in rows:
+        print(f"  {row['task']:<20} steps={row['steps']}  median {row['median_ms']:.2f} ms  max {row['max_ms']:.2f} ms")
+    worst = max(row["max_ms"] for row in rows)
+    print(f"  worst {worst:.2f} ms, ratio to budget {worst / 10:.2f}")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"overhead": overhead, "planning": rows}, f, indent=2)
+
+
+if __name__ == "__main__":
+    main()
