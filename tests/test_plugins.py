@@ -54,11 +54,11 @@ else:  # pragma: no cover
 
 ROOT = Path(__file__).resolve().parents[1]
 BUILTIN_SPECS = {
-    "prompts": SectionSpec(name="prompts", resource_type="prompt"),
-    "proxies": SectionSpec(name="proxies", resource_type="proxy"),
-    "tactics": SectionSpec(name="tactics", resource_type="tactic"),
-    "configs": SectionSpec(name="configs", resource_type="config"),
-    "assets": SectionSpec(name="assets", resource_type="asset"),
+    "prompts": SectionSpec(name="prompts", resource_type="prompt", cacheable=True),
+    "proxies": SectionSpec(name="proxies", resource_type="proxy", cacheable=True),
+    "tactics": SectionSpec(name="tactics", resource_type="tactic", cacheable=True),
+    "configs": SectionSpec(name="configs", resource_type="config", cacheable=True),
+    "assets": SectionSpec(name="assets", resource_type="asset", cacheable=True),
 }
 BUILTIN_ORDER = ["prompts", "proxies", "tactics", "configs", "assets"]
 

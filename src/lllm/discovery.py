@@ -39,6 +39,10 @@ class SectionSpec:
     resource_type: str = attrs.field(validator=attrs.validators.instance_of(str))
     default_folder: str | None = None
     description: str = ""
+    #: Whether the discovery index cache may keep this section's results. Only sections
+    #: whose plugin reads files through ``SectionFolder.files()`` / ``objects_in()`` and builds
+    #: lazy nodes from ``lllm.sections.loaders`` functions should set it.
+    cacheable: bool = False
 
     @property
     def folder_name(self) -> str:
@@ -79,6 +83,33 @@ def walk_files(root: Path, suffixes: Iterable[str] | None = None) -> list[Path]:
                 found.append(Path(entry.path))
 
     visit(str(root))
+    return found
+
+
+def walk_stats(root: str) -> list[tuple[str, str, int, int]]:
+    """``(path, relative path, size, mtime_ns)`` of the files under ``root``, in walk order.
+
+    The same files as ``walk_files`` (same skip rules and order), with the stat the index
+    cache compares, using plain strings: this runs for every file at every warm start.
+    """
+    found: list[tuple[str, str, int, int]] = []
+
+    def visit(folder: str, prefix: str) -> None:
+        try:
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError:
+            return
+        for entry in entries:
+            name = entry.name
+            if name[0] in "._":
+                continue
+            if entry.is_dir():
+                visit(entry.path, f"{prefix}{name}/")
+            elif entry.is_file():
+                st = entry.stat()
+                found.append((entry.path, prefix + name, st.st_size, st.st_mtime_ns))
+
+    visit(root, "")
     return found
 
 
@@ -149,6 +180,7 @@ class SectionFolder:
         plugin_name: str = "",
         package_root: Path | None = None,
         report: ProblemReporter | None = None,
+        only: Iterable[Path] | None = None,
     ) -> None:
         self.section = section
         self.path = Path(path)
@@ -158,6 +190,10 @@ class SectionFolder:
         self.plugin_name = plugin_name
         self.package_root = self._anchor(package_root)
         self._report = report or _warn_problem
+        self._only = None if only is None else {str(p) for p in only}
+        # id(object) -> (file, attribute) for objects found by objects_in (the index cache
+        # records where each Python-defined resource lives).
+        self.origins: dict[int, tuple[Path, str]] = {}
 
     def _anchor(self, package_root: Path | None) -> Path:
         # Files inside the package import relative to its root; a folder re-exported from
@@ -192,8 +228,15 @@ class SectionFolder:
     # ---------------------------------------------------------------------------- files
 
     def files(self, suffixes: Iterable[str] | None = None) -> list[Path]:
-        """Files of the folder in sorted walk order, skipping hidden and ``_`` names at any depth."""
-        return walk_files(self.path, suffixes)
+        """Files of the folder in sorted walk order, skipping hidden and ``_`` names at any depth.
+
+        When the loader re-discovers only some files (the index cache found the others
+        unchanged), only those are returned.
+        """
+        found = walk_files(self.path, suffixes)
+        if self._only is not None:
+            found = [f for f in found if str(f) in self._only]
+        return found
 
     def module_key(self, file: Path, *parts: str) -> str:
         """The key of something defined in Python file ``file``: prefix + its path without ``.py`` + ``parts``."""
@@ -216,11 +259,12 @@ class SectionFolder:
             return []
         found: list[Any] = []
         seen: set[int] = set()
-        for value in list(vars(module).values()):
+        for attribute, value in list(vars(module).items()):
             if id(value) in seen or not predicate(value) or _origin(value) != module.__name__:
                 continue
             seen.add(id(value))
             found.append(value)
+            self.origins[id(value)] = (Path(file), attribute)
         return found
 
     def report(self, message: str, file: Path | None = None) -> None:

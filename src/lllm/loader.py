@@ -10,13 +10,14 @@ from __future__ import annotations
 import os
 import warnings
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 import attrs
 
 from lllm.core.resource import PackageInfo, ResourceNode
 from lllm.core.runtime import Runtime, get_default_runtime
-from lllm.discovery import SectionFolder, SectionSpec
+from lllm.discovery import SectionFolder, SectionSpec, walk_stats
+from lllm.index_cache import PackageIndex, build_node, describe_node, open_cache
 from lllm.manifest import (
     MANIFEST_NAME,
     Manifest,
@@ -25,8 +26,18 @@ from lllm.manifest import (
     read_manifest,
     validate_package_name,
 )
-from lllm.plugin_manager import PluginRecord, host_for
 from lllm.scopes import INSTALL_RECORD, PROJECT_PACKAGES_FOLDER, installed_name
+
+if TYPE_CHECKING:
+    from lllm.plugin_manager import PluginHost
+
+
+def has_local_plugins(runtime: Runtime) -> bool:
+    """Whether plugins were registered in code for ``runtime`` (without importing pluggy)."""
+    import sys
+
+    manager = sys.modules.get("lllm.plugin_manager")
+    return manager is not None and runtime in manager._runtime_hosts
 
 
 @attrs.frozen
@@ -55,10 +66,30 @@ def _same_folder(a: Path | None, b: Path | None) -> bool:
 class PackageLoader:
     """Loads packages into one runtime, reporting problems as warnings or to a callback."""
 
-    def __init__(self, runtime: Runtime, *, on_problem: Callable[[LoadProblem], None] | None = None) -> None:
+    def __init__(
+        self,
+        runtime: Runtime,
+        *,
+        on_problem: Callable[[LoadProblem], None] | None = None,
+        use_cache: bool | None = None,
+    ) -> None:
         self.runtime = runtime
-        self.host = host_for(runtime)
         self._on_problem = on_problem
+        self._host: PluginHost | None = None
+        # The index cache is skipped for strict loads (every problem must be seen) and for
+        # runtimes with plugins registered in code (the cached section table would not fit).
+        if use_cache is None:
+            use_cache = on_problem is None and not has_local_plugins(runtime)
+        self.index_cache = open_cache() if use_cache else None
+
+    @property
+    def host(self) -> PluginHost:
+        """The plugin host, loaded only when some section must really be discovered."""
+        if self._host is None:
+            from lllm.plugin_manager import host_for
+
+            self._host = host_for(self.runtime)
+        return self._host
 
     def report(self, kind: str, message: str, file: Path | None = None) -> None:
         """Record a problem: a ``RuntimeWarning``, or a call to the ``on_problem`` callback."""
@@ -75,14 +106,35 @@ class PackageLoader:
         Returns its ``PackageInfo``, or ``None`` when another package of that name was loaded
         first (a warning names both unless ``shadow_ok``, used for shadowed scopes).
         """
-        manifest = read_manifest(path)
+        index = None
+        if self.index_cache is not None:
+            target = Path(os.path.abspath(path))
+            manifest_file = target / MANIFEST_NAME if target.is_dir() else target
+            if manifest_file.is_file():
+                index = self.index_cache.open(manifest_file)
+        manifest = index.manifest if index is not None else None
+        if manifest is None:
+            manifest = read_manifest(path)
+            if index is not None:
+                index.set_manifest(manifest)
         name = installed_name(manifest.base_dir, manifest.name)
         if name != manifest.name:
             manifest = attrs.evolve(manifest, name=validate_package_name(name, file=manifest.file, key=INSTALL_RECORD))
-        return self.load_manifest(manifest, as_dependency=as_dependency, shadow_ok=shadow_ok)
+        try:
+            return self.load_manifest(manifest, as_dependency=as_dependency, shadow_ok=shadow_ok, index=index)
+        finally:
+            if index is not None and self.index_cache is not None:
+                self.index_cache.save(index)
 
-    def load_manifest(self, manifest: Manifest, *, as_dependency: bool = False, shadow_ok: bool = False) -> PackageInfo | None:
-        """Load an already-read manifest (see ``load``)."""
+    def load_manifest(
+        self,
+        manifest: Manifest,
+        *,
+        as_dependency: bool = False,
+        shadow_ok: bool = False,
+        index: PackageIndex | None = None,
+    ) -> PackageInfo | None:
+        """Load an already-read manifest (see ``load``), using ``index`` for unchanged files."""
         rt = self.runtime
         existing = rt.packages.get(manifest.name)
         if existing is not None:
@@ -103,7 +155,7 @@ class PackageLoader:
             return self._package_at(manifest.base_dir)
         info = PackageInfo(manifest.name, manifest.version, manifest.description, manifest.base_dir)
         rt.register_package(info, make_default=not as_dependency)
-        rt.register_many(self._discover_sections(manifest, info))
+        rt.register_many(self._discover_sections(manifest, info, index))
         for dependency in manifest.dependencies:
             self._load_dependency(manifest, dependency)
         return info
@@ -161,18 +213,34 @@ class PackageLoader:
 
     # ------------------------------------------------------------------------- sections
 
-    def _discover_sections(self, manifest: Manifest, info: PackageInfo) -> list[ResourceNode]:
-        table = self.host.section_table()
-        for spec, _ in table.values():
-            self.runtime.sections.declare(spec.name, spec.resource_type)
+    def _section_table(self, index: PackageIndex | None) -> list[tuple[SectionSpec, str]]:
+        """``(spec, plugin name)`` for every plugin section: from the index when it has one."""
+        if index is not None and index.sections is not None:
+            try:
+                return [
+                    (SectionSpec(name=n, resource_type=t, cacheable=bool(c)), str(p))
+                    for n, t, p, c in index.sections
+                ]
+            except (TypeError, ValueError):
+                pass
+        table = [(spec, record.name) for spec, record in self.host.section_table().values()]
+        if index is not None:
+            index.set_sections([[s.name, s.resource_type, p, s.cacheable] for s, p in table])
+        return table
+
+    def _discover_sections(self, manifest: Manifest, info: PackageInfo, index: PackageIndex | None) -> list[ResourceNode]:
+        table = self._section_table(index)
+        claimed = {spec.name for spec, _ in table}
+        # A table no plugin claims is a generic file section of its own type.
+        generic = [
+            (SectionSpec(name=name, resource_type=name, cacheable=True), "")
+            for name in manifest.sections
+            if name not in claimed
+        ]
         nodes: dict[str, ResourceNode] = {}
-        for name, (spec, record) in table.items():
-            self._collect(manifest, info, spec, manifest.sections.get(name), record, nodes)
-        for name, section_table in manifest.sections.items():
-            if name not in table:
-                spec = SectionSpec(name=name, resource_type=name)
-                self.runtime.sections.declare(name, name)
-                self._collect(manifest, info, spec, section_table, None, nodes)
+        for spec, plugin in table + generic:
+            self.runtime.sections.declare(spec.name, spec.resource_type)
+            self._collect(manifest, info, spec, plugin, manifest.sections.get(spec.name), nodes, index)
         return list(nodes.values())
 
     def _folders(self, manifest: Manifest, spec: SectionSpec, table: SectionTable | None) -> Iterator[tuple[Path, str, PathEntry | None]]:
@@ -187,31 +255,23 @@ class PackageLoader:
         manifest: Manifest,
         info: PackageInfo,
         spec: SectionSpec,
+        plugin: str,
         table: SectionTable | None,
-        record: PluginRecord | None,
         nodes: dict[str, ResourceNode],
+        index: PackageIndex | None,
     ) -> None:
         where = manifest.file or manifest.base_dir
         for path, prefix, entry in self._folders(manifest, spec, table):
             if not path.is_dir():
                 if entry is not None:
                     self.report("missing-folder", f"{where}: [{spec.name}] path {entry.raw!r} not found at {path}; skipped.", manifest.file)
+                if index is not None:
+                    index.set_folder(spec.name, path, prefix, None)
                 continue
-            folder = SectionFolder(
-                spec,
-                path,
-                info,
-                prefix,
-                plugin_name=record.name if record is not None else "",
-                package_root=manifest.base_dir,
-                report=lambda message, file: self.report("import", message, file),
-            )
-            if record is None:
-                from lllm.sections.files import file_nodes
-
-                found = file_nodes(folder)
+            if index is not None and spec.cacheable:
+                found = self._cached_folder(manifest, info, spec, plugin, path, prefix, index)
             else:
-                found = self.host.discover(record, folder)
+                found = self._discover(self._folder(manifest, info, spec, plugin, path, prefix), spec, plugin)
             for node in found:
                 first = nodes.get(node.qualified_key)
                 if first is not None:
@@ -223,6 +283,91 @@ class PackageLoader:
                     )
                     continue
                 nodes[node.qualified_key] = node
+
+    def _folder(
+        self,
+        manifest: Manifest,
+        info: PackageInfo,
+        spec: SectionSpec,
+        plugin: str,
+        path: Path,
+        prefix: str,
+        *,
+        only: list[Path] | None = None,
+        problems: dict[str, list[str]] | None = None,
+    ) -> SectionFolder:
+        def report(message: str, file: Path | None) -> None:
+            if problems is not None and file is not None:
+                problems.setdefault(str(file), []).append(message)
+            self.report("import", message, file)
+
+        return SectionFolder(
+            spec, path, info, prefix, plugin_name=plugin, package_root=manifest.base_dir, report=report, only=only
+        )
+
+    def _discover(self, folder: SectionFolder, spec: SectionSpec, plugin: str) -> list[ResourceNode]:
+        if not plugin:
+            from lllm.sections.files import file_nodes
+
+            return file_nodes(folder)
+        record = next(r for r in self.host.records() if r.name == plugin)
+        return self.host.discover(record, folder)
+
+    def _cached_folder(
+        self,
+        manifest: Manifest,
+        info: PackageInfo,
+        spec: SectionSpec,
+        plugin: str,
+        path: Path,
+        prefix: str,
+        index: PackageIndex,
+    ) -> list[ResourceNode]:
+        """The folder's nodes: cached ones for unchanged files, discovered ones for the rest."""
+        cached = index.folder(spec.name, path, prefix)
+        current = walk_stats(str(path))
+        changed = [
+            Path(file)
+            for file, relative, size, mtime in current
+            if (entry := cached.get(relative)) is None or entry[0] != size or entry[1] != mtime
+        ]
+        changed_names = {str(p) for p in changed}
+        fresh: dict[str, list[ResourceNode]] = {}
+        problems: dict[str, list[str]] = {}
+        origins: dict[int, tuple[Path, str]] = {}
+        if changed:
+            folder = self._folder(manifest, info, spec, plugin, path, prefix, only=changed, problems=problems)
+            for node in self._discover(folder, spec, plugin):
+                fresh.setdefault(str(node.metadata.get("file_path")), []).append(node)
+            origins = folder.origins
+        anchor = SectionFolder(spec, path, info, prefix, plugin_name=plugin, package_root=manifest.base_dir)
+        base_metadata = {"package": info.effective_name, "section": spec.name, "plugin": plugin}
+        nodes: list[ResourceNode] = []
+        records: dict[str, Any] | None = {}
+        namespace, package_root, resource_type = anchor.namespace, anchor.package_root, spec.resource_type
+        for file, relative, size, mtime in current:
+            if file in changed_names:
+                found = fresh.get(file, [])
+                nodes.extend(found)
+                specs = [describe_node(node, origins) for node in found]
+                if records is not None and all(s is not None for s in specs):
+                    records[relative] = [size, mtime, specs, problems.get(file) or None]
+                else:
+                    records = None  # something only a plugin can rebuild: do not cache this folder
+                continue
+            _, _, specs, stored_problems = cached[relative]
+            try:
+                nodes.extend(build_node(s, file, package_root, namespace, resource_type, base_metadata) for s in specs)
+            except (TypeError, ValueError):
+                # A malformed record: forget the cache for this folder and discover it whole.
+                index.set_folder(spec.name, path, prefix, None)
+                return self._discover(self._folder(manifest, info, spec, plugin, path, prefix), spec, plugin)
+            for message in stored_problems or ():
+                self.report("import", message, Path(file))
+            if records is not None:
+                records[relative] = cached[relative]
+        index.set_folder(spec.name, path, prefix, records)
+        return nodes
 
 
 def load_package(path: str | os.PathLike[str], *, runtime: Runtime | None = None, strict: bool = False) -> PackageInfo | None:

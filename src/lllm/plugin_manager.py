@@ -103,29 +103,7 @@ def _strict() -> bool:
     return _env_flag("LLLM_STRICT_PLUGINS")
 
 
-# --------------------------------------------------------------------- entry points, once
-
-_entry_points_cache: dict[str, tuple[Any, ...]] = {}
-_entry_points_lock = threading.Lock()
-
-
-def entry_points(group: str) -> tuple[Any, ...]:
-    """The entry points of ``group``, read once per process and cached."""
-    cached = _entry_points_cache.get(group)
-    if cached is not None:
-        return cached
-    with _entry_points_lock:
-        cached = _entry_points_cache.get(group)
-        if cached is None:
-            from importlib.metadata import entry_points as read_entry_points
-
-            found = read_entry_points(group=group)
-            # One distribution can be visible twice on sys.path; keep its first copy.
-            unique: dict[tuple[str, str], Any] = {}
-            for ep in found:
-                unique.setdefault((ep.name, ep.value), ep)
-            cached = _entry_points_cache[group] = tuple(unique.values())
-    return cached
+from lllm.entry_points import entry_points  # noqa: E402  (re-exported: the one reader)
 
 
 def _distribution_of(ep: Any) -> tuple[str | None, str | None]:
@@ -409,8 +387,10 @@ def reset_plugins() -> None:
     with _hosts_lock:
         _process_host = None
         _runtime_hosts.clear()
-    with _entry_points_lock:
-        _entry_points_cache.clear()
+    from lllm import entry_points as entry_points_module, index_cache
+
+    entry_points_module.forget()
+    index_cache._environment = None  # the plugin set may have changed too
 
 
 def iter_section_specs(runtime: Runtime | None = None) -> Iterable[SectionSpec]:

@@ -78,10 +78,31 @@ def packages_in(folder: Path) -> list[Path]:
 
 
 def entry_point_packages() -> list[tuple[str, Path]]:
-    """``(entry point name, package folder)`` for every ``lllm.packages`` entry point that loads."""
+    """``(entry point name, package folder)`` for every ``lllm.packages`` entry point that loads.
+
+    The answer is kept in the index cache's environment record, so a process whose
+    environment is unchanged reads no distribution metadata.
+    """
+    from lllm.index_cache import environment_record
+
+    record = environment_record()
+    if record is not None:
+        known = record.get(PACKAGES_ENTRY_POINT_GROUP)
+        if isinstance(known, list) and all(isinstance(i, list) and len(i) == 2 for i in known):
+            return [(str(name), Path(path)) for name, path in known]
+    found = _read_entry_point_packages()
+    if record is not None:
+        record[PACKAGES_ENTRY_POINT_GROUP] = [[name, str(path)] for name, path in found]
+        from lllm.index_cache import save_environment_record
+
+        save_environment_record(record)
+    return found
+
+
+def _read_entry_point_packages() -> list[tuple[str, Path]]:
     import warnings
 
-    from lllm.plugin_manager import entry_points
+    from lllm.entry_points import entry_points
 
     found: list[tuple[str, Path]] = []
     for ep in entry_points(PACKAGES_ENTRY_POINT_GROUP):

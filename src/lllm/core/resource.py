@@ -54,11 +54,16 @@ class ResourceNode:
     _lock: threading.Lock | None = attrs.field(default=None, init=False)
 
     def __attrs_post_init__(self) -> None:
-        validate_key(self.key)
-        validate_namespace(self.namespace)
+        # The common valid case is checked inline (thousands of nodes per package); the
+        # validators run only to raise their precise errors.
+        key, namespace = self.key, self.namespace
+        if type(key) is not str or not key or ":" in key or key[0] == "/" or key[-1] == "/" or "//" in key:
+            validate_key(key)
+        if type(namespace) is not str or (namespace and (":" in namespace or "/" in namespace or namespace[0] == "." or namespace[-1] == ".")):
+            validate_namespace(namespace)
         if self._value is _UNLOADED and self._loader is None:
-            raise ValueError(f"Resource {self.key!r} needs a value or a loader.")
-        self.qualified_key = f"{self.namespace}:{self.key}" if self.namespace else self.key
+            raise ValueError(f"Resource {key!r} needs a value or a loader.")
+        self.qualified_key = f"{namespace}:{key}" if namespace else key
 
     @classmethod
     def eager(

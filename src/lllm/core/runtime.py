@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from types import MappingProxyType
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any, Callable, Iterable, Iterator, Mapping
 
 from lllm.core.errors import ResourceNotFoundError, ResourceTypeError
 from lllm.core.resource import PackageInfo, ResourceNode
@@ -111,11 +111,32 @@ class Runtime:
             self._invalidate()
         return node
 
-    def register_many(self, nodes: "Iterator[ResourceNode] | list[ResourceNode]", overwrite: bool = True) -> None:
-        """Register several nodes under one acquisition of the write lock."""
+    def register_many(self, nodes: Iterable[ResourceNode], overwrite: bool = True) -> None:
+        """Register several nodes under one acquisition of the write lock (same rules as ``register``)."""
+        nodes = list(nodes)
+        for node in nodes:
+            if not isinstance(node, ResourceNode):
+                raise TypeError(f"register_many() takes ResourceNodes, got {type(node).__name__}.")
         with self._lock:
+            resources, type_index = self._resources, self._type_index
+            if not overwrite:
+                for node in nodes:
+                    if node.qualified_key in resources:
+                        raise ValueError(
+                            f"Resource {node.qualified_key!r} is already registered; pass overwrite=True to replace it."
+                        )
             for node in nodes:
-                self.register(node, overwrite=overwrite)
+                key = node.qualified_key
+                old = resources.get(key)
+                if old is not None and old.resource_type != node.resource_type:
+                    type_index[old.resource_type].discard(key)
+                resources[key] = node
+                index = type_index.get(node.resource_type)
+                if index is None:
+                    index = type_index[node.resource_type] = set()
+                    self.sections.learn_from_namespace(node.namespace, node.resource_type)
+                index.add(key)
+            self._invalidate()
 
     def unregister(self, key: str) -> ResourceNode:
         """Remove the node stored under the qualified ``key`` and return it (``KeyError`` if absent)."""

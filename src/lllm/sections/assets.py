@@ -11,7 +11,7 @@ from lllm.sections.files import file_nodes
 @hookimpl
 def lllm_sections() -> list[SectionSpec]:
     """Declare the ``assets`` section (type ``asset``)."""
-    return [SectionSpec(name="assets", resource_type="asset")]
+    return [SectionSpec(name="assets", resource_type="asset", cacheable=True)]
 
 
 @hookimpl

@@ -7,35 +7,10 @@ uses ``load_file_value``.
 from __future__ import annotations
 
 import functools
-import sys
-from pathlib import Path
-from typing import Any
 
 from lllm.core.resource import ResourceNode
 from lllm.discovery import SectionFolder
-
-
-def load_file_value(path: Path) -> Any:
-    """The value of a data file: ``.json``, ``.yaml``/``.yml`` and ``.toml`` parsed, else ``bytes``."""
-    path = Path(path)
-    suffix = path.suffix.lower()
-    data = path.read_bytes()
-    if suffix == ".json":
-        import json
-
-        return json.loads(data)
-    if suffix in (".yaml", ".yml"):
-        import yaml
-
-        return yaml.safe_load(data)
-    if suffix == ".toml":
-        if sys.version_info >= (3, 11):
-            import tomllib
-        else:
-            import tomli as tomllib
-
-        return tomllib.loads(data.decode("utf-8"))
-    return data
+from lllm.sections.loaders import load_file_value
 
 
 def file_nodes(folder: SectionFolder, keep_suffix: bool = True) -> list[ResourceNode]:

@@ -18,7 +18,7 @@ from lllm.sections.classes import class_nodes
 @hookimpl
 def lllm_sections() -> list[SectionSpec]:
     """Declare the ``proxies`` section (type ``proxy``)."""
-    return [SectionSpec(name="proxies", resource_type="proxy")]
+    return [SectionSpec(name="proxies", resource_type="proxy", cacheable=True)]
 
 
 def proxy_key(folder: SectionFolder, file: Path, cls: type) -> str:

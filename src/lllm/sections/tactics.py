@@ -12,7 +12,7 @@ from lllm.sections.classes import class_nodes
 @hookimpl
 def lllm_sections() -> list[SectionSpec]:
     """Declare the ``tactics`` section (type ``tactic``)."""
-    return [SectionSpec(name="tactics", resource_type="tactic")]
+    return [SectionSpec(name="tactics", resource_type="tactic", cacheable=True)]
 
 
 def _is_named_tactic(value: type) -> bool:

@@ -153,16 +153,23 @@ class LlmFunctionRuntime:
 
     # ---------------------------------------------------------------------- planning
 
+    def _must_replan(self, spec: FunctionSpec) -> bool:
+        return bool(self.setting(spec, "force_replan")) and not spec.replanned
+
     async def workflow_for(self, spec: FunctionSpec) -> tuple[WorkflowRecord, bool]:
-        """The workflow to run for ``spec`` and whether it is already cached (else: planned now)."""
-        if not (self.setting(spec, "force_replan") and not spec.replanned):
+        """The workflow to run for ``spec`` and whether it is already cached (else: planned now).
+
+        A planning in flight for the same function is awaited rather than repeated, before
+        the cache is consulted (a forced replan must not be bypassed by concurrent calls).
+        """
+        future = self._inflight.get(spec.key)
+        if future is not None:
+            return await asyncio.shield(future), False
+        if not self._must_replan(spec):
             record = self.cache.get(spec.key, self.tools)
             if record is not None:
                 spec.cache_hits += 1
                 return record, True
-        future = self._inflight.get(spec.key)
-        if future is not None:
-            return await asyncio.shield(future), False
         future = asyncio.get_running_loop().create_future()
         self._inflight[spec.key] = future
         try:
@@ -172,6 +179,7 @@ class LlmFunctionRuntime:
             future.exception()  # waiters get it; never "exception was never retrieved"
             raise
         else:
+            spec.replanned = True
             future.set_result(record)
             return record, False
         finally:
@@ -179,7 +187,6 @@ class LlmFunctionRuntime:
 
     async def _plan(self, spec: FunctionSpec) -> WorkflowRecord:
         spec.plannings += 1
-        spec.replanned = True
         tester = self._tester(spec)
         provenance: dict[str, Any] = {
             "function": spec.name,
@@ -275,7 +282,7 @@ class LlmFunctionRuntime:
     async def dry_run(self, spec: FunctionSpec) -> Workflow:
         """The workflow ``spec`` would run (cached, or planned now and not cached); no tool runs
         unless the function has test or compare parameters."""
-        record = self.cache.get(spec.key, self.tools)
+        record = None if self._must_replan(spec) else self.cache.get(spec.key, self.tools)
         if record is not None:
             return record.workflow
         return (await self._plan(spec)).workflow

@@ -1,0 +1,101 @@
+"""How resource values are read from files: the loaders lazy nodes call.
+
+These functions are also the recipes of the discovery index cache (``lllm.index_cache``):
+a cached node names one of them, never arbitrary code. This module imports no plugin
+machinery, so a process that loads packages from the cache stays light.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+FRONT_MATTER_FENCE = "---"
+
+
+def load_file_value(path: Path) -> Any:
+    """The value of a data file: ``.json``, ``.yaml``/``.yml`` and ``.toml`` parsed, else ``bytes``."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    data = path.read_bytes()
+    if suffix == ".json":
+        import json
+
+        return json.loads(data)
+    if suffix in (".yaml", ".yml"):
+        import yaml
+
+        return yaml.safe_load(data)
+    if suffix == ".toml":
+        if sys.version_info >= (3, 11):
+            import tomllib
+        else:
+            import tomli as tomllib
+
+        return tomllib.loads(data.decode("utf-8"))
+    return data
+
+
+def load_config(path: Path) -> dict[str, Any]:
+    """Parse a config file; it must hold a mapping (an empty YAML file is ``{}``).
+
+    Raises ``ValueError`` naming the file when the content is not a mapping.
+    """
+    value = load_file_value(path)
+    if value is None and Path(path).suffix.lower() in (".yaml", ".yml"):
+        return {}
+    if not isinstance(value, dict):
+        raise ValueError(f"Config file {path} must contain a mapping, got {type(value).__name__}.")
+    return value
+
+
+def split_front_matter(text: str, file: Path | str) -> tuple[dict[str, Any], str]:
+    """Split ``text`` into its YAML front matter (a mapping, ``{}`` if none) and its body.
+
+    Front matter starts at a first line that is exactly ``---`` and ends at the next line
+    that is exactly ``---``. Raises ``ValueError`` naming ``file`` when it is unterminated,
+    is not valid YAML or is not a mapping.
+    """
+    lines = text.splitlines(keepends=True)
+    if not lines or lines[0].rstrip("\r\n") != FRONT_MATTER_FENCE:
+        return {}, text
+    for index in range(1, len(lines)):
+        if lines[index].rstrip("\r\n") == FRONT_MATTER_FENCE:
+            break
+    else:
+        raise ValueError(f"{file}: the front matter opened by '---' on line 1 is never closed.")
+    import yaml
+
+    try:
+        metadata = yaml.safe_load("".join(lines[1:index]))
+    except yaml.YAMLError as exc:
+        raise ValueError(f"{file}: invalid YAML front matter: {exc}") from exc
+    if metadata is None:
+        metadata = {}
+    if not isinstance(metadata, dict):
+        raise ValueError(f"{file}: the front matter must be a mapping, got {type(metadata).__name__}.")
+    return metadata, "".join(lines[index + 1 :])
+
+
+def load_text_prompt(path: Path, key: str) -> Any:
+    """Read a ``.md``/``.txt`` prompt file (UTF-8) into a ``Prompt`` with path ``key``."""
+    from lllm.core.prompt import Prompt
+
+    text = Path(path).read_text(encoding="utf-8").removeprefix("\ufeff")
+    metadata, body = split_front_matter(text, path)
+    return Prompt(path=key, prompt=body, metadata=metadata)
+
+
+def load_python_object(file: Path, package_root: Path, attribute: str) -> Any:
+    """The object bound to ``attribute`` (a dotted path) at the top of Python file ``file``.
+
+    The file is imported once per process, as ``lllm.discovery.import_file`` does during
+    discovery, so the object is the same one discovery would have found.
+    """
+    from lllm.discovery import import_file
+
+    target: Any = import_file(Path(file), Path(package_root))
+    for part in attribute.split("."):
+        target = getattr(target, part)
+    return target
