@@ -6,12 +6,12 @@ of one package, with the walk rules, key rules and module imports every section 
 
 from __future__ import annotations
 
-import hashlib
+import functools
 import os
 import sys
 import types
 import warnings
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any, Callable, Iterable
 
 import attrs
@@ -113,8 +113,16 @@ def walk_stats(root: str) -> list[tuple[str, str, int, int]]:
     return found
 
 
-def module_root_name(folder: Path) -> str:
+@functools.lru_cache(maxsize=None)
+def _real(path: str) -> str:
+    return os.path.realpath(path)
+
+
+@functools.lru_cache(maxsize=None)
+def module_root_name(folder: str | os.PathLike[str]) -> str:
     """The synthetic package name that files under ``folder`` are imported beneath."""
+    import hashlib
+
     real = os.path.realpath(folder)
     digest = hashlib.sha1(real.encode("utf-8", "surrogateescape")).hexdigest()[:12]
     stem = "".join(c if c.isalnum() or c == "_" else "_" for c in os.path.basename(real)) or "root"
@@ -135,7 +143,7 @@ def _ensure_package_module(name: str, path: str | None) -> None:
     sys.modules[name] = module
 
 
-def import_file(file: Path, root: Path) -> types.ModuleType:
+def import_file(file: Path | str, root: Path | str) -> types.ModuleType:
     """Import ``file`` (under ``root``) once per process, as a real submodule of a synthetic package.
 
     ``root`` becomes a package, so relative imports between the files under it work. The module
@@ -143,15 +151,28 @@ def import_file(file: Path, root: Path) -> types.ModuleType:
     """
     import importlib
 
-    root_name = module_root_name(root)
+    real_root = _real(os.fspath(root))
+    root_name = module_root_name(real_root)
     _ensure_package_module(MODULE_ROOT, None)
-    _ensure_package_module(root_name, os.path.realpath(root))
-    relative = Path(os.path.realpath(file)).relative_to(os.path.realpath(root)).with_suffix("")
-    name = ".".join((root_name, *relative.parts))
+    _ensure_package_module(root_name, real_root)
+    real_file = os.path.realpath(file)
+    if not real_file.startswith(real_root + os.sep):
+        raise ValueError(f"{file} is not inside {root}")
+    relative = real_file[len(real_root) + 1 :]
+    if relative.endswith(".py"):
+        relative = relative[:-3]
+    name = ".".join((root_name, *relative.split(os.sep)))
     module = sys.modules.get(name)
     if module is not None:
         return module
     return importlib.import_module(name)
+
+
+def _without_suffix(relative: str) -> str:
+    """``a/b.c.md`` → ``a/b.c``; a name without a dot (or only a leading one) is unchanged."""
+    slash = relative.rfind("/")
+    dot = relative.rfind(".")
+    return relative[:dot] if dot > slash + 1 else relative
 
 
 def _origin(obj: Any) -> str | None:
@@ -184,6 +205,7 @@ class SectionFolder:
     ) -> None:
         self.section = section
         self.path = Path(path)
+        self._path_text = str(self.path)
         self.package = package
         self.prefix = prefix.strip("/")
         self.namespace = f"{package.effective_name}.{section.name}"
@@ -216,14 +238,18 @@ class SectionFolder:
 
     def relative_path(self, file: Path) -> str:
         """``file``'s path relative to the folder, with ``/`` separators."""
+        text, base = str(file), self._path_text
+        if text.startswith(base) and text[len(base) : len(base) + 1] == os.sep:
+            relative = text[len(base) + 1 :]
+            return relative if os.sep == "/" else relative.replace(os.sep, "/")
         return Path(file).relative_to(self.path).as_posix()
 
     def file_key(self, file: Path, keep_suffix: bool = False) -> str:
         """The key of a file: prefix + its relative path, with or without the suffix."""
-        relative = PurePosixPath(self.relative_path(file))
-        if not keep_suffix and relative.suffix:
-            relative = relative.with_suffix("")
-        return self.key(relative.as_posix())
+        relative = self.relative_path(file)
+        if not keep_suffix:
+            relative = _without_suffix(relative)
+        return self.key(relative)
 
     # ---------------------------------------------------------------------------- files
 
@@ -240,7 +266,7 @@ class SectionFolder:
 
     def module_key(self, file: Path, *parts: str) -> str:
         """The key of something defined in Python file ``file``: prefix + its path without ``.py`` + ``parts``."""
-        return self.key(PurePosixPath(self.relative_path(file)).with_suffix("").as_posix(), *parts)
+        return self.key(_without_suffix(self.relative_path(file)), *parts)
 
     def objects_in(self, file: Path, predicate: Callable[[Any], bool]) -> list[Any]:
         """The top-level objects of Python file ``file`` that satisfy ``predicate`` and were created there.

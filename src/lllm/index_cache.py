@@ -21,11 +21,9 @@ only on first access of a resource they define.
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
 import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any, Callable
 
@@ -220,8 +218,7 @@ class IndexCache:
         self.directory = directory
 
     def _file_for(self, manifest_file: Path) -> Path:
-        digest = hashlib.sha256(os.path.realpath(manifest_file).encode("utf-8", "surrogateescape")).hexdigest()[:32]
-        return self.directory / f"{digest}.json"
+        return self.directory / f"{_digest(os.path.realpath(manifest_file))}.json"
 
     def open(self, manifest_file: Path) -> PackageIndex:
         """The index for ``manifest_file``: its valid cached content, or a fresh empty one."""
@@ -247,11 +244,15 @@ class IndexCache:
         """Write ``index`` atomically if it changed (errors writing a cache are ignored)."""
         if not index.dirty:
             return
+        import tempfile
+
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
             fd, temporary = tempfile.mkstemp(prefix=".lllm-index-", suffix=".tmp", dir=self.directory)
+            # dumps, not dump: only dumps uses the C encoder.
+            text = json.dumps(index.data, separators=(",", ":"))
             with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump(index.data, f, separators=(",", ":"))
+                f.write(text)
             os.replace(temporary, index.file)
             index.dirty = False
         except OSError:
@@ -261,12 +262,20 @@ class IndexCache:
                 pass
 
 
+def _digest(text: str) -> str:
+    # A file name, not a security boundary: each file also stores what it is for and is
+    # checked against it on reading, so a collision only costs a re-discovery.
+    import zlib
+
+    data = text.encode("utf-8", "surrogateescape")
+    return f"{zlib.crc32(data):08x}{zlib.crc32(data[::-1]):08x}"
+
+
 def _environment_file() -> Path | None:
     directory = cache_dir()
     if directory is None:
         return None
-    digest = hashlib.sha256(json.dumps(environment(), sort_keys=True).encode()).hexdigest()[:32]
-    return directory / f"env-{digest}.json"
+    return directory / f"env-{_digest(json.dumps(environment(), sort_keys=True))}.json"
 
 
 def environment_record() -> dict[str, Any] | None:
@@ -292,6 +301,8 @@ def save_environment_record(record: dict[str, Any]) -> None:
     file = _environment_file()
     if file is None:
         return
+    import tempfile
+
     try:
         file.parent.mkdir(parents=True, exist_ok=True)
         fd, temporary = tempfile.mkstemp(prefix=".lllm-env-", suffix=".tmp", dir=file.parent)
@@ -326,9 +337,10 @@ def describe_node(node: ResourceNode, origins: dict[int, tuple[Path, str]]) -> l
         if not isinstance(loader, functools.partial) or loader.keywords:
             return None
         recipe = _RECIPE_OF.get(loader.func)
-        if recipe in ("file", "config") and loader.args == (Path(file),):
+        args = loader.args
+        if recipe in ("file", "config") and len(args) == 1 and str(args[0]) == file:
             return [node.key, recipe, None, extra or None]
-        if recipe == "text_prompt" and loader.args == (Path(file), node.key):
+        if recipe == "text_prompt" and len(args) == 2 and str(args[0]) == file and args[1] == node.key:
             return [node.key, recipe, None, extra or None]
         return None
     origin = origins.get(id(node.value))
@@ -337,22 +349,35 @@ def describe_node(node: ResourceNode, origins: dict[int, tuple[Path, str]]) -> l
     return [node.key, "python", origin[1], extra or None]
 
 
-def build_node(spec: list[Any], file: str, package_root: Path, namespace: str, resource_type: str, base_metadata: dict[str, Any]) -> ResourceNode:
-    """The lazy node a cached spec describes (``ValueError`` for anything malformed)."""
-    key, recipe, attribute, extra = spec
-    if recipe == "file":
-        loader = functools.partial(load_file_value, file)
-    elif recipe == "config":
-        loader = functools.partial(load_config, file)
-    elif recipe == "text_prompt":
-        loader = functools.partial(load_text_prompt, file, key)
-    elif recipe == "python" and isinstance(attribute, str) and attribute:
-        loader = functools.partial(load_python_object, file, package_root, attribute)
-    else:
-        raise ValueError(f"unknown recipe {recipe!r}")
-    metadata = {"file_path": file, **base_metadata}
-    if extra:
-        if not isinstance(extra, dict):
-            raise ValueError("malformed metadata")
-        metadata.update(extra)
-    return ResourceNode(key, namespace, resource_type, metadata, _loader=loader)
+def build_file_nodes(
+    specs: list[Any], file: str, package_root: Path, namespace: str, resource_type: str, base_metadata: dict[str, Any]
+) -> list[ResourceNode]:
+    """The lazy nodes the cached specs of one file describe (``ValueError`` for anything malformed).
+
+    ``namespace`` and paths come from the loader, never from the cache; keys are checked
+    here. Nodes of one file share one metadata dict (treat node metadata as read-only).
+    """
+    shared = {"file_path": file, **base_metadata}
+    nodes = []
+    lazy = ResourceNode._lazy_unchecked
+    partial = functools.partial
+    for key, recipe, attribute, extra in specs:
+        if type(key) is not str or not key or ":" in key or key[0] == "/" or key[-1] == "/" or "//" in key:
+            raise ValueError(f"malformed key {key!r}")
+        if recipe == "python" and type(attribute) is str and attribute:
+            loader = partial(load_python_object, file, package_root, attribute)
+        elif recipe == "file":
+            loader = partial(load_file_value, file)
+        elif recipe == "config":
+            loader = partial(load_config, file)
+        elif recipe == "text_prompt":
+            loader = partial(load_text_prompt, file, key)
+        else:
+            raise ValueError(f"unknown recipe {recipe!r}")
+        metadata = shared
+        if extra:
+            if not isinstance(extra, dict):
+                raise ValueError("malformed metadata")
+            metadata = {**shared, **extra}
+        nodes.append(lazy(key, namespace, resource_type, metadata, loader))
+    return nodes

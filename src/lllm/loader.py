@@ -17,7 +17,7 @@ import attrs
 from lllm.core.resource import PackageInfo, ResourceNode
 from lllm.core.runtime import Runtime, get_default_runtime
 from lllm.discovery import SectionFolder, SectionSpec, walk_stats
-from lllm.index_cache import PackageIndex, build_node, describe_node, open_cache
+from lllm.index_cache import PackageIndex, build_file_nodes, describe_node, open_cache
 from lllm.manifest import (
     MANIFEST_NAME,
     Manifest,
@@ -357,7 +357,7 @@ class PackageLoader:
                 continue
             _, _, specs, stored_problems = cached[relative]
             try:
-                nodes.extend(build_node(s, file, package_root, namespace, resource_type, base_metadata) for s in specs)
+                nodes.extend(build_file_nodes(specs, file, package_root, namespace, resource_type, base_metadata))
             except (TypeError, ValueError):
                 # A malformed record: forget the cache for this folder and discover it whole.
                 index.set_folder(spec.name, path, prefix, None)

@@ -91,6 +91,23 @@ class ResourceNode:
             raise TypeError(f"The loader of resource {key!r} must be callable, got {loader!r}.")
         return cls(key, namespace, resource_type, metadata, _loader=loader)
 
+    @classmethod
+    def _lazy_unchecked(
+        cls, key: str, namespace: str, resource_type: str, metadata: dict[str, Any], loader: Callable[[], Any]
+    ) -> ResourceNode:
+        # For builders that create thousands of nodes whose key and namespace they have
+        # already validated (the index cache): skips the generated __init__, sets the slots.
+        node = object.__new__(cls)
+        node.key = key
+        node.namespace = namespace
+        node.resource_type = resource_type
+        node.metadata = metadata
+        node.qualified_key = f"{namespace}:{key}" if namespace else key
+        node._value = _UNLOADED
+        node._loader = loader
+        node._lock = None
+        return node
+
     @property
     def value(self) -> Any:
         """The resource's value, loading it first if the node is lazy and not loaded yet."""

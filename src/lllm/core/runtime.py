@@ -125,17 +125,22 @@ class Runtime:
                         raise ValueError(
                             f"Resource {node.qualified_key!r} is already registered; pass overwrite=True to replace it."
                         )
+            by_type: dict[str, list[str]] = {}
             for node in nodes:
                 key = node.qualified_key
                 old = resources.get(key)
                 if old is not None and old.resource_type != node.resource_type:
                     type_index[old.resource_type].discard(key)
                 resources[key] = node
-                index = type_index.get(node.resource_type)
-                if index is None:
-                    index = type_index[node.resource_type] = set()
-                    self.sections.learn_from_namespace(node.namespace, node.resource_type)
-                index.add(key)
+                keys = by_type.get(node.resource_type)
+                if keys is None:
+                    keys = by_type[node.resource_type] = []
+                    if node.resource_type not in type_index:
+                        type_index[node.resource_type] = set()
+                        self.sections.learn_from_namespace(node.namespace, node.resource_type)
+                keys.append(key)
+            for resource_type, keys in by_type.items():
+                type_index[resource_type].update(keys)
             self._invalidate()
 
     def unregister(self, key: str) -> ResourceNode:
