@@ -1,0 +1,210 @@
+"""The discovery index cache: later processes start from it, and always see the truth."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from pkgtree import write_tree
+
+PROBE = r"""
+import json, sys
+import lllm
+rt = lllm.get_default_runtime()
+keys = rt.keys()
+values = {}
+for key in keys:
+    node = rt.get_node(key)
+    value = node.value
+    values[key] = getattr(value, "prompt", None) or (value.decode() if isinstance(value, bytes) else value)
+    if isinstance(values[key], type):
+        values[key] = values[key].__name__
+user_files = sorted(m for m in sys.modules if m.startswith("_lllm_pkgs.") and m.count(".") > 2)
+print(json.dumps({"keys": keys, "values": values, "plugins_imported": "lllm.plugin_manager" in sys.modules,
+                  "user_modules_at_start": START_MODULES}, default=str))
+"""
+
+
+def run(project: Path, cache: Path, code: str = PROBE, **extra_env: str) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LLLM_")}
+    env.update({"LLLM_CACHE_DIR": str(cache), "LLLM_HOME": str(project.parent / "home"), **extra_env})
+    # Record which package files were imported by `import lllm` itself, before any access.
+    script = "import sys\nimport lllm\nSTART_MODULES = sorted(m for m in sys.modules if m.startswith('_lllm_pkgs.') and m.count('.') > 2)\n" + code
+    result = subprocess.run([sys.executable, "-c", script], cwd=project, env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def touch_later(path: Path) -> None:
+    """Make sure a rewrite is seen even on file systems with coarse timestamps."""
+    st = path.stat()
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 2_000_000_000))
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    return write_tree(tmp_path / "proj", {
+        "lllm.toml": '[package]\nname = "proj"\n',
+        "prompts/chat.py": "from lllm import Prompt\nhello = Prompt(path='hello', prompt='Hello v1')\nbye = Prompt(path='bye', prompt='Bye')\n",
+        "prompts/notes/system.md": "System v1",
+        "configs/default.yaml": "model: one\n",
+        "configs/exp.yaml": "base: default\nlayers: 2\n",
+        "assets/data/table.csv": "a,b\n1,2\n",
+        "tactics/t.py": "from lllm import Tactic\nclass Answer(Tactic):\n    name = 'answer'\n",
+    })
+
+
+def test_warm_start_uses_the_cache_and_imports_nothing_until_asked(project: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    cold = run(project, cache)
+    warm = run(project, cache)
+    assert warm["keys"] == cold["keys"] and warm["values"] == cold["values"]
+    assert cold["user_modules_at_start"] != []  # discovery imported the package's files
+    assert warm["user_modules_at_start"] == []  # the cache did not
+    assert warm["plugins_imported"] is False
+    assert any(cache.glob("*.json"))
+
+
+@pytest.mark.parametrize(
+    "change,expect",
+    [
+        # prompts: edit a .py file, edit a .md file, add, delete, rename
+        (lambda p: (p / "prompts/chat.py").write_text("from lllm import Prompt\nhello = Prompt(path='hello', prompt='Hello v2')\n"),
+         lambda r: r["values"]["proj.prompts:chat/hello"] == "Hello v2" and "proj.prompts:chat/bye" not in r["keys"]),
+        (lambda p: (p / "prompts/notes/system.md").write_text("System v2"),
+         lambda r: r["values"]["proj.prompts:notes/system"] == "System v2"),
+        (lambda p: (p / "prompts/new.md").write_text("New"),
+         lambda r: r["values"]["proj.prompts:new"] == "New"),
+        (lambda p: (p / "prompts/notes/system.md").unlink(),
+         lambda r: "proj.prompts:notes/system" not in r["keys"]),
+        (lambda p: (p / "prompts/notes/system.md").rename(p / "prompts/notes/renamed.md"),
+         lambda r: "proj.prompts:notes/system" not in r["keys"] and r["values"]["proj.prompts:notes/renamed"] == "System v1"),
+        # configs
+        (lambda p: (p / "configs/default.yaml").write_text("model: two\n"),
+         lambda r: r["values"]["proj.configs:default"] == {"model": "two"}),
+        (lambda p: (p / "configs/extra.json").write_text('{"x": 1}'),
+         lambda r: r["values"]["proj.configs:extra"] == {"x": 1}),
+        (lambda p: (p / "configs/exp.yaml").unlink(),
+         lambda r: "proj.configs:exp" not in r["keys"]),
+        (lambda p: (p / "configs/exp.yaml").rename(p / "configs/exp2.yaml"),
+         lambda r: "proj.configs:exp" not in r["keys"] and r["values"]["proj.configs:exp2"] == {"base": "default", "layers": 2}),
+        # assets
+        (lambda p: (p / "assets/data/table.csv").write_text("a,b\n3,4\n"),
+         lambda r: r["values"]["proj.assets:data/table.csv"] == "a,b\n3,4\n"),
+        (lambda p: (p / "assets/new.txt").write_text("fresh"),
+         lambda r: r["values"]["proj.assets:new.txt"] == "fresh"),
+        (lambda p: (p / "assets/data/table.csv").unlink(),
+         lambda r: "proj.assets:data/table.csv" not in r["keys"]),
+        (lambda p: (p / "assets/data").rename(p / "assets/moved"),
+         lambda r: "proj.assets:data/table.csv" not in r["keys"] and r["values"]["proj.assets:moved/table.csv"] == "a,b\n1,2\n"),
+        # the manifest itself
+        (lambda p: (p / "lllm.toml").write_text('[package]\nname = "proj"\n[prompts]\npaths = []\n'),
+         lambda r: not any(k.startswith("proj.prompts:") for k in r["keys"])),
+    ],
+    ids=["edit-py", "edit-md", "add-md", "delete-md", "rename-md", "edit-config", "add-config", "delete-config",
+         "rename-config", "edit-asset", "add-asset", "delete-asset", "rename-asset-folder", "edit-manifest"],
+)
+def test_changes_between_processes_are_seen(project: Path, tmp_path: Path, change, expect) -> None:
+    cache = tmp_path / "cache"
+    run(project, cache)
+    run(project, cache)  # warm
+    change(project)
+    for path in project.rglob("*"):
+        if path.is_file():
+            touch_later(path) if path.stat().st_mtime_ns > time.time_ns() - 5_000_000_000 else None
+    after = run(project, cache)
+    assert expect(after), after
+    again = run(project, cache)  # and the cache written after the change is right too
+    assert again["keys"] == after["keys"] and again["values"] == after["values"]
+
+
+def test_same_size_same_second_edit_is_seen(project: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    run(project, cache)
+    target = project / "prompts/notes/system.md"
+    before = target.stat()
+    target.write_text("System v9")  # same length as "System v1"
+    os.utime(target, ns=(before.st_atime_ns, before.st_mtime_ns + 1))  # 1 ns later
+    assert run(project, cache)["values"]["proj.prompts:notes/system"] == "System v9"
+
+
+def test_truncated_and_garbage_cache_files_are_ignored(project: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    truth = run(project, cache)
+    for file in cache.glob("*.json"):
+        data = file.read_bytes()
+        file.write_bytes(data[: len(data) // 2])
+    assert run(project, cache)["values"] == truth["values"]
+    for file in cache.glob("*.json"):
+        file.write_text("not json at all")
+    assert run(project, cache)["values"] == truth["values"]
+
+
+def test_tampered_cache_cannot_name_code_or_other_files(project: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    truth = run(project, cache)
+    (index_file,) = [f for f in cache.glob("*.json") if not f.name.startswith("env-")]
+    data = json.loads(index_file.read_text())
+    for folder in data["folders"].values():
+        for record in folder.values():
+            for spec in record[2]:
+                spec[1] = "os:system"  # not a recipe
+    index_file.write_text(json.dumps(data))
+    after = run(project, cache)
+    assert after["values"] == truth["values"]
+
+
+def test_cache_from_another_plugin_set_is_ignored(project: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    run(project, cache)
+    # A plugin switch is part of the environment signature: disabling tactics must not be
+    # answered from a cache written with tactics enabled (and vice versa).
+    without = run(project, cache, LLLM_DISABLE_PLUGINS="tactics")
+    assert "proj.tactics:answer" not in without["keys"]
+    with_again = run(project, cache)
+    assert "proj.tactics:answer" in with_again["keys"]
+
+
+def test_a_new_distribution_on_the_path_invalidates_the_cache(project: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    site = tmp_path / "site"
+    site.mkdir()
+    run(project, cache, PYTHONPATH=str(site))
+    write_tree(site, {
+        "extra_plugin.py": (
+            "from lllm.plugin import SectionSpec, hookimpl, file_nodes\n"
+            "@hookimpl\ndef lllm_sections():\n    return [SectionSpec(name='notes', resource_type='note')]\n"
+            "@hookimpl\ndef lllm_discover(folder):\n    return file_nodes(folder)\n"
+        ),
+        "extra_plugin-1.0.dist-info/METADATA": "Metadata-Version: 2.1\nName: extra-plugin\nVersion: 1.0\n",
+        "extra_plugin-1.0.dist-info/entry_points.txt": "[lllm.plugins]\nnotes = extra_plugin\n",
+    })
+    write_tree(project, {"notes/todo.txt": "buy milk"})
+    after = run(project, cache, PYTHONPATH=str(site))
+    assert after["values"]["proj.notes:todo.txt"] == "buy milk"
+
+
+def test_no_cache_switch_and_strict_loads_write_nothing(project: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    run(project, cache, LLLM_NO_CACHE="1")
+    assert not cache.exists() or not any(cache.iterdir())
+    code = "import lllm\nrt = lllm.Runtime()\nlllm.load_package('.', runtime=rt, strict=True)\nprint('{}')\n"
+    run(project, cache, code=code, LLLM_AUTO_INIT="0")
+    assert not cache.exists() or not any(cache.iterdir())
+
+
+def test_import_failures_are_reported_again_on_warm_starts(project: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    write_tree(project, {"prompts/broken.py": "raise RuntimeError('boom')\n"})
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LLLM_")}
+    env.update({"LLLM_CACHE_DIR": str(cache), "LLLM_HOME": str(tmp_path / "home")})
+    for _ in range(2):
+        result = subprocess.run([sys.executable, "-W", "always", "-c", "import lllm"], cwd=project, env=env,
+                                capture_output=True, text=True, timeout=60)
+        assert result.returncode == 0 and "broken.py" in result.stderr and "boom" in result.stderr
