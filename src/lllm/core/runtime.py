@@ -378,6 +378,32 @@ class Runtime:
                 self._default_namespace = None
                 self._invalidate()
 
+    def _snapshot(self) -> tuple[Any, ...]:
+        """The runtime's state, to put back with ``_restore`` (nodes are shared, not copied)."""
+        with self._lock:
+            return (
+                dict(self._resources),
+                {t: set(keys) for t, keys in self._type_index.items()},
+                dict(self._packages),
+                set(self._loaded_package_paths),
+                self._default_namespace,
+                self._discovery_done,
+                self.sections,
+            )
+
+    def _restore(self, snapshot: tuple[Any, ...]) -> None:
+        """Put back a state taken by ``_snapshot``."""
+        resources, type_index, packages, loaded, namespace, done, sections = snapshot
+        with self._lock:
+            self._resources = dict(resources)
+            self._type_index = {t: set(keys) for t, keys in type_index.items()}
+            self._packages = dict(packages)
+            self._loaded_package_paths = set(loaded)
+            self._default_namespace = namespace
+            self._discovery_done = done
+            self.sections = sections
+            self._invalidate()
+
     def _forget_loaded_path(self, path: str) -> None:
         with self._lock:
             self._loaded_package_paths.discard(path)

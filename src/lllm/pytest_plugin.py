@@ -1,0 +1,68 @@
+"""lllm's pytest plugin (entry point ``pytest11``): fixtures for testing lllm packages and plugins.
+
+- ``lllm_runtime``: a fresh, isolated ``Runtime``.
+- ``lllm_package``: a factory ``lllm_package(files, name="pkg", manifest=None)`` that writes
+  a package folder under the test's ``tmp_path`` and returns its path.
+- ``lllm_home``: an isolated ``LLLM_HOME`` (its user scope empty) for the test.
+
+After every test that ran with lllm imported, the process-wide default runtime is put back
+as it was (the same object, with the same content), even if the test replaced or filled it.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any, Callable, Iterator, Mapping
+
+import pytest
+
+
+@pytest.fixture
+def lllm_runtime() -> Any:
+    """A fresh, isolated ``lllm.Runtime`` (nothing is loaded into it)."""
+    from lllm.core.runtime import Runtime
+
+    return Runtime(name="test")
+
+
+@pytest.fixture
+def lllm_package(tmp_path: Path) -> Callable[..., Path]:
+    """A factory writing a package folder from a dict of files; returns the folder.
+
+    ``lllm_package({"prompts/hello.md": "Hi {name}"}, name="demo", manifest="[data]\\n")``.
+    Each call makes a new folder under the test's ``tmp_path``.
+    """
+    from lllm.testing import write_package
+
+    count = 0
+
+    def make(files: Mapping[str, str | bytes] | None = None, *, name: str = "pkg", version: str = "0.1.0", manifest: str | None = None) -> Path:
+        nonlocal count
+        count += 1
+        return write_package(tmp_path / f"lllm-package-{count}" / name, files, name=name, version=version, manifest=manifest)
+
+    return make
+
+
+@pytest.fixture
+def lllm_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An isolated ``LLLM_HOME`` whose user scope (``packages/``) exists and is empty."""
+    home = tmp_path / "lllm-home"
+    (home / "packages").mkdir(parents=True)
+    monkeypatch.setenv("LLLM_HOME", str(home))
+    return home
+
+
+@pytest.fixture(autouse=True)
+def _lllm_restore_default_runtime() -> Iterator[None]:
+    """Put the default runtime back after each test (only when lllm is in use)."""
+    runtime_module = sys.modules.get("lllm.core.runtime")
+    if runtime_module is None:
+        yield
+        return
+    runtime = runtime_module.get_default_runtime()
+    snapshot = runtime._snapshot()
+    yield
+    runtime_module.set_default_runtime(runtime)
+    runtime._restore(snapshot)
