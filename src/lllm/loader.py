@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator, NamedTuple
 
 import attrs
 
@@ -268,10 +268,11 @@ class PackageLoader:
                 if index is not None:
                     index.set_folder(spec.name, path, prefix, None)
                 continue
+            job = _FolderJob(manifest, info, spec, plugin, path, prefix)
             if index is not None and spec.cacheable:
-                found = self._cached_folder(manifest, info, spec, plugin, path, prefix, index)
+                found = self._cached_folder(job, index)
             else:
-                found = self._discover(self._folder(manifest, info, spec, plugin, path, prefix), spec, plugin)
+                found = self._discover(job)
             for node in found:
                 first = nodes.get(node.qualified_key)
                 if first is not None:
@@ -284,46 +285,30 @@ class PackageLoader:
                     continue
                 nodes[node.qualified_key] = node
 
-    def _folder(
-        self,
-        manifest: Manifest,
-        info: PackageInfo,
-        spec: SectionSpec,
-        plugin: str,
-        path: Path,
-        prefix: str,
-        *,
-        only: list[Path] | None = None,
-        problems: dict[str, list[str]] | None = None,
-    ) -> SectionFolder:
+    def _folder(self, job: _FolderJob, *, only: list[Path] | None = None, problems: dict[str, list[str]] | None = None) -> SectionFolder:
         def report(message: str, file: Path | None) -> None:
             if problems is not None and file is not None:
                 problems.setdefault(str(file), []).append(message)
             self.report("import", message, file)
 
         return SectionFolder(
-            spec, path, info, prefix, plugin_name=plugin, package_root=manifest.base_dir, report=report, only=only
+            job.spec, job.path, job.info, job.prefix,
+            plugin_name=job.plugin, package_root=job.manifest.base_dir, report=report, only=only,
         )
 
-    def _discover(self, folder: SectionFolder, spec: SectionSpec, plugin: str) -> list[ResourceNode]:
-        if not plugin:
+    def _discover(self, job: _FolderJob, folder: SectionFolder | None = None) -> list[ResourceNode]:
+        """The nodes the owning plugin (or the generic file section) finds in ``job``'s folder."""
+        folder = folder or self._folder(job)
+        if not job.plugin:
             from lllm.sections.files import file_nodes
 
             return file_nodes(folder)
-        record = next(r for r in self.host.records() if r.name == plugin)
+        record = next(r for r in self.host.records() if r.name == job.plugin)
         return self.host.discover(record, folder)
 
-    def _cached_folder(
-        self,
-        manifest: Manifest,
-        info: PackageInfo,
-        spec: SectionSpec,
-        plugin: str,
-        path: Path,
-        prefix: str,
-        index: PackageIndex,
-    ) -> list[ResourceNode]:
+    def _cached_folder(self, job: _FolderJob, index: PackageIndex) -> list[ResourceNode]:
         """The folder's nodes: cached ones for unchanged files, discovered ones for the rest."""
+        spec, path, prefix = job.spec, job.path, job.prefix
         cached = index.folder(spec.name, path, prefix)
         current = walk_stats(str(path))
         changed = [
@@ -336,12 +321,12 @@ class PackageLoader:
         problems: dict[str, list[str]] = {}
         origins: dict[int, tuple[Path, str]] = {}
         if changed:
-            folder = self._folder(manifest, info, spec, plugin, path, prefix, only=changed, problems=problems)
-            for node in self._discover(folder, spec, plugin):
+            folder = self._folder(job, only=changed, problems=problems)
+            for node in self._discover(job, folder):
                 fresh.setdefault(str(node.metadata.get("file_path")), []).append(node)
             origins = folder.origins
-        anchor = SectionFolder(spec, path, info, prefix, plugin_name=plugin, package_root=manifest.base_dir)
-        base_metadata = {"package": info.effective_name, "section": spec.name, "plugin": plugin}
+        anchor = SectionFolder(spec, path, job.info, prefix, plugin_name=job.plugin, package_root=job.manifest.base_dir)
+        base_metadata = {"package": job.info.effective_name, "section": spec.name, "plugin": job.plugin}
         nodes: list[ResourceNode] = []
         records: dict[str, Any] | None = {}
         namespace, package_root, resource_type = anchor.namespace, anchor.package_root, spec.resource_type
@@ -361,13 +346,24 @@ class PackageLoader:
             except (TypeError, ValueError):
                 # A malformed record: forget the cache for this folder and discover it whole.
                 index.set_folder(spec.name, path, prefix, None)
-                return self._discover(self._folder(manifest, info, spec, plugin, path, prefix), spec, plugin)
+                return self._discover(job)
             for message in stored_problems or ():
                 self.report("import", message, Path(file))
             if records is not None:
                 records[relative] = cached[relative]
         index.set_folder(spec.name, path, prefix, records)
         return nodes
+
+
+class _FolderJob(NamedTuple):
+    """One section folder of one package to load."""
+
+    manifest: Manifest
+    info: PackageInfo
+    spec: SectionSpec
+    plugin: str
+    path: Path
+    prefix: str
 
 
 def load_package(path: str | os.PathLike[str], *, runtime: Runtime | None = None, strict: bool = False) -> PackageInfo | None:
