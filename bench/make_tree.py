@@ -44,11 +44,12 @@ DEP_PROMPTS = 2
 DEP_CONFIGS = 1
 
 _WORDS = (
-    "account answer assistant billing brief careful cite clear concise context customer detail "
-    "draft email evidence explain fact friendly gather helpful invoice issue list order policy "
-    "polite question reason refund reply request review safe search short source step summary "
-    "support task ticket tone topic user verify warranty"
-).split()
+    "account", "answer", "assistant", "billing", "brief", "careful", "cite", "clear", "concise",
+    "context", "customer", "detail", "draft", "email", "evidence", "explain", "fact", "friendly",
+    "gather", "helpful", "invoice", "issue", "list", "order", "policy", "polite", "question",
+    "reason", "refund", "reply", "request", "review", "safe", "search", "short", "source", "step",
+    "summary", "support", "task", "ticket", "tone", "topic", "user", "verify", "warranty",
+)
 _VARIABLES = (
     "question", "context", "user_name", "assistant_name", "language", "max_words", "tone",
     "document", "history", "product", "date", "format",
@@ -334,6 +335,7 @@ def count_keys(root: str | os.PathLike[str], env: dict[str, str] | None = None, 
             Path(tmp, "home").mkdir()
         proc = subprocess.run(
             [sys.executable, "-c", _COUNT_CODE, str(root)],
+            check=False,
             cwd=cwd or tmp,
             env=env,
             capture_output=True,

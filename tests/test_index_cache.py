@@ -208,3 +208,31 @@ def test_import_failures_are_reported_again_on_warm_starts(project: Path, tmp_pa
         result = subprocess.run([sys.executable, "-W", "always", "-c", "import lllm"], cwd=project, env=env,
                                 capture_output=True, text=True, timeout=60)
         assert result.returncode == 0 and "broken.py" in result.stderr and "boom" in result.stderr
+
+
+def test_editing_a_plugins_code_is_seen_despite_the_cache(project: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    site = tmp_path / "site"
+    plugin = """
+from lllm.plugin import SectionSpec, hookimpl, file_nodes
+@hookimpl
+def lllm_sections():
+    return [SectionSpec(name="notes", resource_type="{kind}")]
+@hookimpl
+def lllm_discover(folder):
+    return file_nodes(folder)
+"""
+    write_tree(site, {
+        "notes_plugin.py": plugin.format(kind="note"),
+        "notes_plugin-1.0.dist-info/METADATA": "Metadata-Version: 2.1\nName: notes-plugin\nVersion: 1.0\n",
+        "notes_plugin-1.0.dist-info/entry_points.txt": "[lllm.plugins]\nnotes = notes_plugin\n",
+    })
+    write_tree(project, {"notes/todo.txt": "milk"})
+    probe = PROBE.replace('print(json.dumps({', 'print(json.dumps({"types": {k: rt.get_node(k).resource_type for k in keys}, ')
+    run(project, cache, code=probe, PYTHONPATH=str(site))
+    assert run(project, cache, code=probe, PYTHONPATH=str(site))["types"]["proj.notes:todo.txt"] == "note"
+    # An editable plugin being worked on: its file changes, nothing on sys.path does.
+    source = site / "notes_plugin.py"
+    source.write_text(plugin.format(kind="memo"))
+    touch_later(source)
+    assert run(project, cache, code=probe, PYTHONPATH=str(site))["types"]["proj.notes:todo.txt"] == "memo"

@@ -435,3 +435,20 @@ def test_resolve_and_vendor_config(tmp_path: Path, rt: Runtime) -> None:
     vendored = vendor_config("mid", {"nested": {"a": 2}, "new": True}, runtime=rt)
     assert vendored == {"who": "root-default", "nested": {"a": 2, "b": [3]}, "new": True}
     assert "base" not in resolve_config("mid", runtime=rt)
+
+
+def test_a_file_name_that_cannot_be_a_key_is_skipped_alone(tmp_path: Path) -> None:
+    root = write_tree(tmp_path / "pkg", {
+        "lllm.toml": manifest("pkg"),
+        "prompts/ok.md": "fine",
+        "prompts/a:b.md": "colon",
+        "assets/q:r.txt": "colon",
+        "assets/fine.txt": "fine",
+    })
+    first, second = Runtime(), Runtime()
+    messages = load_quietly(root, first)
+    assert sorted(first.keys()) == ["pkg.assets:fine.txt", "pkg.prompts:ok"]
+    assert len(messages) == 2 and all("cannot appear in a resource key" in m for m in messages)
+    # The plugins were not marked broken: a second package still gets its prompts.
+    load_quietly(root, second)
+    assert "pkg.prompts:ok" in second.keys()

@@ -202,7 +202,7 @@ def test_list_plugins_shows_builtins_loaded_with_their_sections(plugins: PluginS
         assert spec.folder_name == record.name
         described = record.as_dict()
         assert described["sections"] == [
-            {"name": spec.name, "resource_type": spec.resource_type, "default_folder": record.name}
+            {"name": spec.name, "resource_type": spec.resource_type, "default_folder": record.name, "description": ""}
         ]
         assert described["builtin"] is True and described["distribution"] == "lllm"
     assert [spec.name for spec in plugin_manager.iter_section_specs()][:5] == BUILTIN_ORDER
@@ -325,7 +325,7 @@ def test_third_party_plugin_is_listed_with_its_distribution(plugins: PluginSandb
         SectionSpec(name="datasets", resource_type="dataset", description="CSV tables"),
     )
     assert record.as_dict()["sections"] == [
-        {"name": "datasets", "resource_type": "dataset", "default_folder": "datasets"}
+        {"name": "datasets", "resource_type": "dataset", "default_folder": "datasets", "description": "CSV tables"}
     ]
     assert "datasets" in [spec.name for spec in plugin_manager.iter_section_specs()]
 

@@ -262,7 +262,13 @@ class SectionFolder:
         found = walk_files(self.path, suffixes)
         if self._only is not None:
             found = [f for f in found if str(f) in self._only]
-        return found
+        usable = []
+        for file in found:
+            if ":" in self.relative_path(file):
+                self.report(f"{file}: skipped: ':' cannot appear in a resource key.", file)
+            else:
+                usable.append(file)
+        return usable
 
     def module_key(self, file: Path, *parts: str) -> str:
         """The key of something defined in Python file ``file``: prefix + its path without ``.py`` + ``parts``."""

@@ -184,13 +184,28 @@ class PackageIndex:
 
     @property
     def sections(self) -> list[list[Any]] | None:
-        """The cached section table: ``[name, resource type, plugin, cacheable]`` rows."""
-        return self.data.get("sections")
+        """The cached section table: ``[name, resource type, plugin, cacheable]`` rows.
 
-    def set_sections(self, rows: list[list[Any]]) -> None:
-        """Record the section table."""
-        if self.data.get("sections") != rows:
+        ``None`` when absent, or when the code of a plugin that made it has changed since (an
+        editable install being worked on): then the cached folders go too.
+        """
+        rows = self.data.get("sections")
+        if rows is None:
+            return None
+        for path, stamp in self.data.get("plugin_code", []):
+            if _stat(Path(path)) != stamp:
+                self.data.pop("sections", None)
+                self.data["folders"] = {}
+                self.dirty = True
+                return None
+        return rows
+
+    def set_sections(self, rows: list[list[Any]], code_files: list[str]) -> None:
+        """Record the section table and the plugin code files it came from."""
+        code = [[path, _stat(Path(path))] for path in sorted(set(code_files))]
+        if self.data.get("sections") != rows or self.data.get("plugin_code") != code:
             self.data["sections"] = rows
+            self.data["plugin_code"] = code
             self.dirty = True
 
     def folder(self, section: str, path: Path, prefix: str) -> dict[str, Any]:

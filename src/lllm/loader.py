@@ -223,9 +223,11 @@ class PackageLoader:
                 ]
             except (TypeError, ValueError):
                 pass
-        table = [(spec, record.name) for spec, record in self.host.section_table().values()]
+        owners = self.host.section_table().values()
+        table = [(spec, record.name) for spec, record in owners]
         if index is not None:
-            index.set_sections([[s.name, s.resource_type, p, s.cacheable] for s, p in table])
+            code = [path for _, record in owners for path in record.code_files]
+            index.set_sections([[s.name, s.resource_type, p, s.cacheable] for s, p in table], code)
         return table
 
     def _discover_sections(self, manifest: Manifest, info: PackageInfo, index: PackageIndex | None) -> list[ResourceNode]:

@@ -78,6 +78,21 @@ class PluginRecord:
         version = f" {self.version}" if self.version else ""
         return f"plugin {self.name!r} (distribution {self.distribution}{version})"
 
+    @property
+    def code_files(self) -> list[str]:
+        """The source files of the plugin's code (module, or the class of an object)."""
+        import inspect
+
+        target = self.plugin
+        if target is None:
+            return []
+        if not (inspect.ismodule(target) or inspect.isclass(target)):
+            target = type(target)
+        try:
+            return [inspect.getfile(target)]
+        except TypeError:
+            return []
+
     def as_dict(self) -> dict[str, Any]:
         """A JSON-friendly description (used by ``lllm plugins --json``)."""
         return {
@@ -89,7 +104,12 @@ class PluginRecord:
             "status": self.status,
             "error": self.error,
             "sections": [
-                {"name": s.name, "resource_type": s.resource_type, "default_folder": s.folder_name}
+                {
+                    "name": s.name,
+                    "resource_type": s.resource_type,
+                    "default_folder": s.folder_name,
+                    "description": s.description,
+                }
                 for s in self.sections
             ],
         }

@@ -98,17 +98,26 @@ def populate(
     ``installed_packages`` says whether pip-installed packages join the shared packages;
     ``None`` means only when a project was found (auto-init reads no entry points otherwise).
     """
+    import gc
+
     loader = PackageLoader(runtime)
     root: Path | None = None
-    if path is not None:
-        target = Path(path)
-        loader.load(target)
-        root = target.parent if target.is_file() else target
-    elif discover_cwd:
-        root = load_project(loader, cwd_fallback=cwd_fallback)
-    if discover_shared_packages:
-        include_installed = root is not None if installed_packages is None else installed_packages
-        load_shared_packages(loader, root, include_installed=include_installed)
+    # Loading allocates many small objects and frees few: pause the cyclic collector.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        if path is not None:
+            target = Path(path)
+            loader.load(target)
+            root = target.parent if target.is_file() else target
+        elif discover_cwd:
+            root = load_project(loader, cwd_fallback=cwd_fallback)
+        if discover_shared_packages:
+            include_installed = root is not None if installed_packages is None else installed_packages
+            load_shared_packages(loader, root, include_installed=include_installed)
+    finally:
+        if collecting:
+            gc.enable()
     runtime._mark_discovery_done()
     return root
 

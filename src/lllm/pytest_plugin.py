@@ -7,6 +7,8 @@
 
 After every test that ran with lllm imported, the process-wide default runtime is put back
 as it was (the same object, with the same content), even if the test replaced or filled it.
+Unless ``LLLM_CACHE_DIR`` is set, the session (and its subprocesses) uses a private index
+cache folder, so tests never read or write the user's cache.
 """
 
 from __future__ import annotations
@@ -52,6 +54,21 @@ def lllm_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (home / "packages").mkdir(parents=True)
     monkeypatch.setenv("LLLM_HOME", str(home))
     return home
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _lllm_private_index_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Point ``LLLM_CACHE_DIR`` at a session folder unless the user chose one."""
+    import os
+
+    if os.environ.get("LLLM_CACHE_DIR"):
+        yield
+        return
+    os.environ["LLLM_CACHE_DIR"] = str(tmp_path_factory.mktemp("lllm-index-cache"))
+    try:
+        yield
+    finally:
+        os.environ.pop("LLLM_CACHE_DIR", None)
 
 
 @pytest.fixture(autouse=True)

@@ -1,0 +1,52 @@
+"""The ``datasets`` section, registered through lllm's ``lllm.plugins`` entry point.
+
+``datasets`` (type ``dataset``, default folder ``datasets/``): every ``.csv`` and ``.jsonl``
+file of the folder, at any depth (hidden and ``_`` names skipped), is one lazy resource whose
+key is the file's path without its suffix (``datasets/nested/events.jsonl`` →
+``nested/events``, after any ``[datasets] paths`` prefix). Discovery reads no file content.
+
+Metadata: the standard ``file_path``, ``package``, ``section`` and ``plugin``, plus ``format``
+(``"csv"`` or ``"jsonl"``) from discovery, and ``rows`` and ``columns``, filled in when the
+value is first loaded (absent before).
+"""
+
+from __future__ import annotations
+
+from lllm.plugin import ResourceNode, SectionFolder, SectionSpec, hookimpl
+
+from lllm_datasets.readers import FORMATS, DatasetLoader, format_of
+
+#: The section this plugin provides.
+SECTION = SectionSpec(
+    name="datasets",
+    resource_type="dataset",
+    default_folder="datasets",
+    description="records of .csv and .jsonl files",
+)
+
+
+@hookimpl
+def lllm_sections() -> list[SectionSpec]:
+    """Declare the ``datasets`` section."""
+    return [SECTION]
+
+
+@hookimpl
+def lllm_discover(folder: SectionFolder) -> list[ResourceNode]:
+    """One lazy ``dataset`` node per ``.csv``/``.jsonl`` file of ``folder``, in walk order.
+
+    A file whose path is not a valid key (``a:b.csv``) is reported and skipped: raising here
+    would make lllm drop the whole plugin.
+    """
+    nodes: list[ResourceNode] = []
+    for file in folder.files(suffixes=tuple(FORMATS)):
+        loader = DatasetLoader(file)
+        try:
+            node = folder.lazy(folder.file_key(file), loader, file, format=format_of(file))
+        except ValueError as exc:
+            folder.report(f"{file}: skipped: {exc}", file)
+            continue
+        # The loader records rows and columns in the node's own metadata on first load.
+        loader.metadata = node.metadata
+        nodes.append(node)
+    return nodes
