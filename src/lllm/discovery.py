@@ -143,11 +143,13 @@ def _ensure_package_module(name: str, path: str | None) -> None:
     sys.modules[name] = module
 
 
-def import_file(file: Path | str, root: Path | str) -> types.ModuleType:
+def import_file(file: Path | str, root: Path | str, *, write_bytecode: bool = True) -> types.ModuleType:
     """Import ``file`` (under ``root``) once per process, as a real submodule of a synthetic package.
 
     ``root`` becomes a package, so relative imports between the files under it work. The module
     name depends only on the real paths, so a second load in any runtime reuses the module.
+    ``write_bytecode=False`` skips writing ``.pyc`` files for this import (discovery: with the
+    index cache a file is imported again only after it changed, when its bytecode is stale).
     """
     import importlib
 
@@ -165,7 +167,14 @@ def import_file(file: Path | str, root: Path | str) -> types.ModuleType:
     module = sys.modules.get(name)
     if module is not None:
         return module
-    return importlib.import_module(name)
+    if write_bytecode:
+        return importlib.import_module(name)
+    previous = sys.dont_write_bytecode
+    sys.dont_write_bytecode = True
+    try:
+        return importlib.import_module(name)
+    finally:
+        sys.dont_write_bytecode = previous
 
 
 def _without_suffix(relative: str) -> str:
@@ -212,7 +221,7 @@ class SectionFolder:
         self.plugin_name = plugin_name
         self.package_root = self._anchor(package_root)
         self._report = report or _warn_problem
-        self._only = None if only is None else {str(p) for p in only}
+        self._only = None if only is None else [Path(p) for p in only]
         # id(object) -> (file, attribute) for objects found by objects_in (the index cache
         # records where each Python-defined resource lives).
         self.origins: dict[int, tuple[Path, str]] = {}
@@ -259,9 +268,12 @@ class SectionFolder:
         When the loader re-discovers only some files (the index cache found the others
         unchanged), only those are returned.
         """
-        found = walk_files(self.path, suffixes)
-        if self._only is not None:
-            found = [f for f in found if str(f) in self._only]
+        if self._only is None:
+            found = walk_files(self.path, suffixes)
+        else:
+            # The loader already walked the folder and names the files to look at, in walk order.
+            wanted = None if suffixes is None else tuple(s.lower() for s in suffixes)
+            found = [f for f in self._only if wanted is None or f.name.lower().endswith(wanted)]
         usable = []
         for file in found:
             if ":" in self.relative_path(file):
@@ -285,7 +297,7 @@ class SectionFolder:
         the module's definition order.
         """
         try:
-            module = import_file(file, self.package_root)
+            module = import_file(file, self.package_root, write_bytecode=False)
         except Exception as exc:  # a user's file may raise anything at import
             self.report(f"{file}: failed to import: {type(exc).__name__}: {exc}", file)
             return []

@@ -592,3 +592,17 @@ def test_same_function_twice_is_kept_once(tmp_path: Path) -> None:
     assert len(resolved) == 2
     assert resolved is not registry and len(registry) == 1
     assert resolve_tools(None).names() == []
+
+
+def test_lllm_loading_the_section_plugin_does_not_import_pydantic_or_httpx() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, llm_function.lllm_sections as s\n"
+        "assert callable(s.lllm_discover)\n"
+        "print(sorted(m for m in ('pydantic', 'httpx', 'llm_function.tools') if m in sys.modules))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"

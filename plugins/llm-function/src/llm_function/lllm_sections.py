@@ -15,7 +15,8 @@ from typing import Any
 
 from lllm.plugin import ResourceNode, SectionFolder, SectionSpec, hookimpl
 
-from llm_function.tools import Tool, is_tool
+# The tool machinery (pydantic) is imported only when a package has a tools folder: lllm
+# loads this plugin for every package.
 
 
 @hookimpl
@@ -39,6 +40,8 @@ def lllm_discover(folder: SectionFolder) -> list[ResourceNode]:
         for file in folder.files(suffixes=(".json",)):
             nodes.append(folder.lazy(folder.file_key(file), functools.partial(_read_json, file), file))
         return nodes
+    from llm_function.tools import Tool, is_tool
+
     for file in folder.files(suffixes=(".py",)):
         for function in folder.objects_in(file, is_tool):
             tool = Tool.from_function(function, origin=f"{folder.namespace} ({file})")
