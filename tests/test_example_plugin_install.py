@@ -91,7 +91,7 @@ def test_example_plugin_installs_into_a_clean_venv_and_the_lllm_command_sees_it(
     assert datasets["distribution"] == "lllm-datasets"
     assert datasets["status"] == "loaded", datasets["error"]
     assert datasets["builtin"] is False
-    assert datasets["sections"] == [{"name": "datasets", "resource_type": "dataset", "default_folder": "datasets"}]
+    assert datasets["sections"] == [{"name": "datasets", "resource_type": "dataset", "default_folder": "datasets", "description": "records of .csv and .jsonl files"}]
 
     # A project's datasets, listed and read through the installed command.
     project = tmp_path / "project"
