@@ -589,3 +589,17 @@ def test_pkg_commands_work_in_a_broken_project(exported: dict, tmp_path: Path, h
 )
 def test_usage_errors_exit_2(args: list[str], tmp_path: Path, home: Path) -> None:
     assert_usage_error(run(args, tmp_path, home))
+
+
+def test_ls_honours_lllm_config_outside_any_project(tmp_path: Path) -> None:
+    project = tmp_path / "proj"
+    (project / "prompts").mkdir(parents=True)
+    (project / "lllm.toml").write_text('[package]\nname = "cfgproj"\n')
+    (project / "prompts" / "hi.md").write_text("Hi")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LLLM_")}
+    env.update({"LLLM_HOME": str(tmp_path / "home"), "LLLM_CONFIG": str(project), "LLLM_PLUGINS_AUTOLOAD": "0"})
+    result = subprocess.run([*LLLM, "ls"], cwd=elsewhere, env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "cfgproj.prompts:hi" in result.stdout

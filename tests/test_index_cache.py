@@ -236,3 +236,14 @@ def lllm_discover(folder):
     source.write_text(plugin.format(kind="memo"))
     touch_later(source)
     assert run(project, cache, code=probe, PYTHONPATH=str(site))["types"]["proj.notes:todo.txt"] == "memo"
+
+
+def test_manifest_warnings_are_repeated_on_warm_starts(project: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    (project / "lllm.toml").write_text('[package]\nname = "proj"\n[prompts]\nfolders = ["x"]\n')
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LLLM_")}
+    env.update({"LLLM_CACHE_DIR": str(cache), "LLLM_HOME": str(tmp_path / "home")})
+    for _ in range(2):  # cold, then warm from the cache
+        result = subprocess.run([sys.executable, "-W", "always", "-c", "import lllm"], cwd=project, env=env,
+                                capture_output=True, text=True, timeout=60)
+        assert result.returncode == 0 and "folders" in result.stderr and "lllm.toml" in result.stderr

@@ -452,3 +452,42 @@ def test_a_file_name_that_cannot_be_a_key_is_skipped_alone(tmp_path: Path) -> No
     # The plugins were not marked broken: a second package still gets its prompts.
     load_quietly(root, second)
     assert "pkg.prompts:ok" in second.keys()
+
+
+def test_strict_load_collects_manifest_and_plugin_warnings(tmp_path: Path, rt: Runtime) -> None:
+    root = write_tree(tmp_path / "pkg", {"lllm.toml": manifest("pkg", '[prompts]\nfolders = ["x"]\n')})
+    with pytest.raises(PackageProblemsError) as info:
+        load_package(root, runtime=rt, strict=True)
+    assert [p.kind for p in info.value.problems] == ["manifest"]
+    assert "folders" in info.value.problems[0].message
+
+
+def test_plugins_see_their_section_options(tmp_path: Path) -> None:
+    from lllm.plugin import SectionSpec, file_nodes, hookimpl
+    from lllm.testing import load_with_plugin
+
+    seen = []
+
+    class Options:
+        @hookimpl
+        def lllm_sections(self):
+            return [SectionSpec(name="notes", resource_type="note")]
+
+        @hookimpl
+        def lllm_discover(self, folder):
+            seen.append(dict(folder.options))
+            return file_nodes(folder)
+
+    root = write_tree(tmp_path / "pkg", {
+        "lllm.toml": manifest("pkg", '[notes]\npaths = ["notes"]\nencoding = "latin-1"\n'),
+        "notes/a.txt": "A",
+    })
+    with pytest.warns(RuntimeWarning, match="encoding"):
+        runtime = load_with_plugin(Options(), root, strict=False)
+    assert seen == [{"encoding": "latin-1"}] and runtime.keys("note") == ["pkg.notes:a.txt"]
+
+
+def test_lllm_core_config_compatibility_module() -> None:
+    from lllm.core.config import load_config, resolve_config, vendor_config
+
+    assert callable(load_config) and callable(resolve_config) and callable(vendor_config)

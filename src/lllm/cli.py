@@ -53,8 +53,8 @@ def _project_runtime(project: str | None) -> Any:
     from lllm.project import populate
     from lllm.scopes import find_project_root
 
-    if project is None and find_project_root() is None:
-        raise FileNotFoundError(2, "No lllm.toml in this folder or above (use --project PATH)", os.getcwd())
+    if project is None and find_project_root() is None and not os.environ.get("LLLM_CONFIG"):
+        raise FileNotFoundError(2, "No lllm.toml in this folder or above (use --project PATH or LLLM_CONFIG)", os.getcwd())
     runtime = Runtime()
     populate(runtime, project)
     return runtime

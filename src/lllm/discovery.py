@@ -12,7 +12,7 @@ import sys
 import types
 import warnings
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Mapping
 
 import attrs
 
@@ -211,6 +211,7 @@ class SectionFolder:
         package_root: Path | None = None,
         report: ProblemReporter | None = None,
         only: Iterable[Path] | None = None,
+        options: Mapping[str, Any] | None = None,
     ) -> None:
         self.section = section
         self.path = Path(path)
@@ -222,6 +223,8 @@ class SectionFolder:
         self.package_root = self._anchor(package_root)
         self._report = report or _warn_problem
         self._only = None if only is None else [Path(p) for p in only]
+        #: Extra keys of the section's table in ``lllm.toml`` (read-only), for plugins with options.
+        self.options: Mapping[str, Any] = types.MappingProxyType(dict(options or {}))
         # id(object) -> (file, attribute) for objects found by objects_in (the index cache
         # records where each Python-defined resource lives).
         self.origins: dict[int, tuple[Path, str]] = {}

@@ -62,4 +62,10 @@ def lllm_discover(folder: SectionFolder) -> Iterable[ResourceNode] | None:
     Return the ``ResourceNode`` objects found, in walk order (``None`` counts as none). Do
     not register them: the loader does, after checking for duplicate keys. Prefer lazy nodes
     for anything read from a file, so that loading a package reads no file contents.
+
+    For a section declared ``cacheable=True``, the index cache keeps the results per file:
+    later calls may see, through ``folder.files()``, only the files that are new or changed
+    since the last discovery. Such a plugin must find files only through ``files()`` /
+    ``objects_in()`` and build lazy nodes from ``lllm.sections.loaders`` functions.
+    ``folder.options`` holds the other keys of the section's table in ``lllm.toml``.
     """

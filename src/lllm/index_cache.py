@@ -177,9 +177,15 @@ class PackageIndex:
         except (KeyError, TypeError, ValueError):
             return None
 
-    def set_manifest(self, manifest: Manifest) -> None:
-        """Record the manifest just parsed."""
-        self.data["manifest"] = {"stat": _stat(self.manifest_file), "data": manifest_to_json(manifest)}
+    @property
+    def manifest_notes(self) -> list[str]:
+        """The warnings parsing the (unchanged) manifest gave."""
+        notes = (self.data.get("manifest") or {}).get("notes") or []
+        return [str(n) for n in notes]
+
+    def set_manifest(self, manifest: Manifest, notes: list[str] | None = None) -> None:
+        """Record the manifest just parsed and the warnings parsing it gave."""
+        self.data["manifest"] = {"stat": _stat(self.manifest_file), "data": manifest_to_json(manifest), "notes": notes or []}
         self.dirty = True
 
     @property

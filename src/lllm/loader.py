@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterator, NamedTuple
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, NamedTuple
 
 import attrs
 
@@ -114,9 +114,21 @@ class PackageLoader:
                 index = self.index_cache.open(manifest_file)
         manifest = index.manifest if index is not None else None
         if manifest is None:
-            manifest = read_manifest(path)
+            from lllm.manifest import ManifestWarning
+
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", ManifestWarning)
+                manifest = read_manifest(path)
+            notes = [str(w.message) for w in caught if issubclass(w.category, ManifestWarning)]
             if index is not None:
-                index.set_manifest(manifest)
+                index.set_manifest(manifest, notes)
+            for warning in caught:
+                warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
+        elif index is not None:
+            from lllm.manifest import ManifestWarning
+
+            for note in index.manifest_notes:  # what parsing said, said again on warm starts
+                warnings.warn(note, ManifestWarning, stacklevel=2)
         name = installed_name(manifest.base_dir, manifest.name)
         if name != manifest.name:
             manifest = attrs.evolve(manifest, name=validate_package_name(name, file=manifest.file, key=INSTALL_RECORD))
@@ -270,7 +282,8 @@ class PackageLoader:
                 if index is not None:
                     index.set_folder(spec.name, path, prefix, None)
                 continue
-            job = _FolderJob(manifest, info, spec, plugin, path, prefix)
+            options = table.options if table is not None else {}
+            job = _FolderJob(manifest, info, spec, plugin, path, prefix, options)
             if index is not None and spec.cacheable:
                 found = self._cached_folder(job, index)
             else:
@@ -295,7 +308,7 @@ class PackageLoader:
 
         return SectionFolder(
             job.spec, job.path, job.info, job.prefix,
-            plugin_name=job.plugin, package_root=job.manifest.base_dir, report=report, only=only,
+            plugin_name=job.plugin, package_root=job.manifest.base_dir, report=report, only=only, options=job.options,
         )
 
     def _discover(self, job: _FolderJob, folder: SectionFolder | None = None) -> list[ResourceNode]:
@@ -366,6 +379,7 @@ class _FolderJob(NamedTuple):
     plugin: str
     path: Path
     prefix: str
+    options: Mapping[str, Any]
 
 
 def load_package(path: str | os.PathLike[str], *, runtime: Runtime | None = None, strict: bool = False) -> PackageInfo | None:
@@ -382,8 +396,20 @@ def load_package(path: str | os.PathLike[str], *, runtime: Runtime | None = None
     rt = get_default_runtime() if runtime is None else runtime
     if not strict:
         return PackageLoader(rt).load(path)
+    from lllm.manifest import ManifestWarning
+    from lllm.plugin_manager import PluginWarning
+
     problems: list[LoadProblem] = []
-    info = PackageLoader(rt, on_problem=problems.append).load(path)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ManifestWarning)
+        warnings.simplefilter("always", PluginWarning)
+        info = PackageLoader(rt, on_problem=problems.append).load(path)
+    for warning in caught:
+        if issubclass(warning.category, (ManifestWarning, PluginWarning)):
+            kind = "manifest" if issubclass(warning.category, ManifestWarning) else "plugin"
+            problems.append(LoadProblem(kind, str(warning.message)))
+        else:
+            warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
     if problems:
         raise PackageProblemsError(problems)
     return info

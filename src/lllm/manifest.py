@@ -43,6 +43,10 @@ _PACKAGE_KEYS = ("name", "version", "description")
 _EMPTY_MAPPING: Mapping[str, Any] = types.MappingProxyType({})
 
 
+class ManifestWarning(RuntimeWarning):
+    """A manifest key lllm does not understand (a typo, a misplaced key); loading goes on."""
+
+
 class ManifestError(ValueError):
     """A manifest that cannot be used: bad TOML, a wrong type, a bad name, an unreadable file.
 
@@ -286,7 +290,7 @@ def _warn(file: Path, key: str, message: str) -> None:
     frame, level = sys._getframe(0), 1
     while frame is not None and frame.f_globals.get("__name__") == __name__:
         frame, level = frame.f_back, level + 1
-    warnings.warn(f"{file}: {key}: {message}", RuntimeWarning, stacklevel=level)
+    warnings.warn(f"{file}: {key}: {message}", ManifestWarning, stacklevel=level)
 
 
 class _ManifestReader:

@@ -43,6 +43,10 @@ BUILTIN_PLUGINS: tuple[tuple[str, str], ...] = (
 )
 
 
+class PluginWarning(RuntimeWarning):
+    """A plugin is broken and was skipped (``LLLM_STRICT_PLUGINS=1`` raises ``PluginError`` instead)."""
+
+
 class PluginError(RuntimeError):
     """A plugin could not be used (raised instead of a warning when ``LLLM_STRICT_PLUGINS=1``)."""
 
@@ -269,7 +273,7 @@ class PluginHost:
         message = f"lllm: {record.origin} is broken and was skipped: {record.error}"
         if _strict():
             raise PluginError(message) from exc
-        warnings.warn(message, RuntimeWarning, stacklevel=2)
+        warnings.warn(message, PluginWarning, stacklevel=2)
 
     # ------------------------------------------------------------------------ sections
 
