@@ -27,7 +27,7 @@ import sys
 from pathlib import Path
 from typing import Any, Callable
 
-from lllm.core.resource import ResourceNode
+from lllm.core.resource import ResourceNode, register_named_loader
 from lllm.manifest import Manifest, PathEntry, SectionTable
 from lllm.sections.loaders import (
     load_config,
@@ -45,6 +45,8 @@ RECIPES: dict[str, Callable[..., Any]] = {
     "python": load_python_object,
 }
 _RECIPE_OF: dict[Callable[..., Any], str] = {function: name for name, function in RECIPES.items()}
+for _name, _function in RECIPES.items():
+    register_named_loader(f"lllm.{_name}", _function)
 _STANDARD_METADATA = ("file_path", "package", "section", "plugin")
 
 
@@ -381,18 +383,18 @@ def build_file_nodes(
     shared = {"file_path": file, **base_metadata}
     nodes = []
     lazy = ResourceNode._lazy_unchecked
-    partial = functools.partial
+    root = str(package_root)
     for key, recipe, attribute, extra in specs:
         if type(key) is not str or not key or ":" in key or key[0] == "/" or key[-1] == "/" or "//" in key:
             raise ValueError(f"malformed key {key!r}")
         if recipe == "python" and type(attribute) is str and attribute:
-            loader = partial(load_python_object, file, package_root, attribute)
+            loader: tuple[str, ...] = ("lllm.python", file, root, attribute)
         elif recipe == "file":
-            loader = partial(load_file_value, file)
+            loader = ("lllm.file", file)
         elif recipe == "config":
-            loader = partial(load_config, file)
+            loader = ("lllm.config", file)
         elif recipe == "text_prompt":
-            loader = partial(load_text_prompt, file, key)
+            loader = ("lllm.text_prompt", file, key)
         else:
             raise ValueError(f"unknown recipe {recipe!r}")
         metadata = shared
