@@ -247,3 +247,28 @@ def test_manifest_warnings_are_repeated_on_warm_starts(project: Path, tmp_path: 
         result = subprocess.run([sys.executable, "-W", "always", "-c", "import lllm"], cwd=project, env=env,
                                 capture_output=True, text=True, timeout=60)
         assert result.returncode == 0 and "folders" in result.stderr and "lllm.toml" in result.stderr
+
+
+def test_a_cache_others_could_write_is_not_used(project: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    run(project, cache)
+    for file in cache.glob("*.json"):
+        file.chmod(0o666)
+    again = run(project, cache)
+    assert again["user_modules_at_start"] != []  # discovered afresh, the shared file ignored
+
+
+@pytest.mark.parametrize("damage", [
+    lambda folder: folder.update({k: 5 for k in folder}),
+    lambda folder: folder.update({k: [v[0], v[1], v[2], 7] for k, v in folder.items()}),
+    lambda folder: folder.update({k: [v[0], v[1], [["k"]], None] for k, v in folder.items()}),
+], ids=["record-is-a-number", "problems-not-a-list", "spec-too-short"])
+def test_structurally_damaged_cache_falls_back_to_discovery(project: Path, tmp_path: Path, damage) -> None:
+    cache = tmp_path / "cache"
+    truth = run(project, cache)
+    (index_file,) = [f for f in cache.glob("*.json") if not f.name.startswith("env-")]
+    data = json.loads(index_file.read_text())
+    for folder in data["folders"].values():
+        damage(folder)
+    index_file.write_text(json.dumps(data))
+    assert run(project, cache)["values"] == truth["values"]

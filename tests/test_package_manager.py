@@ -732,3 +732,53 @@ def test_stale_temporaries_of_dead_processes_are_cleaned(env: dict[str, Path]) -
     assert (live / "package" / "busy.txt").read_text() == "busy"
     assert (env["user"] / "acme" / "lllm.toml").is_file()
     assert [p["name"] for p in lllm.list_packages()] == ["acme"]
+
+
+def test_bundling_follows_a_dependency_given_as_a_manifest_file(tmp_path, monkeypatch) -> None:
+    import zipfile
+
+    from lllm.testing import write_package
+
+    monkeypatch.setenv("LLLM_HOME", str(tmp_path / "home"))
+    write_package(tmp_path / "extra", {"prompts/x.md": "X"}, name="extra")
+    app = write_package(tmp_path / "app", {"prompts/a.md": "A"}, name="app",
+                        manifest='[dependencies]\npackages = ["../extra/lllm.toml"]\n')
+    rt = lllm.Runtime()
+    lllm.load_package(app, runtime=rt)
+    zip_path = lllm.export_package("app", tmp_path / "out" / "app", bundle_deps=True, runtime=rt)
+    names = zipfile.ZipFile(zip_path).namelist()
+    assert "app/lllm_packages/extra/prompts/x.md" in names
+    installed = lllm.install_package(zip_path, runtime=lllm.Runtime(), load=False)
+    fresh = lllm.Runtime()
+    lllm.load_package(installed, runtime=fresh)
+    assert fresh.get_prompt("extra:x").prompt == "X"
+
+
+def test_bundling_a_missing_dependency_is_an_error(tmp_path, monkeypatch) -> None:
+    from lllm.testing import write_package
+
+    app = write_package(tmp_path / "app", {}, name="app", manifest='[dependencies]\npackages = ["../gone"]\n')
+    rt = lllm.Runtime()
+    with pytest.warns(RuntimeWarning):
+        lllm.load_package(app, runtime=rt)
+    with pytest.raises(FileNotFoundError, match="gone"):
+        lllm.export_package("app", tmp_path / "app.zip", bundle_deps=True, runtime=rt)
+
+
+def test_a_staging_folder_whose_lock_is_held_is_kept(tmp_path, monkeypatch) -> None:
+    from lllm.filelock import try_lock, unlock
+    from lllm.package_manager import _clean_stale_temporaries
+
+    dead_pid = 2**22 + 12345  # beyond pid_max: no such process
+    busy = tmp_path / f".lllm-tmp-{dead_pid}-busy"
+    idle = tmp_path / f".lllm-tmp-{dead_pid}-idle"
+    for folder in (busy, idle):
+        folder.mkdir()
+        (folder / "staging.lock").touch()
+    held = try_lock(busy / "staging.lock")
+    assert held is not None
+    try:
+        _clean_stale_temporaries(tmp_path)
+    finally:
+        unlock(held)
+    assert busy.exists() and not idle.exists()

@@ -251,3 +251,13 @@ def test_register_config_needs_exactly_one_source() -> None:
         rt.register_config("c", {}, namespace="p.configs", loader=dict)
     rt.register_config("empty", {}, namespace="p.configs")
     assert rt.get_config("p:empty") == {}
+
+
+def test_snapshot_and_restore_include_section_declarations() -> None:
+    rt = Runtime()
+    snapshot = rt._snapshot()
+    rt.sections.declare("widgets", "widget")
+    rt.register(ResourceNode.eager("x", 1, namespace="p.widgets", resource_type="widget"))
+    assert rt.has("p:x", "widget")
+    rt._restore(snapshot)
+    assert rt.sections.type_for("widgets") is None and rt.keys() == []

@@ -99,6 +99,20 @@ def environment() -> dict[str, Any]:
     return _environment
 
 
+def _private(path: Path) -> bool:
+    """Whether ``path`` belongs to this user and no one else may write it (POSIX).
+
+    A cache another user could have written is never used: it could name folders to import.
+    """
+    if not hasattr(os, "getuid"):
+        return True
+    try:
+        st = os.stat(path)
+    except OSError:
+        return False
+    return st.st_uid == os.getuid() and not st.st_mode & 0o022
+
+
 def _stat(path: Path) -> list[int] | None:
     try:
         st = os.stat(path)
@@ -172,23 +186,32 @@ class PackageIndex:
     def manifest(self) -> Manifest | None:
         """The cached parsed manifest, if the manifest file is unchanged."""
         cached = self.data.get("manifest")
-        if not cached or cached.get("stat") != _stat(self.manifest_file):
-            return None
         try:
+            if not cached or cached.get("stat") != _stat(self.manifest_file):
+                return None
             return manifest_from_json(self.manifest_file, cached["data"])
-        except (KeyError, TypeError, ValueError):
+        except (AttributeError, KeyError, TypeError, ValueError):
             return None
 
     @property
     def manifest_notes(self) -> list[str]:
         """The warnings parsing the (unchanged) manifest gave."""
         notes = (self.data.get("manifest") or {}).get("notes") or []
-        return [str(n) for n in notes]
+        return [str(n) for n in notes] if isinstance(notes, list) else []
 
-    def set_manifest(self, manifest: Manifest, notes: list[str] | None = None) -> None:
-        """Record the manifest just parsed and the warnings parsing it gave."""
-        self.data["manifest"] = {"stat": _stat(self.manifest_file), "data": manifest_to_json(manifest), "notes": notes or []}
+    def set_manifest(self, manifest: Manifest, notes: list[str] | None, stat_before: list[int] | None) -> None:
+        """Record the manifest just parsed and its warnings, if the file did not change while
+        it was read (``stat_before`` was taken before reading)."""
+        if stat_before is None or _stat(self.manifest_file) != stat_before:
+            self.data.pop("manifest", None)
+            self.dirty = True
+            return
+        self.data["manifest"] = {"stat": stat_before, "data": manifest_to_json(manifest), "notes": notes or []}
         self.dirty = True
+
+    def manifest_stat(self) -> list[int] | None:
+        """The manifest file's size and modification time now."""
+        return _stat(self.manifest_file)
 
     @property
     def sections(self) -> list[list[Any]] | None:
@@ -200,8 +223,11 @@ class PackageIndex:
         rows = self.data.get("sections")
         if rows is None:
             return None
-        for path, stamp in self.data.get("plugin_code", []):
-            if _stat(Path(path)) != stamp:
+        code = self.data.get("plugin_code", [])
+        if not isinstance(rows, list) or not isinstance(code, list):
+            return None
+        for item in code:
+            if not (isinstance(item, list) and len(item) == 2 and isinstance(item[0], str)) or _stat(Path(item[0])) != item[1]:
                 self.data.pop("sections", None)
                 self.data["folders"] = {}
                 self.dirty = True
@@ -217,9 +243,22 @@ class PackageIndex:
             self.dirty = True
 
     def folder(self, section: str, path: Path, prefix: str) -> dict[str, Any]:
-        """The cached files of one section folder: ``{relative path: [size, mtime_ns, specs, problems]}``."""
+        """The cached files of one section folder: ``{relative path: [size, mtime_ns, specs, problems]}``.
+
+        Records of the wrong shape are dropped here, so a damaged file costs a re-discovery.
+        """
         folders = self.data.setdefault("folders", {})
-        return folders.get(f"{section}|{path}|{prefix}") or {}
+        records = folders.get(f"{section}|{path}|{prefix}")
+        if not isinstance(records, dict):
+            return {}
+        return {
+            relative: record
+            for relative, record in records.items()
+            if isinstance(record, list)
+            and len(record) == 4
+            and isinstance(record[2], list)
+            and (record[3] is None or isinstance(record[3], list))
+        }
 
     def set_folder(self, section: str, path: Path, prefix: str, files: dict[str, Any] | None) -> None:
         """Record (or, with ``None``, drop) the files of one section folder."""
@@ -248,15 +287,17 @@ class IndexCache:
         file = self._file_for(manifest_file)
         data = None
         try:
-            with open(file, encoding="utf-8") as f:
-                candidate = json.load(f)
-            if (
-                isinstance(candidate, dict)
-                and candidate.get("format") == FORMAT
-                and candidate.get("env") == environment()
-                and candidate.get("manifest_file") == os.path.realpath(manifest_file)
-            ):
-                data = candidate
+            if _private(self.directory) and _private(file):
+                with open(file, encoding="utf-8") as f:
+                    candidate = json.load(f)
+                if (
+                    isinstance(candidate, dict)
+                    and candidate.get("format") == FORMAT
+                    and candidate.get("env") == environment()
+                    and candidate.get("manifest_file") == os.path.realpath(manifest_file)
+                    and isinstance(candidate.get("folders", {}), dict)
+                ):
+                    data = candidate
         except (OSError, ValueError, UnicodeDecodeError):
             data = None
         index = PackageIndex(file, manifest_file, data)
@@ -270,7 +311,7 @@ class IndexCache:
         import tempfile
 
         try:
-            self.directory.mkdir(parents=True, exist_ok=True)
+            self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
             fd, temporary = tempfile.mkstemp(prefix=".lllm-index-", suffix=".tmp", dir=self.directory)
             # dumps, not dump: only dumps uses the C encoder.
             text = json.dumps(index.data, separators=(",", ":"))
@@ -310,10 +351,11 @@ def environment_record() -> dict[str, Any] | None:
     if file is None:
         return None
     try:
-        with open(file, encoding="utf-8") as f:
-            data = json.load(f)
-        if isinstance(data, dict) and data.get("format") == FORMAT and data.get("env") == environment():
-            return data
+        if _private(file.parent) and _private(file):
+            with open(file, encoding="utf-8") as f:
+                data = json.load(f)
+            if isinstance(data, dict) and data.get("format") == FORMAT and data.get("env") == environment():
+                return data
     except (OSError, ValueError, UnicodeDecodeError):
         pass
     return {"format": FORMAT, "env": environment()}
@@ -327,7 +369,7 @@ def save_environment_record(record: dict[str, Any]) -> None:
     import tempfile
 
     try:
-        file.parent.mkdir(parents=True, exist_ok=True)
+        file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         fd, temporary = tempfile.mkstemp(prefix=".lllm-env-", suffix=".tmp", dir=file.parent)
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             json.dump(record, f)
@@ -384,7 +426,8 @@ def build_file_nodes(
     nodes = []
     lazy = ResourceNode._lazy_unchecked
     root = str(package_root)
-    for key, recipe, attribute, extra in specs:
+    for spec in specs:
+        key, recipe, attribute, extra = spec
         if type(key) is not str or not key or ":" in key or key[0] == "/" or key[-1] == "/" or "//" in key:
             raise ValueError(f"malformed key {key!r}")
         if recipe == "python" and type(attribute) is str and attribute:

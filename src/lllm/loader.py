@@ -26,7 +26,12 @@ from lllm.manifest import (
     read_manifest,
     validate_package_name,
 )
-from lllm.scopes import INSTALL_RECORD, PROJECT_PACKAGES_FOLDER, installed_name
+from lllm.scopes import (
+    INSTALL_RECORD,
+    PROJECT_PACKAGES_FOLDER,
+    declared_folder_name,
+    installed_name,
+)
 
 if TYPE_CHECKING:
     from lllm.plugin_manager import PluginHost
@@ -116,12 +121,13 @@ class PackageLoader:
         if manifest is None:
             from lllm.manifest import ManifestWarning
 
+            stat_before = index.manifest_stat() if index is not None else None
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always", ManifestWarning)
                 manifest = read_manifest(path)
             notes = [str(w.message) for w in caught if issubclass(w.category, ManifestWarning)]
             if index is not None:
-                index.set_manifest(manifest, notes)
+                index.set_manifest(manifest, notes, stat_before)
             for warning in caught:
                 warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
         elif index is not None:
@@ -181,7 +187,7 @@ class PackageLoader:
     def _load_dependency(self, parent: Manifest, dependency: PathEntry) -> None:
         where = parent.file or parent.base_dir
         path = dependency.path
-        bundled = parent.base_dir / PROJECT_PACKAGES_FOLDER / path.name
+        bundled = parent.base_dir / PROJECT_PACKAGES_FOLDER / declared_folder_name(path)
         if not path.exists() and (bundled / MANIFEST_NAME).is_file():
             # A dependency shipped inside the package by `export_package(..., bundle_deps=True)`.
             path = bundled
@@ -329,7 +335,7 @@ class PackageLoader:
         changed = [
             Path(file)
             for file, relative, size, mtime in current
-            if (entry := cached.get(relative)) is None or entry[0] != size or entry[1] != mtime
+            if (entry := cached.get(relative)) is None or entry[:2] != [size, mtime]
         ]
         changed_names = {str(p) for p in changed}
         fresh: dict[str, list[ResourceNode]] = {}
@@ -358,7 +364,8 @@ class PackageLoader:
             _, _, specs, stored_problems = cached[relative]
             try:
                 nodes.extend(build_file_nodes(specs, file, package_root, namespace, resource_type, base_metadata))
-            except (TypeError, ValueError):
+                stored_problems = [str(m) for m in stored_problems or ()]
+            except (TypeError, ValueError, KeyError, IndexError, AttributeError):
                 # A malformed record: forget the cache for this folder and discover it whole.
                 index.set_folder(spec.name, path, prefix, None)
                 return self._discover(job)

@@ -18,13 +18,14 @@ from typing import Any
 
 from lllm.archive import ArchiveLimits, extract_package, inspect_archive
 from lllm.core.runtime import Runtime, get_default_runtime
-from lllm.filelock import exclusive_lock
+from lllm.filelock import exclusive_lock, try_lock, unlock
 from lllm.manifest import ManifestError, read_manifest, validate_package_name
 from lllm.scopes import (
     INSTALL_RECORD,
     PROJECT_PACKAGES_FOLDER,
     SCOPES,
     check_scope,
+    declared_folder_name,
     installed_name,
     packages_in,
     scope_dir,
@@ -40,16 +41,42 @@ def _runtime(runtime: Runtime | None) -> Runtime:
     return get_default_runtime() if runtime is None else runtime
 
 
+_STAGING_LOCK = "staging.lock"
+
+
 def _clean_stale_temporaries(root: Path) -> None:
-    """Remove temporary folders left by installs whose process is gone."""
+    """Remove temporary folders left by installs that are gone.
+
+    Each install holds a lock on its folder's ``staging.lock``; a folder is removed only when
+    that lock can be taken (its install is over) and its process is not alive here.
+    """
     for entry in root.glob(f"{_TEMP_PREFIX}*"):
         pid_text = entry.name[len(_TEMP_PREFIX):].split("-", 1)[0]
         try:
             os.kill(int(pid_text), 0)
+            continue  # alive on this machine
         except ProcessLookupError:
-            shutil.rmtree(entry, ignore_errors=True)
+            pass
         except (ValueError, PermissionError, OSError):
             continue
+        fd = try_lock(entry / _STAGING_LOCK)
+        if fd is None and (entry / _STAGING_LOCK).exists():
+            continue  # held: an install elsewhere (another host sharing the folder) is running
+        try:
+            shutil.rmtree(entry, ignore_errors=True)
+        finally:
+            if fd is not None:
+                unlock(fd)
+
+
+def _check_complete(plan: Any, folder: Path) -> None:
+    """Raise ``ArchiveError`` unless every file of ``plan`` is in ``folder`` with its size."""
+    from lllm.archive import ArchiveError
+
+    for info, relative in plan.files:
+        target = folder / relative
+        if not target.is_file() or target.stat().st_size != info.file_size:
+            raise ArchiveError(f"{plan.archive}: {relative} is missing after extraction; nothing was installed.")
 
 
 def install_package(
@@ -82,12 +109,18 @@ def install_package(
             raise FileExistsError(17, f"Package {name!r} is already installed", str(destination))
         _clean_stale_temporaries(root)
         staging = Path(tempfile.mkdtemp(prefix=f"{_TEMP_PREFIX}{os.getpid()}-", dir=root))
+        lock_file = staging / _STAGING_LOCK
+        lock_file.touch()
+        held = try_lock(lock_file)
         try:
             extract_package(plan, staging / "package")
+            _check_complete(plan, staging / "package")
             record = {"name": name, "manifest_name": plan.manifest.name, "archive": plan.archive.name}
             (staging / "package" / INSTALL_RECORD).write_text(json.dumps(record, indent=2) + "\n")
             os.rename(staging / "package", destination)
         finally:
+            if held is not None:
+                unlock(held)
             shutil.rmtree(staging, ignore_errors=True)
     if load:
         from lllm.loader import PackageLoader
@@ -118,19 +151,40 @@ def _export_files(base: Path, include_packages: bool, exclude: Path | None = Non
     return found
 
 
-def _transitive_dependencies(base: Path) -> list[Path]:
-    """Folders of every package ``base`` depends on, directly or not, each once, in load order."""
+def _dependency_folder(parent: Path, path: Path) -> Path | None:
+    """Where the loader finds a dependency declared by the package in ``parent``: the folder
+    (or a manifest file's folder), else the package's own bundled copy; ``None`` if nowhere."""
+    folder = path.parent if path.is_file() else path
+    if (folder / "lllm.toml").is_file():
+        return folder
+    bundled = parent / PROJECT_PACKAGES_FOLDER / declared_folder_name(path)
+    if (bundled / "lllm.toml").is_file():
+        return bundled
+    return None
+
+
+def _transitive_dependencies(base: Path) -> list[tuple[str, Path]]:
+    """``(declared folder name, folder)`` of every package ``base`` depends on, directly or
+    not, each once, in load order.
+
+    Raises ``FileNotFoundError`` naming a dependency that cannot be found (a bundle must not
+    silently lack one).
+    """
     seen: set[str] = {os.path.realpath(base)}
-    ordered: list[Path] = []
+    ordered: list[tuple[str, Path]] = []
     pending = [base]
     while pending:
-        manifest = read_manifest(pending.pop(0))
+        current = pending.pop(0)
+        manifest = read_manifest(current)
         for dependency in manifest.dependencies:
-            real = os.path.realpath(dependency.path)
-            if real in seen or not (dependency.path / "lllm.toml").is_file():
+            folder = _dependency_folder(manifest.base_dir, dependency.path)
+            if folder is None:
+                raise FileNotFoundError(2, f"Dependency {dependency.raw!r} of {manifest.file} not found; cannot bundle it", str(dependency.path))
+            real = os.path.realpath(folder)
+            if real in seen:
                 continue
             seen.add(real)
-            ordered.append(Path(real))
+            ordered.append((declared_folder_name(dependency.path), Path(real)))
             pending.append(Path(real))
     return ordered
 
@@ -167,8 +221,7 @@ def export_package(
     entries = [(f"{package_name}/{rel}", file) for rel, file in _export_files(base, False, target)]
     if bundle_deps:
         used: dict[str, Path] = {}
-        for dependency in _transitive_dependencies(base):
-            folder = dependency.name
+        for folder, dependency in _transitive_dependencies(base):
             if folder in used and used[folder] != dependency:
                 raise ValueError(f"Cannot bundle both {used[folder]} and {dependency}: same folder name {folder!r}.")
             used[folder] = dependency

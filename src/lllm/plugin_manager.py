@@ -411,7 +411,8 @@ def reset_plugins() -> None:
     with _hosts_lock:
         _process_host = None
         _runtime_hosts.clear()
-    from lllm import entry_points as entry_points_module, index_cache
+    from lllm import entry_points as entry_points_module
+    from lllm import index_cache
 
     entry_points_module.forget()
     index_cache._environment = None  # the plugin set may have changed too

@@ -11,6 +11,7 @@ The project scope shadows the user scope, which shadows pip-installed packages.
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 from lllm.manifest import MANIFEST_NAME
@@ -89,7 +90,14 @@ def entry_point_packages() -> list[tuple[str, Path]]:
     if record is not None:
         known = record.get(PACKAGES_ENTRY_POINT_GROUP)
         if isinstance(known, list) and all(isinstance(i, list) and len(i) == 2 for i in known):
-            return [(str(name), Path(path)) for name, path in known]
+            # Only folders of installed code (under a sys.path entry) holding a manifest.
+            roots = [os.path.realpath(p) + os.sep for p in sys.path if p and os.path.isdir(p)]
+            if all(
+                any(os.path.realpath(str(path)).startswith(root) for root in roots)
+                and os.path.isfile(os.path.join(str(path), MANIFEST_NAME))
+                for _, path in known
+            ):
+                return [(str(name), Path(path)) for name, path in known]
     found = _read_entry_point_packages()
     if record is not None:
         record[PACKAGES_ENTRY_POINT_GROUP] = [[name, str(path)] for name, path in found]
@@ -140,3 +148,9 @@ def installed_name(folder: str | os.PathLike[str], manifest_name: str) -> str:
     """The name a package folder loads under: its install record's name, else ``manifest_name``."""
     name = install_record(folder).get("name")
     return name if isinstance(name, str) and name else manifest_name
+
+
+def declared_folder_name(path: Path) -> str:
+    """The folder name a dependency path names (``../child`` or ``../child/lllm.toml`` → ``child``):
+    what a bundled copy is called under ``lllm_packages/``."""
+    return path.parent.name if path.name == MANIFEST_NAME else path.name

@@ -388,7 +388,7 @@ class Runtime:
                 set(self._loaded_package_paths),
                 self._default_namespace,
                 self._discovery_done,
-                self.sections,
+                self.sections.copy(),
             )
 
     def _restore(self, snapshot: tuple[Any, ...]) -> None:
@@ -401,7 +401,7 @@ class Runtime:
             self._loaded_package_paths = set(loaded)
             self._default_namespace = namespace
             self._discovery_done = done
-            self.sections = sections
+            self.sections = sections.copy()
             self._invalidate()
 
     def _forget_loaded_path(self, path: str) -> None:

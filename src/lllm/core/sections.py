@@ -51,6 +51,13 @@ class SectionRegistry:
         """The resource type held in ``section``, or ``None`` when undeclared."""
         return self._type_of_section.get(section)
 
+    def copy(self) -> SectionRegistry:
+        """An independent copy."""
+        other = SectionRegistry()
+        other._section_of_type = dict(self._section_of_type)
+        other._type_of_section = dict(self._type_of_section)
+        return other
+
     def items(self) -> list[tuple[str, str]]:
         """``(resource_type, section)`` pairs, sorted by type."""
         return sorted(self._section_of_type.items())

@@ -136,7 +136,10 @@ class WorkflowCache:
         return record
 
     def put(self, record: WorkflowRecord) -> None:
-        """Keep ``record`` in memory and, with a storage folder, write it atomically (mode 0600)."""
+        """Keep ``record`` in memory and, with a storage folder, write it atomically (mode 0600).
+
+        Raises ``OSError`` when the file cannot be written (the record stays in memory).
+        """
         with self._lock:
             self._memory[record.key] = record
         if self.storage_path is None:

@@ -138,7 +138,8 @@ class LlmFunction:
     def workflow(self) -> Workflow | None:
         """The cached workflow (print it for readable steps), or ``None``."""
         record = self.runtime.cache.get(self.spec.key, self.runtime.tools)
-        return None if record is None else record.workflow
+        # A copy: the cached workflow itself must never change.
+        return None if record is None else record.workflow.model_copy(deep=True)
 
     @property
     def counters(self) -> dict[str, int]:

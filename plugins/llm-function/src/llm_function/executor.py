@@ -12,6 +12,17 @@ from llm_function.tools import ToolRegistry
 from llm_function.workflow import INPUT_ROOT, Literal, Ref, Workflow
 
 
+def _resolve_checked(argument: Ref | Literal, values: dict[str, Any], where: str) -> Any:
+    """``_resolve``, with a reference that does not resolve at run time (an index past the
+    end of a list, a missing dict key) reported as ``LlmFunctionError(kind="tool_failed")``."""
+    try:
+        return _resolve(argument, values)
+    except (IndexError, KeyError, ValueError, AttributeError, TypeError) as exc:
+        message = f"{where}: reference {argument} does not resolve: {type(exc).__name__}: {exc}"
+        raise LlmFunctionError(message, kind="tool_failed", stage="execution",
+                               details={"where": where, "ref": str(argument)}, workflow_error=message) from exc
+
+
 def _resolve(argument: Ref | Literal, values: dict[str, Any]) -> Any:
     if isinstance(argument, Literal):
         value = argument.value
@@ -56,7 +67,8 @@ async def execute_workflow(
         tool = tools.get(step.tool)
         details = {"step": step.id, "tool": tool.name}
         try:
-            arguments = tool.input_model.model_validate({n: _resolve(a, values) for n, a in step.args.items()})
+            resolved = {n: _resolve_checked(a, values, f"step {step.id!r}") for n, a in step.args.items()}
+            arguments = tool.input_model.model_validate(resolved)
         except ValidationError as exc:
             raise LlmFunctionError(
                 f"Step {step.id!r}: the arguments for tool {tool.name!r} are invalid: {exc}",
@@ -73,7 +85,8 @@ async def execute_workflow(
                 workflow_error=str(exc),
             ) from exc
     try:
-        return output_model.model_validate({n: _resolve(a, values) for n, a in workflow.output.items()})
+        resolved = {n: _resolve_checked(a, values, "output") for n, a in workflow.output.items()}
+        return output_model.model_validate(resolved)
     except ValidationError as exc:
         raise LlmFunctionError(
             f"The workflow's output does not fit {output_model.__name__}: {exc}",

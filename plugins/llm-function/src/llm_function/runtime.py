@@ -76,6 +76,18 @@ class _LoopThread:
     def close(self) -> None:
         if self.loop.is_closed():
             return
+        if threading.current_thread() is not self.thread:
+            # Cancel what still runs, so callers waiting on it get CancelledError, not a hang.
+            async def cancel_all() -> None:
+                tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+
+            try:
+                asyncio.run_coroutine_threadsafe(cancel_all(), self.loop).result(timeout=5)
+            except Exception:  # a loop that is stopping or stuck: stop it anyway
+                pass
         self.loop.call_soon_threadsafe(self.loop.stop)
         if threading.current_thread() is not self.thread:
             self.thread.join(timeout=5)
@@ -105,7 +117,7 @@ class LlmFunctionRuntime:
             self.cache.seed(_records_from_lllm(config.workflows_from))
         self._loop_thread: _LoopThread | None = None
         self._loop_lock = threading.Lock()
-        self._inflight: dict[str, asyncio.Future[WorkflowRecord]] = {}
+        self._inflight: dict[str, asyncio.Task[WorkflowRecord]] = {}
         self._finalizer: weakref.finalize | None = None
 
     # ----------------------------------------------------------------------- the loop
@@ -142,6 +154,7 @@ class LlmFunctionRuntime:
             if self._finalizer is not None:
                 self._finalizer()
             self._loop_thread = None
+            self._inflight = {}
 
     # ---------------------------------------------------------------------- settings
 
@@ -162,28 +175,25 @@ class LlmFunctionRuntime:
         A planning in flight for the same function is awaited rather than repeated, before
         the cache is consulted (a forced replan must not be bypassed by concurrent calls).
         """
-        future = self._inflight.get(spec.key)
-        if future is not None:
-            return await asyncio.shield(future), False
-        if not self._must_replan(spec):
-            record = self.cache.get(spec.key, self.tools)
-            if record is not None:
-                spec.cache_hits += 1
-                return record, True
-        future = asyncio.get_running_loop().create_future()
-        self._inflight[spec.key] = future
-        try:
-            record = await self._plan(spec)
-        except BaseException as exc:
-            future.set_exception(exc)
-            future.exception()  # waiters get it; never "exception was never retrieved"
-            raise
-        else:
-            spec.replanned = True
-            future.set_result(record)
-            return record, False
-        finally:
-            self._inflight.pop(spec.key, None)
+        task = self._inflight.get(spec.key)
+        if task is None:
+            if not self._must_replan(spec):
+                record = self.cache.get(spec.key, self.tools)
+                if record is not None:
+                    spec.cache_hits += 1
+                    return record, True
+            # The planning runs in a task of its own that every caller awaits through a
+            # shield: cancelling one caller never cancels the others' planning.
+            task = asyncio.get_running_loop().create_task(self._plan(spec))
+            self._inflight[spec.key] = task
+            task.add_done_callback(lambda done, key=spec.key: self._planned(key, done))
+        return await asyncio.shield(task), False
+
+    def _planned(self, key: str, task: asyncio.Task[WorkflowRecord]) -> None:
+        if self._inflight.get(key) is task:
+            del self._inflight[key]
+        if not task.cancelled():
+            task.exception()  # retrieved here: waiters may all have gone
 
     async def _plan(self, spec: FunctionSpec) -> WorkflowRecord:
         spec.plannings += 1
@@ -276,7 +286,17 @@ class LlmFunctionRuntime:
         spec.runs += 1
         output = await execute_workflow(record.workflow, inputs, spec.output_model, self.tools, spec.execution)
         if not cached:
-            self.cache.put(record)
+            try:
+                self.cache.put(record)
+            except OSError as exc:  # the result is good; only storing it failed
+                import warnings
+
+                warnings.warn(
+                    f"llm_function: could not store the workflow of {spec.name} in {self.cache.storage_path}: {exc}",
+                    RuntimeWarning,
+                    stacklevel=2,
+                )
+            spec.replanned = True
         return output
 
     async def dry_run(self, spec: FunctionSpec) -> Workflow:
@@ -284,7 +304,7 @@ class LlmFunctionRuntime:
         unless the function has test or compare parameters."""
         record = None if self._must_replan(spec) else self.cache.get(spec.key, self.tools)
         if record is not None:
-            return record.workflow
+            return record.workflow.model_copy(deep=True)
         return (await self._plan(spec)).workflow
 
     def invalidate(self, spec: FunctionSpec) -> None:
