@@ -82,10 +82,14 @@ def test_a_storage_failure_warns_and_keeps_the_result(tmp_path: Path) -> None:
     def first_name(inputs: NamesIn) -> First:
         """Upper-case the first name."""
 
-    with pytest.warns(RuntimeWarning, match="could not store"):
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         assert first_name({"names": ["ada"]}).first == "ADA"
-    with pytest.warns(RuntimeWarning, match="cannot read cached workflow"):
-        assert first_name({"names": ["bo"]}).first == "BO"
+    messages = [str(w.message) for w in caught]
+    assert any("could not store" in m for m in messages), messages
+    assert first_name({"names": ["bo"]}).first == "BO"  # served from memory
     assert first_name.counters["plannings"] == 1
 
 
