@@ -272,3 +272,16 @@ def test_structurally_damaged_cache_falls_back_to_discovery(project: Path, tmp_p
         damage(folder)
     index_file.write_text(json.dumps(data))
     assert run(project, cache)["values"] == truth["values"]
+
+
+def test_cached_package_locations_outside_sys_path_are_ignored(tmp_path: Path, monkeypatch) -> None:
+    from lllm import index_cache, scopes
+
+    monkeypatch.setenv("LLLM_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(index_cache, "_environment", None)
+    evil = write_tree(tmp_path / "evil", {"lllm.toml": '[package]\nname = "evil"\n'})
+    record = index_cache.environment_record()
+    assert record is not None
+    record["lllm.packages"] = [["evil", str(evil)]]
+    index_cache.save_environment_record(record)
+    assert ("evil", evil) not in scopes.entry_point_packages()
