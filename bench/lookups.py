@@ -39,8 +39,7 @@ def ops_per_second(fn: Callable[[], None], calls_per_fn: int, seconds: float = 0
         start = time.perf_counter()
         for _ in range(loops):
             fn()
-        elapsed = time.perf_counter() - start
-        if elapsed > seconds / 4:
+        if time.perf_counter() - start >= seconds / 4:
             break
         loops *= 2
     best = float("inf")
@@ -52,6 +51,71 @@ def ops_per_second(fn: Callable[[], None], calls_per_fn: int, seconds: float = 0
     return loops * calls_per_fn / best
 
 
+def lookup_rates(
+    rt: Runtime,
+    exact: list[str],
+    bare: list[str],
+    short: list[str],
+    missing: list[str],
+    marker_namespace: str,
+    seconds: float = 0.4,
+) -> dict[str, float]:
+    """Operations per second of each lookup over the given keys (also used by ``startup.py``).
+
+    ``has_miss_uncached`` registers a marker node in ``marker_namespace`` before each round,
+    so that no resolution is remembered: the worst case of a miss.
+    """
+    get, get_prompt, has, keys = rt.get, rt.get_prompt, rt.has, rt.keys
+    marker = ResourceNode.eager("bench/marker", 0, namespace=marker_namespace, resource_type="prompt")
+
+    def run_exact() -> None:
+        for k in exact:
+            get(k)
+
+    def run_bare() -> None:
+        for k in bare:
+            get_prompt(k)
+
+    def run_short() -> None:
+        for k in short:
+            get_prompt(k)
+
+    def run_has_hit() -> None:
+        for k in bare:
+            has(k)
+
+    def run_miss() -> None:
+        for k in missing:
+            has(k)
+
+    def run_keys() -> None:
+        keys("prompt")
+
+    def run_fresh_miss() -> None:
+        rt.register(marker)
+        for k in missing:
+            has(k)
+
+    return {
+        "get_exact": ops_per_second(run_exact, len(exact), seconds),
+        "get_prompt_bare": ops_per_second(run_bare, len(bare), seconds),
+        "get_prompt_pkg": ops_per_second(run_short, len(short), seconds),
+        "has_hit": ops_per_second(run_has_hit, len(bare), seconds),
+        "has_miss": ops_per_second(run_miss, len(missing), seconds),
+        "keys_prompt": ops_per_second(run_keys, 1, seconds),
+        "has_miss_uncached": ops_per_second(run_fresh_miss, len(missing), seconds),
+    }
+
+
+LABELS = {
+    "get_exact": "exact get",
+    "get_prompt_bare": "get_prompt bare key",
+    "get_prompt_pkg": "get_prompt pkg:key",
+    "has_miss": "has() miss",
+    "has_miss_uncached": "has() miss, uncached",
+}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--keys", type=int, default=10_000)
@@ -60,41 +124,9 @@ def main() -> None:
 
     rt = build_runtime(args.keys)
     root_keys = [k for k in rt.keys("prompt") if k.startswith("root.")][:1000]
-    exact = root_keys
     bare = [k.partition(":")[2] for k in root_keys]
-    short = [f"root:{k}" for k in bare]
-    missing = [f"missing/key{i}" for i in range(1000)]
-    get, get_prompt, has = rt.get, rt.get_prompt, rt.has
-
-    def run_exact():
-        for k in exact:
-            get(k)
-
-    def run_bare():
-        for k in bare:
-            get_prompt(k)
-
-    def run_short():
-        for k in short:
-            get_prompt(k)
-
-    def run_miss():
-        for k in missing:
-            has(k)
-
-    def run_fresh_miss():
-        # Distinct missing keys after a write, so no resolution is remembered: the worst case.
-        rt.register(ResourceNode.eager("bench/marker", 0, namespace="root.prompts", resource_type="prompt"))
-        for k in missing:
-            has(k)
-
-    results = {
-        "exact get": ops_per_second(run_exact, len(exact)),
-        "get_prompt bare key": ops_per_second(run_bare, len(bare)),
-        "get_prompt pkg:key": ops_per_second(run_short, len(short)),
-        "has() miss": ops_per_second(run_miss, len(missing)),
-        "has() miss, uncached": ops_per_second(run_fresh_miss, len(missing)),
-    }
+    rates = lookup_rates(rt, root_keys, bare, [f"root:{k}" for k in bare], [f"missing/key{i}" for i in range(1000)], "root.prompts")
+    results = {LABELS[key]: rates[key] for key in LABELS}
     print(f"lookups at {args.keys:,} registered keys")
     print(f"{'lookup':<22}{'ops/s':>14}{'budget':>14}{'ratio':>8}")
     for name, rate in results.items():

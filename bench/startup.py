@@ -129,7 +129,7 @@ print(json.dumps(out))
 LOOKUP_CODE = """\
 import json, sys, time
 import lllm
-perf = time.perf_counter
+
 rt = lllm.get_default_runtime()
 root = rt.default_namespace
 prefix = root + ".prompts:"
@@ -143,67 +143,15 @@ for k in exact:
     rt.get(k)  # load values first: only lookups are timed
 assert rt.get_prompt(bare[0]) is rt.get(exact[0]) and rt.get_prompt(short[-1]) is rt.get(exact[-1])
 assert rt.has(bare[0]) and not rt.has(missing[0])
-get, get_prompt, has, keys = rt.get, rt.get_prompt, rt.has, rt.keys
 target = float(sys.argv[1])
-
-def rate(body, ops):
-    loops = 1
-    while True:
-        t0 = perf()
-        for _ in range(loops):
-            body()
-        if perf() - t0 >= target / 5:
-            break
-        loops *= 2
-    best = float("inf")
-    for _ in range(5):
-        t0 = perf()
-        for _ in range(loops):
-            body()
-        best = min(best, perf() - t0)
-    return loops * ops / best
-
-def run_exact():
-    for k in exact:
-        get(k)
-
-def run_bare():
-    for k in bare:
-        get_prompt(k)
-
-def run_pkg():
-    for k in short:
-        get_prompt(k)
-
-def run_has_hit():
-    for k in bare:
-        has(k)
-
-def run_has_miss():
-    for k in missing:
-        has(k)
-
-def run_keys():
-    keys("prompt")
-
-marker = lllm.ResourceNode.eager("bench/marker", 0, namespace=prefix[:-1], resource_type="prompt")
-
-def run_has_miss_uncached():
-    rt.register(marker)  # a write forgets remembered resolutions
-    for k in missing:
-        has(k)
+sys.path.insert(0, sys.argv[2])
+from lookups import lookup_rates  # the one implementation of the lookup timings
 
 out = {
     "keys": len(rt.keys()),
     "distinct_keys": len(exact),
-    "get_exact": rate(run_exact, len(exact)),
-    "get_prompt_bare": rate(run_bare, len(bare)),
-    "get_prompt_pkg": rate(run_pkg, len(short)),
-    "has_hit": rate(run_has_hit, len(bare)),
-    "has_miss": rate(run_has_miss, len(missing)),
-    "keys_prompt": rate(run_keys, 1),
-    "has_miss_uncached": rate(run_has_miss_uncached, len(missing)),
-    "prompt_keys_per_call": len(keys("prompt")),
+    **lookup_rates(rt, exact, bare, short, missing, prefix[:-1], target),
+    "prompt_keys_per_call": len(rt.keys("prompt")),
 }
 print(json.dumps(out))
 """
@@ -471,7 +419,7 @@ def bench_scale(
             first.setdefault(kind, []).append(value["seconds"])
             loaded_before.setdefault(kind, []).append(value["loaded_before"])
             imported.setdefault(kind, []).append(value["imported"])
-        _, out = runner.run(LOOKUP_CODE, root, env, str(lookup_seconds), label=f"lookups (scale {scale})")
+        _, out = runner.run(LOOKUP_CODE, root, env, str(lookup_seconds), str(BENCH_DIR), label=f"lookups (scale {scale})")
         result = json.loads(out)
         facts["lookup_distinct_keys"] = result["distinct_keys"]
         facts["prompt_keys_per_keys_call"] = result["prompt_keys_per_call"]
