@@ -89,3 +89,26 @@ def test_lazy_loader_read_by_eight_threads_runs_once() -> None:
         t.join()
     assert calls == [1]
     assert len(results) == THREADS and all(r is results[0] for r in results)
+
+
+def test_threads_loading_one_package_into_one_runtime_all_get_its_info(tmp_path) -> None:
+    from lllm.loader import load_package
+    from lllm.testing import write_package
+
+    package = write_package(tmp_path / "pkg", {f"prompts/p{i}.md": f"P{i}" for i in range(50)}, name="pkg")
+    for _ in range(40):
+        rt = Runtime()
+        start = threading.Barrier(THREADS)
+        infos = []
+
+        def load() -> None:
+            start.wait()
+            infos.append(load_package(package, runtime=rt))
+
+        threads = [threading.Thread(target=load) for _ in range(THREADS)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert len(infos) == THREADS and all(info is not None and info.name == "pkg" for info in infos)
+        assert len(rt.keys("prompt")) == 50

@@ -169,10 +169,13 @@ class PackageLoader:
                     manifest.file,
                 )
             return None
-        if not rt._record_loaded_path(os.path.realpath(manifest.file or manifest.base_dir)):
-            return self._package_at(manifest.base_dir)
         info = PackageInfo(manifest.name, manifest.version, manifest.description, manifest.base_dir)
-        rt.register_package(info, make_default=not as_dependency)
+        # Recording the path and the package together: another thread loading the same
+        # package into this runtime then finds its PackageInfo, never a gap.
+        with rt._lock:
+            if not rt._record_loaded_path(os.path.realpath(manifest.file or manifest.base_dir)):
+                return self._package_at(manifest.base_dir)
+            rt.register_package(info, make_default=not as_dependency)
         rt.register_many(self._discover_sections(manifest, info, index))
         for dependency in manifest.dependencies:
             self._load_dependency(manifest, dependency)
