@@ -19,21 +19,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from pkgtree import write_tree
+
 ENTRY_POINT_GROUP = "lllm.plugins"
 
 #: Environment variables that change how lllm finds and loads plugins or packages.
 LLLM_PLUGIN_SWITCHES = ("LLLM_DISABLE_PLUGINS", "LLLM_PLUGINS_AUTOLOAD", "LLLM_STRICT_PLUGINS")
 
-
-def write_tree(root: Path, files: Mapping[str, str | bytes]) -> None:
-    """Write ``{relative path: content}`` under ``root``; str contents are dedented."""
-    for relative, content in files.items():
-        file = root / relative
-        file.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(content, bytes):
-            file.write_bytes(content)
-        else:
-            file.write_text(textwrap.dedent(content), encoding="utf-8")
 
 
 def make_distribution(

@@ -18,9 +18,9 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from pkgtree import write_tree
 
 import lllm
-from pkgtree import write_tree
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 

@@ -10,7 +10,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from pkgtree import write_tree
 
 PROBE = r"""

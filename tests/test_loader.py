@@ -6,12 +6,12 @@ import warnings
 from pathlib import Path
 
 import pytest
+from pkgtree import write_tree
 
 from lllm import Prompt, ResourceLoadError, load_package, resolve_config, vendor_config
 from lllm.core.runtime import Runtime
 from lllm.loader import PackageProblemsError
 from lllm.manifest import ManifestError
-from pkgtree import write_tree
 
 
 def manifest(name: str, extra: str = "") -> str:

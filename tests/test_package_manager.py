@@ -19,11 +19,11 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from pkgtree import write_tree
 
 import lllm
 from lllm.core.runtime import Runtime
 from lllm.scopes import INSTALL_RECORD, scope_dir
-from pkgtree import write_tree
 
 
 def manifest(name: str, *, version: str = "1.0.0", description: str = "", deps: tuple[str, ...] = ()) -> str:

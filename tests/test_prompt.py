@@ -9,7 +9,6 @@ import pytest
 
 from lllm.core.prompt import DefaultSimpleHandler, DefaultTagParser, ParseError, Prompt
 
-
 # ----------------------------------------------------------------------------- template_vars
 
 

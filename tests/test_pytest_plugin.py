@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-
 USER_TESTS = '''
 import lllm
 from lllm import load_package

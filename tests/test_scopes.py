@@ -8,7 +8,13 @@ from pathlib import Path
 import pytest
 
 from lllm import scopes
-from lllm.scopes import check_scope, find_project_root, lllm_home, packages_in, scope_dir
+from lllm.scopes import (
+    check_scope,
+    find_project_root,
+    lllm_home,
+    packages_in,
+    scope_dir,
+)
 
 
 def _has_manifest_above(folder: Path) -> bool:

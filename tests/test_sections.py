@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import sys
-import textwrap
 import threading
 import types
 from pathlib import Path
 from typing import Any
 
 import pytest
+from pkgtree import write_tree
 
 from lllm.core.errors import ResourceLoadError
 from lllm.core.prompt import DefaultTagParser, Prompt
@@ -27,16 +27,6 @@ SPECS = {
     "assets": SectionSpec(name="assets", resource_type="asset"),
 }
 
-
-def write_tree(root: Path, tree: dict[str, str | bytes]) -> None:
-    """Write ``{relative path: content}`` under ``root``; str contents are dedented."""
-    for relative, content in tree.items():
-        file = root / relative
-        file.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(content, bytes):
-            file.write_bytes(content)
-        else:
-            file.write_text(textwrap.dedent(content), encoding="utf-8")
 
 
 def make_folder(

@@ -108,7 +108,7 @@ def test_retrieval_typed_generic_and_module_level() -> None:
     assert value == b"png"
 
     # Module-level convenience
-    from lllm import load_prompt, load_tactic, load_config, load_resource
+    from lllm import load_config, load_prompt, load_resource, load_tactic
 
     prompt = load_prompt("child_pkg:greet/hello")
     config = load_config("experiments/ablation")

@@ -9,7 +9,13 @@ import pytest
 
 import lllm
 from lllm.plugin import SectionSpec, file_nodes, hookimpl
-from lllm.testing import assert_keys, installed_distribution, isolated_default_runtime, load_with_plugin, write_package
+from lllm.testing import (
+    assert_keys,
+    installed_distribution,
+    isolated_default_runtime,
+    load_with_plugin,
+    write_package,
+)
 
 
 class NotesPlugin:

@@ -1,6 +1,7 @@
 """Helpers for testing lllm packages and plugins (also behind the pytest fixtures).
 
-- ``write_package(folder, files, name=...)``: a package folder from a dict of files.
+- ``write_files(folder, files)``, ``write_package(folder, files, name=...)``: files, or a
+  package folder, from a dict of relative paths to contents.
 - ``load_with_plugin(plugin, package, ...)``: load a package into a fresh runtime with a
   plugin object registered for that runtime only, without installing anything.
 - ``installed_distribution(site, name, entry_points=..., modules=...)``: a real
@@ -20,6 +21,19 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping
 
 from lllm.core.runtime import Runtime, get_default_runtime, set_default_runtime
+
+
+def write_files(folder: str | os.PathLike[str], files: Mapping[str, str | bytes]) -> Path:
+    """Write ``files`` (relative path → text, dedented, or bytes) under ``folder``; return it."""
+    root = Path(folder)
+    for relative, content in files.items():
+        target = root / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            target.write_bytes(content)
+        else:
+            target.write_text(textwrap.dedent(content), encoding="utf-8")
+    return root
 
 
 def write_package(
@@ -42,14 +56,7 @@ def write_package(
     if "lllm.toml" not in files:
         header = f'[package]\nname = "{name or root.name}"\nversion = "{version}"\n'
         files["lllm.toml"] = header + (textwrap.dedent(manifest) if manifest else "")
-    for relative, content in files.items():
-        target = root / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(content, bytes):
-            target.write_bytes(content)
-        else:
-            target.write_text(textwrap.dedent(content), encoding="utf-8")
-    return root
+    return write_files(root, files)
 
 
 def load_with_plugin(plugin: Any, package: str | os.PathLike[str], *, name: str | None = None, strict: bool = True) -> Runtime:
