@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 from pkgtree import write_tree
 
+from lllm.index_cache import read_record, write_record
+
 PROBE = r"""
 import json, sys
 import lllm
@@ -46,9 +48,22 @@ def touch_later(path: Path) -> None:
     os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 2_000_000_000))
 
 
+def age(root: Path, seconds: int = 60) -> Path:
+    """Move the times of everything under ``root`` (and ``root``) ``seconds`` into the past.
+
+    The cache does not trust a time written less than a clock tick before it was read (a
+    change right after could keep it), so trees written just now by a test are aged first
+    when a test needs its second process to be a warm one.
+    """
+    for path in [root, *root.rglob("*")]:
+        st = path.stat()
+        os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns - seconds * 1_000_000_000))
+    return root
+
+
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    return write_tree(tmp_path / "proj", {
+    return age(write_tree(tmp_path / "proj", {
         "lllm.toml": '[package]\nname = "proj"\n',
         "prompts/chat.py": "from lllm import Prompt\nhello = Prompt(path='hello', prompt='Hello v1')\nbye = Prompt(path='bye', prompt='Bye')\n",
         "prompts/notes/system.md": "System v1",
@@ -56,7 +71,7 @@ def project(tmp_path: Path) -> Path:
         "configs/exp.yaml": "base: default\nlayers: 2\n",
         "assets/data/table.csv": "a,b\n1,2\n",
         "tactics/t.py": "from lllm import Tactic\nclass Answer(Tactic):\n    name = 'answer'\n",
-    })
+    }))
 
 
 def test_warm_start_uses_the_cache_and_imports_nothing_until_asked(project: Path, tmp_path: Path) -> None:
@@ -67,7 +82,7 @@ def test_warm_start_uses_the_cache_and_imports_nothing_until_asked(project: Path
     assert cold["user_modules_at_start"] != []  # discovery imported the package's files
     assert warm["user_modules_at_start"] == []  # the cache did not
     assert warm["plugins_imported"] is False
-    assert any(cache.glob("*.json"))
+    assert any(cache.glob("*.idx"))
 
 
 @pytest.mark.parametrize(
@@ -136,25 +151,31 @@ def test_same_size_same_second_edit_is_seen(project: Path, tmp_path: Path) -> No
 def test_truncated_and_garbage_cache_files_are_ignored(project: Path, tmp_path: Path) -> None:
     cache = tmp_path / "cache"
     truth = run(project, cache)
-    for file in cache.glob("*.json"):
-        data = file.read_bytes()
-        file.write_bytes(data[: len(data) // 2])
-    assert run(project, cache)["values"] == truth["values"]
-    for file in cache.glob("*.json"):
-        file.write_text("not json at all")
-    assert run(project, cache)["values"] == truth["values"]
+    damages = [
+        lambda data: data[: len(data) // 2],
+        lambda data: data[:-1] + bytes([data[-1] ^ 0x01]),  # one bit of the payload
+        lambda data: data[: len(data) // 2] + bytes([data[len(data) // 2] ^ 0x80]) + data[len(data) // 2 + 1 :],
+        lambda data: b"not a cache file at all",
+        lambda data: b"",
+    ]
+    for damage in damages:
+        for file in cache.glob("*.idx"):
+            file.write_bytes(damage(file.read_bytes()))
+        after = run(project, cache)
+        assert after["values"] == truth["values"]
+        assert after["user_modules_at_start"] != []  # the damaged file was ignored: discovered afresh
 
 
 def test_tampered_cache_cannot_name_code_or_other_files(project: Path, tmp_path: Path) -> None:
     cache = tmp_path / "cache"
     truth = run(project, cache)
-    (index_file,) = [f for f in cache.glob("*.json") if not f.name.startswith("env-")]
-    data = json.loads(index_file.read_text())
+    (index_file,) = [f for f in cache.glob("*.idx") if not f.name.startswith("env-")]
+    data = read_record(index_file)
     for folder in data["folders"].values():
-        for record in folder.values():
+        for record in folder["files"].values():
             for spec in record[2]:
                 spec[1] = "os:system"  # not a recipe
-    index_file.write_text(json.dumps(data))
+    assert write_record(index_file, data)  # a well-formed file, checksum and all
     after = run(project, cache)
     assert after["values"] == truth["values"]
 
@@ -251,25 +272,31 @@ def test_manifest_warnings_are_repeated_on_warm_starts(project: Path, tmp_path: 
 def test_a_cache_others_could_write_is_not_used(project: Path, tmp_path: Path) -> None:
     cache = tmp_path / "cache"
     run(project, cache)
-    for file in cache.glob("*.json"):
+    for file in cache.glob("*.idx"):
         file.chmod(0o666)
     again = run(project, cache)
     assert again["user_modules_at_start"] != []  # discovered afresh, the shared file ignored
 
 
 @pytest.mark.parametrize("damage", [
-    lambda folder: folder.update({k: 5 for k in folder}),
-    lambda folder: folder.update({k: [v[0], v[1], v[2], 7] for k, v in folder.items()}),
-    lambda folder: folder.update({k: [v[0], v[1], [["k"]], None] for k, v in folder.items()}),
-], ids=["record-is-a-number", "problems-not-a-list", "spec-too-short"])
+    lambda folder: folder["files"].update({k: 5 for k in folder["files"]}),
+    lambda folder: folder["files"].update({k: [v[0], v[1], v[2], 7] for k, v in folder["files"].items()}),
+    lambda folder: folder["files"].update({k: [v[0], v[1], [["k"]], None] for k, v in folder["files"].items()}),
+    lambda folder: folder.update({"files": [1, 2]}),
+    lambda folder: folder.update({"dirs": 5}),
+    lambda folder: folder.update({"dirs": [["", "not a time"]]}),
+    lambda folder: folder.update({"dirs": [[7, 0]]}),
+    lambda folder: folder.update({"dirs": [["../..", 0, 1]]}),
+], ids=["record-is-a-number", "problems-not-a-list", "spec-too-short", "files-not-a-dict", "dirs-not-a-list",
+        "dir-time-not-a-number", "dir-name-not-a-string", "dir-entry-too-long"])
 def test_structurally_damaged_cache_falls_back_to_discovery(project: Path, tmp_path: Path, damage) -> None:
     cache = tmp_path / "cache"
     truth = run(project, cache)
-    (index_file,) = [f for f in cache.glob("*.json") if not f.name.startswith("env-")]
-    data = json.loads(index_file.read_text())
+    (index_file,) = [f for f in cache.glob("*.idx") if not f.name.startswith("env-")]
+    data = read_record(index_file)
     for folder in data["folders"].values():
         damage(folder)
-    index_file.write_text(json.dumps(data))
+    assert write_record(index_file, data)
     assert run(project, cache)["values"] == truth["values"]
 
 
@@ -284,3 +311,95 @@ def test_cached_package_locations_outside_sys_path_are_ignored(tmp_path: Path, m
     record["lllm.packages"] = [["evil", str(evil)]]
     index_cache.save_environment_record(record)
     assert ("evil", evil) not in scopes.entry_point_packages()
+
+
+def test_a_time_too_recent_to_trust_is_checked_again(project: Path, tmp_path: Path) -> None:
+    # A file changed within a clock tick of being read may change again without its time
+    # moving. Simulated with a time in the future: the cache must not trust it.
+    cache = tmp_path / "cache"
+    target = project / "prompts/notes/system.md"
+    future = time.time_ns() + 3_600 * 1_000_000_000
+    os.utime(target, ns=(future, future))
+    assert run(project, cache)["values"]["proj.prompts:notes/system"] == "System v1"
+    target.write_text("System v2")  # same size, and the same time as before
+    os.utime(target, ns=(future, future))
+    assert run(project, cache)["values"]["proj.prompts:notes/system"] == "System v2"
+
+
+def test_a_folder_time_too_recent_to_trust_means_a_walk(project: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    folder = project / "prompts/notes"
+    future = time.time_ns() + 3_600 * 1_000_000_000
+    os.utime(folder, ns=(future, future))
+    run(project, cache)
+    (folder / "added.md").write_text("Added")
+    age(folder / "added.md")
+    os.utime(folder, ns=(future, future))  # the folder's time did not move
+    assert run(project, cache)["values"]["proj.prompts:notes/added"] == "Added"
+
+
+def test_an_unchanged_tree_is_not_listed_again(project: Path, tmp_path: Path, monkeypatch) -> None:
+    # With every folder's time unchanged, a warm load stats the cached files and lists no folder.
+    import lllm.loader
+    from lllm import Runtime, load_package
+
+    monkeypatch.setenv("LLLM_CACHE_DIR", str(tmp_path / "cache"))
+    load_package(project, runtime=Runtime())
+    walks = []
+    original = lllm.loader.walk_stats
+    monkeypatch.setattr(lllm.loader, "walk_stats", lambda root: walks.append(root) or original(root))
+    rt = Runtime()
+    load_package(project, runtime=rt)
+    assert walks == []
+    assert rt.get("proj.prompts:notes/system").prompt == "System v1"
+    (project / "assets/data/new.txt").write_text("new")
+    rt = Runtime()
+    load_package(project, runtime=rt)
+    assert walks == [str(project / "assets")] and rt.get("proj.assets:data/new.txt") == b"new"
+
+
+def test_a_cached_listing_cannot_name_files_outside_its_folder(project: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    outside = project / "secret.txt"
+    outside.write_text("secret")
+    age(outside)
+    run(project, cache)
+    (index_file,) = [f for f in cache.glob("*.idx") if not f.name.startswith("env-")]
+    data = read_record(index_file)
+    st = outside.stat()
+    for name, folder in data["folders"].items():
+        if name.startswith("assets|"):
+            folder["files"]["../secret.txt"] = [st.st_size, st.st_mtime_ns, [["secret.txt", "file", None, None]], None]
+            folder["dirs"].append(["..", project.stat().st_mtime_ns])
+    assert write_record(index_file, data)
+    after = run(project, cache)
+    assert not any("secret" in key for key in after["keys"])
+    assert after["values"]["proj.assets:data/table.csv"] == "a,b\n1,2\n"
+
+
+def test_scripts_in_other_folders_share_the_cache(project: Path, tmp_path: Path) -> None:
+    # sys.path[0] is the script's folder; folders holding no distribution are not part of the
+    # environment, so running a script from elsewhere does not throw the cache away.
+    cache = tmp_path / "cache"
+    scripts = tmp_path / "scripts"
+    scripts.mkdir()
+    (scripts / "probe.py").write_text("import sys\nimport lllm\nSTART_MODULES = sorted(m for m in sys.modules if m.startswith('_lllm_pkgs.') and m.count('.') > 2)\n" + PROBE)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LLLM_")}
+    env.update({"LLLM_CACHE_DIR": str(cache), "LLLM_HOME": str(project.parent / "home")})
+    run(project, cache)
+    result = subprocess.run([sys.executable, str(scripts / "probe.py")], cwd=project, env=env, check=False,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout.strip().splitlines()[-1])["user_modules_at_start"] == []
+
+
+def test_manifest_values_the_cache_cannot_store_do_not_break_loading(tmp_path: Path) -> None:
+    project = age(write_tree(tmp_path / "proj", {
+        "lllm.toml": '[package]\nname = "proj"\n[assets]\nreleased = 1979-05-27\n',
+        "assets/a.txt": "A",
+        "prompts/p.py": "from lllm import Prompt\np = Prompt(path='p', prompt='P')\n",
+    }))
+    cache = tmp_path / "cache"
+    cold, warm = run(project, cache), run(project, cache)
+    assert cold["values"]["proj.assets:a.txt"] == warm["values"]["proj.assets:a.txt"] == "A"
+    assert warm["user_modules_at_start"] == []  # the folders were cached all the same

@@ -86,31 +86,41 @@ def walk_files(root: Path, suffixes: Iterable[str] | None = None) -> list[Path]:
     return found
 
 
-def walk_stats(root: str) -> list[tuple[str, str, int, int]]:
-    """``(path, relative path, size, mtime_ns)`` of the files under ``root``, in walk order.
+def walk_stats(root: str) -> tuple[list[tuple[str, str, int, int]], list[tuple[str, int]]]:
+    """The files under ``root`` with their stats, and the folders walked with theirs.
 
-    The same files as ``walk_files`` (same skip rules and order), with the stat the index
-    cache compares, using plain strings: this runs for every file at every warm start.
+    Files are ``(path, relative path, size, mtime_ns)``: the same files as ``walk_files``
+    (same skip rules, same order). Folders are ``(relative path, mtime_ns)``, ``""`` for
+    ``root``; a folder's modification time changes when an entry is added, removed or
+    renamed in it. Plain strings throughout: the index cache runs this at warm starts.
     """
     found: list[tuple[str, str, int, int]] = []
+    folders: list[tuple[str, int]] = []
 
-    def visit(folder: str, prefix: str) -> None:
+    def visit(folder: str, prefix: str, mtime: int) -> None:
         try:
             entries = sorted(os.scandir(folder), key=lambda e: e.name)
         except OSError:
             return
+        folders.append((prefix[:-1], mtime))
         for entry in entries:
             name = entry.name
             if name[0] in "._":
                 continue
-            if entry.is_dir():
-                visit(entry.path, f"{prefix}{name}/")
-            elif entry.is_file():
-                st = entry.stat()
-                found.append((entry.path, prefix + name, st.st_size, st.st_mtime_ns))
+            try:
+                if entry.is_dir():
+                    visit(entry.path, f"{prefix}{name}/", entry.stat().st_mtime_ns)
+                elif entry.is_file():
+                    st = entry.stat()
+                    found.append((entry.path, prefix + name, st.st_size, st.st_mtime_ns))
+            except OSError:  # removed while walking
+                continue
 
-    visit(root, "")
-    return found
+    try:
+        visit(root, "", os.stat(root).st_mtime_ns)
+    except OSError:
+        pass
+    return found, folders
 
 
 @functools.lru_cache(maxsize=None)

@@ -1,6 +1,6 @@
 """The discovery index cache: what a package's sections held, so later processes skip discovery.
 
-One JSON file per package manifest, in the user cache folder (``LLLM_CACHE_DIR`` overrides;
+One file per package manifest and Python version, in the user cache folder (``LLLM_CACHE_DIR`` overrides;
 ``LLLM_NO_CACHE=1`` disables the cache). A file records:
 
 - the environment it was written in (lllm version and code, Python version, the ``sys.path``
@@ -8,8 +8,14 @@ One JSON file per package manifest, in the user cache folder (``LLLM_CACHE_DIR``
   installed, upgraded or removed — and the plugin switches); any difference → ignored;
 - the manifest's size and modification time (ns) and its parsed content;
 - the section table (section, resource type, owning plugin);
-- per section folder, per file: size, modification time (ns) and the resources found in it,
-  each as ``[key, recipe, attribute]``.
+- per section folder: the modification time (ns) of every folder walked, and per file its
+  size, modification time (ns) and the resources found in it, each as
+  ``[key, recipe, attribute, extra metadata]``.
+
+While no folder's time changed, the set of files is the cached one and only the files are
+checked (one ``stat`` each); a changed folder means a full walk. A time recorded so close to
+the moment it was read that a later change could share it (one timestamp tick) is stored as
+``-1``, so that entry is looked at again next time (see ``trusted_time``).
 
 A recipe is one of a fixed set of loaders (``RECIPES``) and every path is rebuilt from the
 folder being loaded, so a cache file can name neither code to run nor files elsewhere: a
@@ -21,10 +27,13 @@ only on first access of a resource they define.
 from __future__ import annotations
 
 import functools
-import json
+import marshal
 import os
 import sys
+import zlib
 from pathlib import Path
+from stat import S_ISDIR as _S_ISDIR
+from stat import S_ISREG as _S_ISREG
 from typing import Any, Callable
 
 from lllm.core.resource import ResourceNode, register_named_loader
@@ -36,7 +45,7 @@ from lllm.sections.loaders import (
     load_text_prompt,
 )
 
-FORMAT = "lllm-index/1"
+FORMAT = "lllm-index/2"
 #: The only loaders a cached resource can name.
 RECIPES: dict[str, Callable[..., Any]] = {
     "file": load_file_value,
@@ -48,6 +57,11 @@ _RECIPE_OF: dict[Callable[..., Any], str] = {function: name for name, function i
 for _name, _function in RECIPES.items():
     register_named_loader(f"lllm.{_name}", _function)
 _STANDARD_METADATA = ("file_path", "package", "section", "plugin")
+# How long after a change a timestamp may still be shared by a next change: one tick of the
+# file system's clock (jiffies, or Windows' 15.6 ms) with a margin; 2 s on file systems that
+# store whole seconds (FAT, HFS+, ext3).
+_TICK_NS = 50_000_000
+_COARSE_TICK_NS = 2_000_000_000
 
 
 def cache_dir() -> Path | None:
@@ -74,18 +88,15 @@ def environment() -> dict[str, Any]:
     if _environment is None:
         from lllm import __version__
 
-        cwd = os.getcwd()
         paths = []
         for entry in sys.path:
-            if not entry or os.path.abspath(entry) == cwd:
-                continue
-            try:
-                paths.append([entry, os.stat(entry).st_mtime_ns])
-            except OSError:
-                continue
-        package_dir = Path(__file__).parent
-        code = [str(p) for p in (package_dir / "sections").glob("*.py")] + [
-            str(package_dir / name) for name in ("discovery.py", "loader.py", "index_cache.py", "manifest.py")
+            mtime = _distributions_mtime(entry)
+            if mtime is not None:
+                paths.append([entry, mtime])
+        package_dir = os.path.dirname(__file__)
+        sections_dir = os.path.join(package_dir, "sections")
+        code = [os.path.join(sections_dir, n) for n in os.listdir(sections_dir) if n.endswith(".py")] + [
+            os.path.join(package_dir, name) for name in ("discovery.py", "loader.py", "index_cache.py", "manifest.py")
         ]
         code_times = sorted(os.stat(f).st_mtime_ns for f in code if os.path.exists(f))
         switches = {n: os.environ.get(n, "") for n in ("LLLM_DISABLE_PLUGINS", "LLLM_PLUGINS_AUTOLOAD", "LLLM_STRICT_PLUGINS")}
@@ -97,6 +108,36 @@ def environment() -> dict[str, Any]:
             "switches": switches,
         }
     return _environment
+
+
+def _distributions_mtime(entry: str) -> int | None:
+    """The modification time of a ``sys.path`` entry that can hold distributions (and so
+    plugins), else ``None``.
+
+    A folder counts while it holds a ``*.dist-info`` or ``*.egg-info``: installing, upgrading
+    or removing one changes the folder's time. Other folders (a script's own folder, say) are
+    left out, so scripts run from different folders share one cache. A file entry (a zip or
+    an egg) always counts.
+    """
+    if not entry:
+        return None
+    try:
+        st = os.stat(entry)
+        if not os.path.isdir(entry):
+            return st.st_mtime_ns
+        if any(name.endswith((".dist-info", ".egg-info")) for name in os.listdir(entry)):
+            return st.st_mtime_ns
+    except OSError:
+        pass
+    return None
+
+
+def trusted_time(mtime_ns: int, seen_at_ns: int) -> int:
+    """``mtime_ns`` as the cache records it: ``-1`` (matches nothing) when the file or folder
+    changed less than a clock tick before ``seen_at_ns``, when it was looked at, since a
+    change right after could keep the same timestamp."""
+    tick = _COARSE_TICK_NS if mtime_ns % 1_000_000_000 == 0 else _TICK_NS
+    return -1 if mtime_ns > seen_at_ns - tick else mtime_ns
 
 
 def _private(path: Path) -> bool:
@@ -124,8 +165,8 @@ def _stat(path: Path) -> list[int] | None:
 # -------------------------------------------------------------------------- manifests
 
 
-def manifest_to_json(manifest: Manifest) -> dict[str, Any]:
-    """The parsed manifest as JSON data."""
+def manifest_to_data(manifest: Manifest) -> dict[str, Any]:
+    """The parsed manifest as plain data (see ``manifest_from_data``)."""
 
     def entry(e: PathEntry) -> list[Any]:
         return [str(e.path), e.raw, e.prefix, e.alias]
@@ -142,8 +183,8 @@ def manifest_to_json(manifest: Manifest) -> dict[str, Any]:
     }
 
 
-def manifest_from_json(file: Path, data: dict[str, Any]) -> Manifest:
-    """A ``Manifest`` back from ``manifest_to_json`` data (``ValueError`` if malformed)."""
+def manifest_from_data(file: Path, data: dict[str, Any]) -> Manifest:
+    """A ``Manifest`` back from ``manifest_to_data`` data (``ValueError`` if malformed)."""
     import types
 
     from lllm.manifest import validate_package_name
@@ -189,7 +230,7 @@ class PackageIndex:
         try:
             if not cached or cached.get("stat") != _stat(self.manifest_file):
                 return None
-            return manifest_from_json(self.manifest_file, cached["data"])
+            return manifest_from_data(self.manifest_file, cached["data"])
         except (AttributeError, KeyError, TypeError, ValueError):
             return None
 
@@ -202,12 +243,16 @@ class PackageIndex:
     def set_manifest(self, manifest: Manifest, notes: list[str] | None, stat_before: list[int] | None) -> None:
         """Record the manifest just parsed and its warnings, if the file did not change while
         it was read (``stat_before`` was taken before reading)."""
-        if stat_before is None or _stat(self.manifest_file) != stat_before:
-            self.data.pop("manifest", None)
-            self.dirty = True
-            return
-        self.data["manifest"] = {"stat": stat_before, "data": manifest_to_json(manifest), "notes": notes or []}
         self.dirty = True
+        data = manifest_to_data(manifest)
+        try:
+            marshal.dumps(data)
+        except ValueError:  # a value the cache cannot store (a TOML date): parse it each time
+            data = None
+        if data is None or stat_before is None or _stat(self.manifest_file) != stat_before:
+            self.data.pop("manifest", None)
+            return
+        self.data["manifest"] = {"stat": stat_before, "data": data, "notes": notes or []}
 
     def manifest_stat(self) -> list[int] | None:
         """The manifest file's size and modification time now."""
@@ -242,35 +287,92 @@ class PackageIndex:
             self.data["plugin_code"] = code
             self.dirty = True
 
-    def folder(self, section: str, path: Path, prefix: str) -> dict[str, Any]:
-        """The cached files of one section folder: ``{relative path: [size, mtime_ns, specs, problems]}``.
+    def folder(self, section: str, path: Path, prefix: str) -> tuple[list[Any], dict[str, Any]]:
+        """The cached record of one section folder: ``(folders, files)``.
 
-        Records of the wrong shape are dropped here, so a damaged file costs a re-discovery.
+        ``folders`` is ``[[relative path, mtime_ns], ...]`` for every folder walked, ``""``
+        first; ``files`` is ``{relative path: [size, mtime_ns, specs, problems]}`` in walk
+        order. ``([], {})`` when there is none. The entries are not checked here: whoever
+        reads them treats a malformed one as a reason to discover the folder again.
         """
         folders = self.data.setdefault("folders", {})
-        records = folders.get(f"{section}|{path}|{prefix}")
-        if not isinstance(records, dict):
-            return {}
-        return {
-            relative: record
-            for relative, record in records.items()
-            if isinstance(record, list)
-            and len(record) == 4
-            and isinstance(record[2], list)
-            and (record[3] is None or isinstance(record[3], list))
-        }
+        record = folders.get(f"{section}|{path}|{prefix}")
+        if (
+            not isinstance(record, dict)
+            or not isinstance(dirs := record.get("dirs"), list)
+            or not isinstance(files := record.get("files"), dict)
+        ):
+            return [], {}
+        return dirs, files
 
-    def set_folder(self, section: str, path: Path, prefix: str, files: dict[str, Any] | None) -> None:
-        """Record (or, with ``None``, drop) the files of one section folder."""
+    def set_folder(
+        self, section: str, path: Path, prefix: str, dirs: list[Any] | None, files: dict[str, Any] | None
+    ) -> None:
+        """Record (or, with ``files=None``, drop) the folders and files of one section folder."""
         folders = self.data.setdefault("folders", {})
         key = f"{section}|{path}|{prefix}"
         if files is None:
             if key in folders:
                 del folders[key]
                 self.dirty = True
-        elif folders.get(key) != files:
-            folders[key] = files
+            return
+        record = {"dirs": dirs, "files": files}
+        if folders.get(key) != record:
+            folders[key] = record
             self.dirty = True
+
+
+_MAGIC = b"lllm-index\n"
+
+
+def write_record(file: Path, data: dict[str, Any], *, temporary_prefix: str = ".lllm-index-") -> bool:
+    """Write ``data`` to ``file`` atomically, privately (0600 in a 0700 folder); ``False`` on failure.
+
+    The file is ``_MAGIC``, the CRC-32 of the payload (4 bytes, little-endian) and the
+    payload, ``marshal`` data: no parser to import, and the checksum makes a truncated or
+    damaged file one ``read_record`` rejects before decoding it.
+    """
+    import tempfile
+
+    try:
+        payload = marshal.dumps(data)
+    except ValueError:  # a value marshal cannot store (a TOML date in a manifest option, say)
+        return False
+    temporary = None
+    try:
+        file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd, temporary = tempfile.mkstemp(prefix=temporary_prefix, suffix=".tmp", dir=file.parent)
+        with os.fdopen(fd, "wb") as f:
+            f.write(_MAGIC + zlib.crc32(payload).to_bytes(4, "little") + payload)
+        os.replace(temporary, file)
+        return True
+    except OSError:
+        if temporary is not None:
+            try:
+                os.unlink(temporary)
+            except OSError:
+                pass
+        return False
+
+
+def read_record(file: Path) -> dict[str, Any] | None:
+    """The data ``write_record`` wrote to ``file``, or ``None`` when the file is missing, not
+    private to this user (another user could have written it), damaged or not a record."""
+    try:
+        if not (_private(file.parent) and _private(file)):
+            return None
+        with open(file, "rb") as f:
+            content = f.read()
+    except OSError:
+        return None
+    start = len(_MAGIC) + 4
+    if not content.startswith(_MAGIC) or zlib.crc32(content[start:]).to_bytes(4, "little") != content[len(_MAGIC) : start]:
+        return None
+    try:
+        data = marshal.loads(content[start:])
+    except (EOFError, ValueError, TypeError):
+        return None
+    return data if isinstance(data, dict) else None
 
 
 class IndexCache:
@@ -280,57 +382,36 @@ class IndexCache:
         self.directory = directory
 
     def _file_for(self, manifest_file: Path) -> Path:
-        return self.directory / f"{_digest(os.path.realpath(manifest_file))}.json"
+        # One file per manifest and Python (marshal data is read by the Python that wrote it).
+        return self.directory / f"{_digest(os.path.realpath(manifest_file))}.{sys.implementation.cache_tag}.idx"
 
     def open(self, manifest_file: Path) -> PackageIndex:
         """The index for ``manifest_file``: its valid cached content, or a fresh empty one."""
         file = self._file_for(manifest_file)
+        real = os.path.realpath(manifest_file)
+        candidate = read_record(file)
         data = None
-        try:
-            if _private(self.directory) and _private(file):
-                with open(file, encoding="utf-8") as f:
-                    candidate = json.load(f)
-                if (
-                    isinstance(candidate, dict)
-                    and candidate.get("format") == FORMAT
-                    and candidate.get("env") == environment()
-                    and candidate.get("manifest_file") == os.path.realpath(manifest_file)
-                    and isinstance(candidate.get("folders", {}), dict)
-                ):
-                    data = candidate
-        except (OSError, ValueError, UnicodeDecodeError):
-            data = None
+        if (
+            candidate is not None
+            and candidate.get("format") == FORMAT
+            and candidate.get("env") == environment()
+            and candidate.get("manifest_file") == real
+            and isinstance(candidate.get("folders", {}), dict)
+        ):
+            data = candidate
         index = PackageIndex(file, manifest_file, data)
-        index.data.update({"format": FORMAT, "env": environment(), "manifest_file": os.path.realpath(manifest_file)})
+        index.data.update({"format": FORMAT, "env": environment(), "manifest_file": real})
         return index
 
     def save(self, index: PackageIndex) -> None:
         """Write ``index`` atomically if it changed (errors writing a cache are ignored)."""
-        if not index.dirty:
-            return
-        import tempfile
-
-        try:
-            self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-            fd, temporary = tempfile.mkstemp(prefix=".lllm-index-", suffix=".tmp", dir=self.directory)
-            # dumps, not dump: only dumps uses the C encoder.
-            text = json.dumps(index.data, separators=(",", ":"))
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write(text)
-            os.replace(temporary, index.file)
+        if index.dirty and write_record(index.file, index.data):
             index.dirty = False
-        except OSError:
-            try:
-                os.unlink(temporary)  # type: ignore[possibly-undefined]
-            except (OSError, UnboundLocalError):
-                pass
 
 
 def _digest(text: str) -> str:
     # A file name, not a security boundary: each file also stores what it is for and is
     # checked against it on reading, so a collision only costs a re-discovery.
-    import zlib
-
     data = text.encode("utf-8", "surrogateescape")
     return f"{zlib.crc32(data):08x}{zlib.crc32(data[::-1]):08x}"
 
@@ -339,7 +420,8 @@ def _environment_file() -> Path | None:
     directory = cache_dir()
     if directory is None:
         return None
-    return directory / f"env-{_digest(json.dumps(environment(), sort_keys=True))}.json"
+    # repr of str/int/list/dict data is deterministic (marshal's bytes are not).
+    return directory / f"env-{_digest(repr(environment()))}.{sys.implementation.cache_tag}.idx"
 
 
 def environment_record() -> dict[str, Any] | None:
@@ -350,32 +432,17 @@ def environment_record() -> dict[str, Any] | None:
     file = _environment_file()
     if file is None:
         return None
-    try:
-        if _private(file.parent) and _private(file):
-            with open(file, encoding="utf-8") as f:
-                data = json.load(f)
-            if isinstance(data, dict) and data.get("format") == FORMAT and data.get("env") == environment():
-                return data
-    except (OSError, ValueError, UnicodeDecodeError):
-        pass
+    data = read_record(file)
+    if data is not None and data.get("format") == FORMAT and data.get("env") == environment():
+        return data
     return {"format": FORMAT, "env": environment()}
 
 
 def save_environment_record(record: dict[str, Any]) -> None:
     """Write the environment record atomically (errors are ignored: it is only a cache)."""
     file = _environment_file()
-    if file is None:
-        return
-    import tempfile
-
-    try:
-        file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd, temporary = tempfile.mkstemp(prefix=".lllm-env-", suffix=".tmp", dir=file.parent)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(record, f)
-        os.replace(temporary, file)
-    except OSError:
-        pass
+    if file is not None:
+        write_record(file, record, temporary_prefix=".lllm-env-")
 
 
 def open_cache() -> IndexCache | None:
@@ -394,8 +461,8 @@ def describe_node(node: ResourceNode, origins: dict[int, tuple[Path, str]]) -> l
     extra = {k: v for k, v in node.metadata.items() if k not in _STANDARD_METADATA}
     if extra:
         try:
-            json.dumps(extra)
-        except (TypeError, ValueError):
+            marshal.dumps(extra)
+        except ValueError:
             return None
     if not node.is_loaded:
         loader = node._loader
@@ -414,24 +481,71 @@ def describe_node(node: ResourceNode, origins: dict[int, tuple[Path, str]]) -> l
     return [node.key, "python", origin[1], extra or None]
 
 
-def build_file_nodes(
-    specs: list[Any], file: str, package_root: Path, namespace: str, resource_type: str, base_metadata: dict[str, Any]
-) -> list[ResourceNode]:
-    """The lazy nodes the cached specs of one file describe (``ValueError`` for anything malformed).
+def restat(root: str, dirs: list[Any], files: dict[str, Any]) -> list[tuple[str, str, int, int]] | None:
+    """The files of a cached folder with their stats now, as ``walk_stats`` gives them, or
+    ``None`` when the cached listing cannot be trusted: a folder's time differs from the
+    recorded one (an entry was added, removed or renamed in it), or a file is gone.
+
+    One ``stat`` per folder and per file, and no folder listing.
+    """
+    stat = os.stat
+    sep = os.sep
+    found = []
+    try:
+        for relative, mtime in dirs:
+            if relative and not _walkable(relative):
+                return None
+            st = stat(f"{root}{sep}{relative}" if relative else root)
+            if st.st_mtime_ns != mtime or not _S_ISDIR(st.st_mode):
+                return None
+        for relative in files:
+            if not _walkable(relative):
+                return None
+            path = f"{root}{sep}{relative if sep == '/' else relative.replace('/', sep)}"
+            st = stat(path)
+            if not _S_ISREG(st.st_mode):
+                return None
+            found.append((path, relative, st.st_size, st.st_mtime_ns))
+    except (OSError, TypeError, ValueError):
+        return None
+    return found
+
+
+def _walkable(relative: str) -> bool:
+    """Whether ``relative`` is a path a walk could have found: ``/``-separated segments, none
+    empty, hidden or ``_``-private (so no ``.`` or ``..``), no other separator."""
+    text = "/" + relative
+    if "/." in text or "/_" in text or "//" in text or text[-1] == "/":
+        return False
+    return not _OTHER_SEPARATORS or not any(separator in text for separator in _OTHER_SEPARATORS)
+
+
+_OTHER_SEPARATORS = tuple(s for s in (os.sep, os.altsep) if s and s != "/")
+
+
+def add_file_nodes(
+    nodes: list[ResourceNode],
+    specs: list[Any],
+    file: str,
+    package_root: str,
+    namespace: str,
+    resource_type: str,
+    base_metadata: dict[str, Any],
+) -> None:
+    """Append the lazy nodes the cached specs of one file describe to ``nodes``
+    (``ValueError`` or another error of a malformed value for anything malformed).
 
     ``namespace`` and paths come from the loader, never from the cache; keys are checked
     here. Nodes of one file share one metadata dict (treat node metadata as read-only).
     """
     shared = {"file_path": file, **base_metadata}
-    nodes = []
     lazy = ResourceNode._lazy_unchecked
-    root = str(package_root)
-    for spec in specs:
-        key, recipe, attribute, extra = spec
+    append = nodes.append
+    for key, recipe, attribute, extra in specs:
         if type(key) is not str or not key or ":" in key or key[0] == "/" or key[-1] == "/" or "//" in key:
             raise ValueError(f"malformed key {key!r}")
         if recipe == "python" and type(attribute) is str and attribute:
-            loader: tuple[str, ...] = ("lllm.python", file, root, attribute)
+            loader: tuple[str, ...] = ("lllm.python", file, package_root, attribute)
         elif recipe == "file":
             loader = ("lllm.file", file)
         elif recipe == "config":
@@ -440,10 +554,9 @@ def build_file_nodes(
             loader = ("lllm.text_prompt", file, key)
         else:
             raise ValueError(f"unknown recipe {recipe!r}")
-        metadata = shared
         if extra:
             if not isinstance(extra, dict):
                 raise ValueError("malformed metadata")
-            metadata = {**shared, **extra}
-        nodes.append(lazy(key, namespace, resource_type, metadata, loader))
-    return nodes
+            append(lazy(key, namespace, resource_type, {**shared, **extra}, loader))
+        else:
+            append(lazy(key, namespace, resource_type, shared, loader))

@@ -8,6 +8,7 @@ stores them. Dependencies load after their parent, once each; aliases share node
 from __future__ import annotations
 
 import os
+import time
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, NamedTuple
@@ -17,7 +18,14 @@ import attrs
 from lllm.core.resource import PackageInfo, ResourceNode
 from lllm.core.runtime import Runtime, get_default_runtime
 from lllm.discovery import SectionFolder, SectionSpec, walk_stats
-from lllm.index_cache import PackageIndex, build_file_nodes, describe_node, open_cache
+from lllm.index_cache import (
+    PackageIndex,
+    add_file_nodes,
+    describe_node,
+    open_cache,
+    restat,
+    trusted_time,
+)
 from lllm.manifest import (
     MANIFEST_NAME,
     Manifest,
@@ -289,7 +297,7 @@ class PackageLoader:
                 if entry is not None:
                     self.report("missing-folder", f"{where}: [{spec.name}] path {entry.raw!r} not found at {path}; skipped.", manifest.file)
                 if index is not None:
-                    index.set_folder(spec.name, path, prefix, None)
+                    index.set_folder(spec.name, path, prefix, None, None)
                 continue
             options = table.options if table is not None else {}
             job = _FolderJob(manifest, info, spec, plugin, path, prefix, options)
@@ -297,6 +305,10 @@ class PackageLoader:
                 found = self._cached_folder(job, index)
             else:
                 found = self._discover(job)
+            batch = {node.qualified_key: node for node in found}
+            if len(batch) == len(found) and nodes.keys().isdisjoint(batch):
+                nodes.update(batch)  # the common case: no key seen twice
+                continue
             for node in found:
                 first = nodes.get(node.qualified_key)
                 if first is not None:
@@ -333,51 +345,86 @@ class PackageLoader:
     def _cached_folder(self, job: _FolderJob, index: PackageIndex) -> list[ResourceNode]:
         """The folder's nodes: cached ones for unchanged files, discovered ones for the rest."""
         spec, path, prefix = job.spec, job.path, job.prefix
-        cached = index.folder(spec.name, path, prefix)
-        current = walk_stats(str(path))
-        changed = [
-            Path(file)
-            for file, relative, size, mtime in current
-            if (entry := cached.get(relative)) is None or entry[:2] != [size, mtime]
-        ]
-        changed_names = {str(p) for p in changed}
+        root = str(path)
+        cached_dirs, cached = index.folder(spec.name, path, prefix)
+        seen_at = time.time_ns()
+        current = restat(root, cached_dirs, cached) if cached_dirs else None
+        dirs = cached_dirs
+        if current is None:
+            current, walked = walk_stats(root)
+            dirs = [[relative, trusted_time(mtime, seen_at)] for relative, mtime in walked]
+        try:
+            changed = [
+                file
+                for file, relative, size, mtime in current
+                if (entry := cached.get(relative)) is None or entry[0] != size or entry[1] != mtime
+            ]
+            if not changed and dirs is cached_dirs:
+                nodes = self._unchanged_folder(job, current, cached)
+                return nodes  # the record stays as it is
+        except (TypeError, ValueError, KeyError, IndexError, AttributeError):
+            # A malformed record: forget the cache for this folder and discover it whole.
+            index.set_folder(spec.name, path, prefix, None, None)
+            return self._discover(job)
+        changed_names = set(changed)
         fresh: dict[str, list[ResourceNode]] = {}
         problems: dict[str, list[str]] = {}
         origins: dict[int, tuple[Path, str]] = {}
         if changed:
-            folder = self._folder(job, only=changed, problems=problems)
+            folder = self._folder(job, only=[Path(file) for file in changed], problems=problems)
             for node in self._discover(job, folder):
                 fresh.setdefault(str(node.metadata.get("file_path")), []).append(node)
             origins = folder.origins
-        anchor = SectionFolder(spec, path, job.info, prefix, plugin_name=job.plugin, package_root=job.manifest.base_dir)
-        base_metadata = {"package": job.info.effective_name, "section": spec.name, "plugin": job.plugin}
+        namespace, package_root, base_metadata = self._cache_context(job)
         nodes: list[ResourceNode] = []
         records: dict[str, Any] | None = {}
-        namespace, package_root, resource_type = anchor.namespace, anchor.package_root, spec.resource_type
         for file, relative, size, mtime in current:
             if file in changed_names:
                 found = fresh.get(file, [])
                 nodes.extend(found)
                 specs = [describe_node(node, origins) for node in found]
                 if records is not None and all(s is not None for s in specs):
-                    records[relative] = [size, mtime, specs, problems.get(file) or None]
+                    records[relative] = [size, trusted_time(mtime, seen_at), specs, problems.get(file) or None]
                 else:
                     records = None  # something only a plugin can rebuild: do not cache this folder
                 continue
-            _, _, specs, stored_problems = cached[relative]
+            record = cached[relative]
             try:
-                nodes.extend(build_file_nodes(specs, file, package_root, namespace, resource_type, base_metadata))
-                stored_problems = [str(m) for m in stored_problems or ()]
+                add_file_nodes(nodes, record[2], file, package_root, namespace, spec.resource_type, base_metadata)
+                stored_problems = [str(m) for m in record[3] or ()]
             except (TypeError, ValueError, KeyError, IndexError, AttributeError):
-                # A malformed record: forget the cache for this folder and discover it whole.
-                index.set_folder(spec.name, path, prefix, None)
+                index.set_folder(spec.name, path, prefix, None, None)
                 return self._discover(job)
-            for message in stored_problems or ():
+            for message in stored_problems:
                 self.report("import", message, Path(file))
             if records is not None:
-                records[relative] = cached[relative]
-        index.set_folder(spec.name, path, prefix, records)
+                records[relative] = record
+        index.set_folder(spec.name, path, prefix, dirs, records)
         return nodes
+
+    def _unchanged_folder(self, job: _FolderJob, current: list[tuple[str, str, int, int]], cached: dict[str, Any]) -> list[ResourceNode]:
+        """The nodes of a folder whose cached record matches every file (errors of a
+        malformed record propagate to ``_cached_folder``)."""
+        namespace, package_root, base_metadata = self._cache_context(job)
+        resource_type = job.spec.resource_type
+        nodes: list[ResourceNode] = []
+        reported = []
+        for file, relative, _, _ in current:
+            _, _, specs, stored_problems = cached[relative]
+            add_file_nodes(nodes, specs, file, package_root, namespace, resource_type, base_metadata)
+            if stored_problems:
+                reported.append((file, [str(m) for m in stored_problems]))
+        for file, messages in reported:
+            for message in messages:
+                self.report("import", message, Path(file))
+        return nodes
+
+    @staticmethod
+    def _cache_context(job: _FolderJob) -> tuple[str, str, dict[str, Any]]:
+        """``(namespace, package root, shared metadata)`` of the nodes built from a folder's cache."""
+        anchor = SectionFolder(job.spec, job.path, job.info, job.prefix, plugin_name=job.plugin, package_root=job.manifest.base_dir)
+        base_metadata = {"package": job.info.effective_name, "section": job.spec.name, "plugin": job.plugin}
+        return anchor.namespace, str(anchor.package_root), base_metadata
 
 
 class _FolderJob(NamedTuple):

@@ -134,12 +134,16 @@ def _read_entry_point_packages() -> list[tuple[str, Path]]:
 
 def install_record(folder: str | os.PathLike[str]) -> dict[str, object]:
     """The install record of a package folder (``{}`` when absent or unreadable)."""
-    import json
-
     try:
         with open(os.path.join(folder, INSTALL_RECORD), encoding="utf-8") as f:
-            record = json.load(f)
+            text = f.read()
     except (OSError, ValueError):
+        return {}
+    import json  # only now: most packages have no record, and warm starts need no json
+
+    try:
+        record = json.loads(text)
+    except ValueError:
         return {}
     return record if isinstance(record, dict) else {}
 

@@ -126,12 +126,16 @@ class Runtime:
                             f"Resource {node.qualified_key!r} is already registered; pass overwrite=True to replace it."
                         )
             by_type: dict[str, list[str]] = {}
-            for node in nodes:
-                key = node.qualified_key
-                old = resources.get(key)
-                if old is not None and old.resource_type != node.resource_type:
-                    type_index[old.resource_type].discard(key)
-                resources[key] = node
+            batch = {node.qualified_key: node for node in nodes}
+            if resources.keys().isdisjoint(batch):
+                resources.update(batch)  # nothing displaced: the common case of a load
+            else:
+                for key, node in batch.items():
+                    old = resources.get(key)
+                    if old is not None and old.resource_type != node.resource_type:
+                        type_index[old.resource_type].discard(key)
+                    resources[key] = node
+            for key, node in batch.items():
                 keys = by_type.get(node.resource_type)
                 if keys is None:
                     keys = by_type[node.resource_type] = []
