@@ -173,8 +173,7 @@ def test_tampered_cache_cannot_name_code_or_other_files(project: Path, tmp_path:
     data = read_record(index_file)
     for folder in data["folders"].values():
         for record in folder["files"].values():
-            for spec in record[2]:
-                spec[1] = "os:system"  # not a recipe
+            record[2][1::4] = ["os:system"] * (len(record[2]) // 4)  # not a recipe
     assert write_record(index_file, data)  # a well-formed file, checksum and all
     after = run(project, cache)
     assert after["values"] == truth["values"]
@@ -281,13 +280,19 @@ def test_a_cache_others_could_write_is_not_used(project: Path, tmp_path: Path) -
 @pytest.mark.parametrize("damage", [
     lambda folder: folder["files"].update({k: 5 for k in folder["files"]}),
     lambda folder: folder["files"].update({k: [v[0], v[1], v[2], 7] for k, v in folder["files"].items()}),
-    lambda folder: folder["files"].update({k: [v[0], v[1], [["k"]], None] for k, v in folder["files"].items()}),
+    lambda folder: folder["files"].update({k: [v[0], v[1], ["k"], None] for k, v in folder["files"].items()}),
+    *[
+        lambda folder, bad=bad: folder["files"].update({k: [v[0], v[1], [bad, *v[2][1:]], v[3]] for k, v in folder["files"].items()})
+        for bad in ("", "a:b", "/lead", "trail/", "a//b", 7, None)
+    ],
     lambda folder: folder.update({"files": [1, 2]}),
     lambda folder: folder.update({"dirs": 5}),
     lambda folder: folder.update({"dirs": [["", "not a time"]]}),
     lambda folder: folder.update({"dirs": [[7, 0]]}),
     lambda folder: folder.update({"dirs": [["../..", 0, 1]]}),
-], ids=["record-is-a-number", "problems-not-a-list", "spec-too-short", "files-not-a-dict", "dirs-not-a-list",
+], ids=["record-is-a-number", "problems-not-a-list", "spec-too-short",
+        "key-empty", "key-with-colon", "key-leading-slash", "key-trailing-slash", "key-empty-segment", "key-a-number", "key-none",
+        "files-not-a-dict", "dirs-not-a-list",
         "dir-time-not-a-number", "dir-name-not-a-string", "dir-entry-too-long"])
 def test_structurally_damaged_cache_falls_back_to_discovery(project: Path, tmp_path: Path, damage) -> None:
     cache = tmp_path / "cache"
@@ -369,7 +374,7 @@ def test_a_cached_listing_cannot_name_files_outside_its_folder(project: Path, tm
     st = outside.stat()
     for name, folder in data["folders"].items():
         if name.startswith("assets|"):
-            folder["files"]["../secret.txt"] = [st.st_size, st.st_mtime_ns, [["secret.txt", "file", None, None]], None]
+            folder["files"]["../secret.txt"] = [st.st_size, st.st_mtime_ns, ["secret.txt", "file", None, None], None]
             folder["dirs"].append(["..", project.stat().st_mtime_ns])
     assert write_record(index_file, data)
     after = run(project, cache)

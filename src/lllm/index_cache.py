@@ -9,8 +9,8 @@ One file per package manifest and Python version, in the user cache folder (``LL
 - the manifest's size and modification time (ns) and its parsed content;
 - the section table (section, resource type, owning plugin);
 - per section folder: the modification time (ns) of every folder walked, and per file its
-  size, modification time (ns) and the resources found in it, each as
-  ``[key, recipe, attribute, extra metadata]``.
+  size, modification time (ns) and the resources found in it, four items each: key, recipe,
+  attribute, extra metadata.
 
 While no folder's time changed, the set of files is the cached one and only the files are
 checked (one ``stat`` each); a changed folder means a full walk. A time recorded so close to
@@ -34,7 +34,7 @@ import zlib
 from pathlib import Path
 from stat import S_ISDIR as _S_ISDIR
 from stat import S_ISREG as _S_ISREG
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 from lllm.core.resource import ResourceNode, register_named_loader
 from lllm.manifest import Manifest, PathEntry, SectionTable
@@ -492,15 +492,13 @@ def restat(root: str, dirs: list[Any], files: dict[str, Any]) -> list[tuple[str,
     sep = os.sep
     found = []
     try:
+        if not _walkable([relative for relative, _ in dirs if relative]) or not _walkable(files):
+            return None
         for relative, mtime in dirs:
-            if relative and not _walkable(relative):
-                return None
             st = stat(f"{root}{sep}{relative}" if relative else root)
             if st.st_mtime_ns != mtime or not _S_ISDIR(st.st_mode):
                 return None
         for relative in files:
-            if not _walkable(relative):
-                return None
             path = f"{root}{sep}{relative if sep == '/' else relative.replace('/', sep)}"
             st = stat(path)
             if not _S_ISREG(st.st_mode):
@@ -511,52 +509,75 @@ def restat(root: str, dirs: list[Any], files: dict[str, Any]) -> list[tuple[str,
     return found
 
 
-def _walkable(relative: str) -> bool:
-    """Whether ``relative`` is a path a walk could have found: ``/``-separated segments, none
-    empty, hidden or ``_``-private (so no ``.`` or ``..``), no other separator."""
-    text = "/" + relative
-    if "/." in text or "/_" in text or "//" in text or text[-1] == "/":
+def _walkable(relatives: Iterable[str]) -> bool:
+    """Whether every path in ``relatives`` is one a walk could have found: ``/``-separated
+    segments, none empty, hidden or ``_``-private (so no ``.`` or ``..``), no other separator.
+
+    Checked in one pass over the paths joined by NUL (``TypeError`` for a non-string).
+    """
+    text = "\0" + "\0".join(relatives) + "\0"
+    if text == "\0\0":
+        return True
+    if any(bad in text for bad in _NOT_WALKABLE):
         return False
-    return not _OTHER_SEPARATORS or not any(separator in text for separator in _OTHER_SEPARATORS)
+    return not any(separator in text for separator in _OTHER_SEPARATORS)
 
 
+_NOT_WALKABLE = ("/.", "/_", "//", "\0.", "\0_", "\0/", "/\0", "\0\0")
 _OTHER_SEPARATORS = tuple(s for s in (os.sep, os.altsep) if s and s != "/")
 
 
-def add_file_nodes(
+def add_cached_nodes(
     nodes: list[ResourceNode],
-    specs: list[Any],
-    file: str,
+    files: Iterable[tuple[str, list[Any]]],
     package_root: str,
     namespace: str,
     resource_type: str,
     base_metadata: dict[str, Any],
 ) -> None:
-    """Append the lazy nodes the cached specs of one file describe to ``nodes``
-    (``ValueError`` or another error of a malformed value for anything malformed).
+    """Append to ``nodes`` the lazy nodes that cached files describe.
 
-    ``namespace`` and paths come from the loader, never from the cache; keys are checked
-    here. Nodes of one file share one metadata dict (treat node metadata as read-only).
+    ``files`` gives ``(path, specs)`` per file, ``specs`` being the flat list ``[key, recipe,
+    attribute, extra metadata, key, ...]`` (four items per resource). Anything malformed
+    raises ``ValueError`` or the error its use gives (``TypeError``...): the caller then
+    discovers the folder instead. ``namespace`` and paths come from the loader, never from
+    the cache; keys are checked here. Nodes of one file share one metadata dict (treat node
+    metadata as read-only).
     """
-    shared = {"file_path": file, **base_metadata}
     lazy = ResourceNode._lazy_unchecked
     append = nodes.append
-    for key, recipe, attribute, extra in specs:
-        if type(key) is not str or not key or ":" in key or key[0] == "/" or key[-1] == "/" or "//" in key:
-            raise ValueError(f"malformed key {key!r}")
-        if recipe == "python" and type(attribute) is str and attribute:
-            loader: tuple[str, ...] = ("lllm.python", file, package_root, attribute)
-        elif recipe == "file":
-            loader = ("lllm.file", file)
-        elif recipe == "config":
-            loader = ("lllm.config", file)
-        elif recipe == "text_prompt":
-            loader = ("lllm.text_prompt", file, key)
-        else:
-            raise ValueError(f"unknown recipe {recipe!r}")
-        if extra:
-            if not isinstance(extra, dict):
-                raise ValueError("malformed metadata")
-            append(lazy(key, namespace, resource_type, {**shared, **extra}, loader))
-        else:
-            append(lazy(key, namespace, resource_type, shared, loader))
+    keys: list[str] = []
+    add_key = keys.append
+    for file, specs in files:
+        if len(specs) % 4:
+            raise ValueError("malformed resource list")
+        shared = {"file_path": file, **base_metadata}
+        items = iter(specs)
+        for key, recipe, attribute, extra in zip(items, items, items, items):
+            if recipe == "python" and type(attribute) is str and attribute:
+                loader: tuple[str, ...] = ("lllm.python", file, package_root, attribute)
+            elif recipe == "file":
+                loader = ("lllm.file", file)
+            elif recipe == "config":
+                loader = ("lllm.config", file)
+            elif recipe == "text_prompt":
+                loader = ("lllm.text_prompt", file, key)
+            else:
+                raise ValueError(f"unknown recipe {recipe!r}")
+            add_key(key)
+            if extra:
+                if not isinstance(extra, dict):
+                    raise ValueError("malformed metadata")
+                append(lazy(key, namespace, resource_type, {**shared, **extra}, loader))
+            else:
+                append(lazy(key, namespace, resource_type, shared, loader))
+    if keys:
+        _check_keys(keys)
+
+
+def _check_keys(keys: list[str]) -> None:
+    """``ValueError`` unless every key is valid (see ``validate_key``), checked in one pass:
+    keys joined by NUL, which no valid key boundary can hide (``TypeError`` for a non-string)."""
+    text = "\0" + "\0".join(keys) + "\0"
+    if ":" in text or "//" in text or "\0/" in text or "/\0" in text or "\0\0" in text:
+        raise ValueError("malformed key")

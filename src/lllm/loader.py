@@ -20,7 +20,7 @@ from lllm.core.runtime import Runtime, get_default_runtime
 from lllm.discovery import SectionFolder, SectionSpec, walk_stats
 from lllm.index_cache import (
     PackageIndex,
-    add_file_nodes,
+    add_cached_nodes,
     describe_node,
     open_cache,
     restat,
@@ -53,8 +53,7 @@ def has_local_plugins(runtime: Runtime) -> bool:
     return manager is not None and runtime in manager._runtime_hosts
 
 
-@attrs.frozen
-class LoadProblem:
+class LoadProblem(NamedTuple):
     """Something wrong found while loading: ``kind`` is one of ``import``, ``collision``,
     ``missing-dependency``, ``missing-folder``, ``name-conflict``, ``plugin``, ``manifest``."""
 
@@ -145,7 +144,7 @@ class PackageLoader:
                 warnings.warn(note, ManifestWarning, stacklevel=2)
         name = installed_name(manifest.base_dir, manifest.name)
         if name != manifest.name:
-            manifest = attrs.evolve(manifest, name=validate_package_name(name, file=manifest.file, key=INSTALL_RECORD))
+            manifest = manifest._replace(name=validate_package_name(name, file=manifest.file, key=INSTALL_RECORD))
         try:
             return self.load_manifest(manifest, as_dependency=as_dependency, shadow_ok=shadow_ok, index=index)
         finally:
@@ -384,13 +383,14 @@ class PackageLoader:
                 nodes.extend(found)
                 specs = [describe_node(node, origins) for node in found]
                 if records is not None and all(s is not None for s in specs):
-                    records[relative] = [size, trusted_time(mtime, seen_at), specs, problems.get(file) or None]
+                    flat = [item for spec in specs for item in spec]  # type: ignore[union-attr]
+                    records[relative] = [size, trusted_time(mtime, seen_at), flat, problems.get(file) or None]
                 else:
                     records = None  # something only a plugin can rebuild: do not cache this folder
                 continue
             record = cached[relative]
             try:
-                add_file_nodes(nodes, record[2], file, package_root, namespace, spec.resource_type, base_metadata)
+                add_cached_nodes(nodes, [(file, record[2])], package_root, namespace, spec.resource_type, base_metadata)
                 stored_problems = [str(m) for m in record[3] or ()]
             except (TypeError, ValueError, KeyError, IndexError, AttributeError):
                 index.set_folder(spec.name, path, prefix, None, None)
@@ -406,14 +406,15 @@ class PackageLoader:
         """The nodes of a folder whose cached record matches every file (errors of a
         malformed record propagate to ``_cached_folder``)."""
         namespace, package_root, base_metadata = self._cache_context(job)
-        resource_type = job.spec.resource_type
+        records = [cached[relative] for _, relative, _, _ in current]
         nodes: list[ResourceNode] = []
-        reported = []
-        for file, relative, _, _ in current:
-            _, _, specs, stored_problems = cached[relative]
-            add_file_nodes(nodes, specs, file, package_root, namespace, resource_type, base_metadata)
-            if stored_problems:
-                reported.append((file, [str(m) for m in stored_problems]))
+        add_cached_nodes(
+            nodes, [(file, record[2]) for (file, _, _, _), record in zip(current, records)],
+            package_root, namespace, job.spec.resource_type, base_metadata,
+        )
+        reported = [
+            (file, [str(m) for m in record[3]]) for (file, _, _, _), record in zip(current, records) if record[3]
+        ]
         for file, messages in reported:
             for message in messages:
                 self.report("import", message, Path(file))

@@ -16,9 +16,7 @@ import sys
 import types
 import warnings
 from pathlib import Path
-from typing import Any, Mapping
-
-import attrs
+from typing import Any, Mapping, NamedTuple
 
 __all__ = [
     "MANIFEST_NAME",
@@ -78,8 +76,11 @@ class ManifestError(ValueError):
         return (type(self), (self.file, self.message, self.key, self.line, self.column))
 
 
-@attrs.frozen
-class PathEntry:
+# The manifest model is read at every start (from the index cache when warm): NamedTuples,
+# which cost a tenth of an attrs class to create at import.
+
+
+class PathEntry(NamedTuple):
     """One entry of a ``paths`` or ``packages`` list.
 
     ``path`` is absolute (relative entries are taken from the manifest's folder; it need not
@@ -94,27 +95,28 @@ class PathEntry:
     alias: str | None = None
 
 
-@attrs.frozen
-class SectionTable:
+class SectionTable(NamedTuple):
     """A section table of the manifest, such as ``[prompts]`` or ``[data]``.
 
     ``paths`` is ``None`` when the table has no ``paths`` key (the loader then uses the
     section's default folder) and ``()`` for ``paths = []``. ``options`` holds the other keys
-    of the table, as parsed.
+    of the table, as parsed (it is left out of the hash).
     """
 
     name: str
     paths: tuple[PathEntry, ...] | None
-    options: Mapping[str, Any] = attrs.field(default=_EMPTY_MAPPING, hash=False)
+    options: Mapping[str, Any] = _EMPTY_MAPPING
+
+    def __hash__(self) -> int:
+        return hash((self.name, self.paths))
 
 
-@attrs.frozen
-class Manifest:
-    """A parsed and checked ``lllm.toml``.
+class Manifest(NamedTuple):
+    """A parsed and checked ``lllm.toml`` (change one with ``_replace``).
 
     ``file`` is ``None`` for a manifest made up for a folder that has none
     (``manifest_for_folder``). ``sections`` maps every table other than ``[package]`` and
-    ``[dependencies]`` to its ``SectionTable``, in file order.
+    ``[dependencies]`` to its ``SectionTable``, in file order (left out of the hash).
     """
 
     file: Path | None
@@ -123,7 +125,10 @@ class Manifest:
     version: str = DEFAULT_VERSION
     description: str = ""
     dependencies: tuple[PathEntry, ...] = ()
-    sections: Mapping[str, SectionTable] = attrs.field(default=_EMPTY_MAPPING, hash=False)
+    sections: Mapping[str, SectionTable] = _EMPTY_MAPPING
+
+    def __hash__(self) -> int:
+        return hash((self.file, self.base_dir, self.name, self.version, self.description, self.dependencies))
 
 
 def validate_package_name(
