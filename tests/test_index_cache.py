@@ -28,16 +28,23 @@ for key in keys:
         values[key] = values[key].__name__
 user_files = sorted(m for m in sys.modules if m.startswith("_lllm_pkgs.") and m.count(".") > 2)
 print(json.dumps({"keys": keys, "values": values, "plugins_imported": "lllm.plugin_manager" in sys.modules,
-                  "user_modules_at_start": START_MODULES}, default=str))
+                  "user_modules_at_start": START_MODULES, "imported_by_import": IMPORTED}, default=str))
 """
+
+
+def probe_script(code: str = PROBE) -> str:
+    """``code`` after ``import lllm``, with what that import brought in recorded for it."""
+    return (
+        "import sys\nBEFORE = set(sys.modules)\nimport lllm\n"
+        "START_MODULES = sorted(m for m in sys.modules if m.startswith('_lllm_pkgs.') and m.count('.') > 2)\n"
+        "IMPORTED = sorted(set(sys.modules) - BEFORE)\n" + code
+    )
 
 
 def run(project: Path, cache: Path, code: str = PROBE, **extra_env: str) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith("LLLM_")}
     env.update({"LLLM_CACHE_DIR": str(cache), "LLLM_HOME": str(project.parent / "home"), **extra_env})
-    # Record which package files were imported by `import lllm` itself, before any access.
-    script = "import sys\nimport lllm\nSTART_MODULES = sorted(m for m in sys.modules if m.startswith('_lllm_pkgs.') and m.count('.') > 2)\n" + code
-    result = subprocess.run([sys.executable, "-c", script], cwd=project, env=env, capture_output=True, text=True, timeout=60)
+    result = subprocess.run([sys.executable, "-c", probe_script(code)], cwd=project, env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout.strip().splitlines()[-1])
 
@@ -83,6 +90,10 @@ def test_warm_start_uses_the_cache_and_imports_nothing_until_asked(project: Path
     assert warm["user_modules_at_start"] == []  # the cache did not
     assert warm["plugins_imported"] is False
     assert any(cache.glob("*.idx"))
+    # A warm start needs neither discovery nor the parsers: none of them is imported.
+    heavy = {"pathlib", "json", "tomllib", "yaml", "lllm.discovery", "lllm.plugin_manager", "importlib.metadata"}
+    assert heavy & set(warm["imported_by_import"]) == set()
+    assert {"pathlib", "lllm.discovery"} <= set(cold["imported_by_import"])  # the probe can see them
 
 
 @pytest.mark.parametrize(
@@ -388,7 +399,7 @@ def test_scripts_in_other_folders_share_the_cache(project: Path, tmp_path: Path)
     cache = tmp_path / "cache"
     scripts = tmp_path / "scripts"
     scripts.mkdir()
-    (scripts / "probe.py").write_text("import sys\nimport lllm\nSTART_MODULES = sorted(m for m in sys.modules if m.startswith('_lllm_pkgs.') and m.count('.') > 2)\n" + PROBE)
+    (scripts / "probe.py").write_text(probe_script())
     env = {k: v for k, v in os.environ.items() if not k.startswith("LLLM_")}
     env.update({"LLLM_CACHE_DIR": str(cache), "LLLM_HOME": str(project.parent / "home")})
     run(project, cache)

@@ -14,40 +14,25 @@ import warnings
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
-import attrs
-
 from lllm.core.resource import PackageInfo, ResourceNode
+from lllm.section_spec import SectionSpec
+from lllm.walk import import_anchor, is_skipped, walk_stats
+
+__all__ = [
+    "MODULE_ROOT",
+    "ProblemReporter",
+    "SectionFolder",
+    "SectionSpec",
+    "import_anchor",
+    "import_file",
+    "is_skipped",
+    "module_root_name",
+    "walk_files",
+    "walk_stats",
+]
 
 #: The parent of the synthetic module packages that package files are imported under.
 MODULE_ROOT = "_lllm_pkgs"
-
-
-def _check_section_name(instance: Any, attribute: Any, value: str) -> None:
-    if not (isinstance(value, str) and value.isidentifier() and value.isascii() and value == value.lower()):
-        raise ValueError(f"A section name must be a lower-case identifier, got {value!r}.")
-
-
-@attrs.frozen
-class SectionSpec:
-    """A section a plugin provides: its table name, the type of its resources, its default folder.
-
-    ``default_folder`` is the folder used when a package's ``lllm.toml`` has no table for the
-    section (``None`` → the section's name); the folder is skipped silently if absent.
-    """
-
-    name: str = attrs.field(validator=_check_section_name)
-    resource_type: str = attrs.field(validator=attrs.validators.instance_of(str))
-    default_folder: str | None = None
-    description: str = ""
-    #: Whether the discovery index cache may keep this section's results. Only sections
-    #: whose plugin reads files through ``SectionFolder.files()`` / ``objects_in()`` and builds
-    #: lazy nodes from ``lllm.sections.loaders`` functions should set it.
-    cacheable: bool = False
-
-    @property
-    def folder_name(self) -> str:
-        """The default folder's name."""
-        return self.default_folder or self.name
 
 
 # A problem found during discovery: (message, file or None). The loader decides whether it
@@ -57,11 +42,6 @@ ProblemReporter = Callable[[str, "Path | None"], None]
 
 def _warn_problem(message: str, file: Path | None) -> None:
     warnings.warn(message, RuntimeWarning, stacklevel=3)
-
-
-def is_skipped(name: str) -> bool:
-    """Whether a file or folder name is skipped by every walk (hidden, ``_private``, ``__pycache__``)."""
-    return name.startswith((".", "_"))
 
 
 def walk_files(root: Path, suffixes: Iterable[str] | None = None) -> list[Path]:
@@ -84,43 +64,6 @@ def walk_files(root: Path, suffixes: Iterable[str] | None = None) -> list[Path]:
 
     visit(str(root))
     return found
-
-
-def walk_stats(root: str) -> tuple[list[tuple[str, str, int, int]], list[tuple[str, int]]]:
-    """The files under ``root`` with their stats, and the folders walked with theirs.
-
-    Files are ``(path, relative path, size, mtime_ns)``: the same files as ``walk_files``
-    (same skip rules, same order). Folders are ``(relative path, mtime_ns)``, ``""`` for
-    ``root``; a folder's modification time changes when an entry is added, removed or
-    renamed in it. Plain strings throughout: the index cache runs this at warm starts.
-    """
-    found: list[tuple[str, str, int, int]] = []
-    folders: list[tuple[str, int]] = []
-
-    def visit(folder: str, prefix: str, mtime: int) -> None:
-        try:
-            entries = sorted(os.scandir(folder), key=lambda e: e.name)
-        except OSError:
-            return
-        folders.append((prefix[:-1], mtime))
-        for entry in entries:
-            name = entry.name
-            if name[0] in "._":
-                continue
-            try:
-                if entry.is_dir():
-                    visit(entry.path, f"{prefix}{name}/", entry.stat().st_mtime_ns)
-                elif entry.is_file():
-                    st = entry.stat()
-                    found.append((entry.path, prefix + name, st.st_size, st.st_mtime_ns))
-            except OSError:  # removed while walking
-                continue
-
-    try:
-        visit(root, "", os.stat(root).st_mtime_ns)
-    except OSError:
-        pass
-    return found, folders
 
 
 @functools.lru_cache(maxsize=None)
@@ -240,14 +183,8 @@ class SectionFolder:
         self.origins: dict[int, tuple[Path, str]] = {}
 
     def _anchor(self, package_root: Path | None) -> Path:
-        # Files inside the package import relative to its root; a folder re-exported from
-        # elsewhere is its own root.
-        if package_root is not None:
-            real_root = os.path.realpath(package_root)
-            real_path = os.path.realpath(self.path)
-            if real_path == real_root or real_path.startswith(real_root + os.sep):
-                return Path(package_root)
-        return self.path
+        anchor = import_anchor(self._path_text, None if package_root is None else os.fspath(package_root))
+        return self.path if anchor == self._path_text else Path(anchor)
 
     def __repr__(self) -> str:
         return f"<SectionFolder {self.namespace} {self.path} prefix={self.prefix!r}>"

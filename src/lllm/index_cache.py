@@ -31,7 +31,6 @@ import marshal
 import os
 import sys
 import zlib
-from pathlib import Path
 from stat import S_ISDIR as _S_ISDIR
 from stat import S_ISREG as _S_ISREG
 from typing import Any, Callable, Iterable
@@ -64,19 +63,19 @@ _TICK_NS = 50_000_000
 _COARSE_TICK_NS = 2_000_000_000
 
 
-def cache_dir() -> Path | None:
+def cache_dir() -> str | None:
     """Where index files live, or ``None`` when ``LLLM_NO_CACHE`` is set."""
     if os.environ.get("LLLM_NO_CACHE", "").strip().lower() in {"1", "true", "yes", "on"}:
         return None
     configured = os.environ.get("LLLM_CACHE_DIR")
     if configured:
-        return Path(configured).expanduser()
+        return os.path.expanduser(configured)
     if sys.platform == "win32":
         base = os.environ.get("LOCALAPPDATA") or os.path.expanduser("~")
-        return Path(base) / "lllm" / "Cache"
+        return os.path.join(base, "lllm", "Cache")
     if sys.platform == "darwin":
-        return Path.home() / "Library" / "Caches" / "lllm"
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "lllm"
+        return os.path.join(os.path.expanduser("~"), "Library", "Caches", "lllm")
+    return os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "lllm")
 
 
 _environment: dict[str, Any] | None = None
@@ -140,7 +139,7 @@ def trusted_time(mtime_ns: int, seen_at_ns: int) -> int:
     return -1 if mtime_ns > seen_at_ns - tick else mtime_ns
 
 
-def _private(path: Path) -> bool:
+def _private(path: str) -> bool:
     """Whether ``path`` belongs to this user and no one else may write it (POSIX).
 
     A cache another user could have written is never used: it could name folders to import.
@@ -154,7 +153,7 @@ def _private(path: Path) -> bool:
     return st.st_uid == os.getuid() and not st.st_mode & 0o022
 
 
-def _stat(path: Path) -> list[int] | None:
+def _stat(path: str) -> list[int] | None:
     try:
         st = os.stat(path)
     except OSError:
@@ -183,7 +182,7 @@ def manifest_to_data(manifest: Manifest) -> dict[str, Any]:
     }
 
 
-def manifest_from_data(file: Path, data: dict[str, Any]) -> Manifest:
+def manifest_from_data(file: str, data: dict[str, Any]) -> Manifest:
     """A ``Manifest`` back from ``manifest_to_data`` data (``ValueError`` if malformed)."""
     import types
 
@@ -193,7 +192,7 @@ def manifest_from_data(file: Path, data: dict[str, Any]) -> Manifest:
         path, raw, prefix, alias = values
         if not all(isinstance(v, str) for v in (path, raw, prefix)) or not (alias is None or isinstance(alias, str)):
             raise ValueError("malformed path entry")
-        return PathEntry(Path(path), raw, prefix, alias)
+        return PathEntry(path, raw, prefix, alias)
 
     sections = {}
     for name, paths, options in data["sections"]:
@@ -202,7 +201,7 @@ def manifest_from_data(file: Path, data: dict[str, Any]) -> Manifest:
         )
     return Manifest(
         file=file,
-        base_dir=file.parent,
+        base_dir=os.path.dirname(file),
         name=validate_package_name(data["name"], file=file),
         version=str(data["version"]),
         description=str(data["description"]),
@@ -217,7 +216,7 @@ def manifest_from_data(file: Path, data: dict[str, Any]) -> Manifest:
 class PackageIndex:
     """The cached index of one package (one file), read or being written."""
 
-    def __init__(self, file: Path, manifest_file: Path, data: dict[str, Any] | None) -> None:
+    def __init__(self, file: str, manifest_file: str, data: dict[str, Any] | None) -> None:
         self.file = file
         self.manifest_file = manifest_file
         self.data: dict[str, Any] = data or {}
@@ -272,7 +271,7 @@ class PackageIndex:
         if not isinstance(rows, list) or not isinstance(code, list):
             return None
         for item in code:
-            if not (isinstance(item, list) and len(item) == 2 and isinstance(item[0], str)) or _stat(Path(item[0])) != item[1]:
+            if not (isinstance(item, list) and len(item) == 2 and isinstance(item[0], str)) or _stat(item[0]) != item[1]:
                 self.data.pop("sections", None)
                 self.data["folders"] = {}
                 self.dirty = True
@@ -281,13 +280,13 @@ class PackageIndex:
 
     def set_sections(self, rows: list[list[Any]], code_files: list[str]) -> None:
         """Record the section table and the plugin code files it came from."""
-        code = [[path, _stat(Path(path))] for path in sorted(set(code_files))]
+        code = [[path, _stat(path)] for path in sorted(set(code_files))]
         if self.data.get("sections") != rows or self.data.get("plugin_code") != code:
             self.data["sections"] = rows
             self.data["plugin_code"] = code
             self.dirty = True
 
-    def folder(self, section: str, path: Path, prefix: str) -> tuple[list[Any], dict[str, Any]]:
+    def folder(self, section: str, path: str, prefix: str) -> tuple[list[Any], dict[str, Any]]:
         """The cached record of one section folder: ``(folders, files)``.
 
         ``folders`` is ``[[relative path, mtime_ns], ...]`` for every folder walked, ``""``
@@ -306,7 +305,7 @@ class PackageIndex:
         return dirs, files
 
     def set_folder(
-        self, section: str, path: Path, prefix: str, dirs: list[Any] | None, files: dict[str, Any] | None
+        self, section: str, path: str, prefix: str, dirs: list[Any] | None, files: dict[str, Any] | None
     ) -> None:
         """Record (or, with ``files=None``, drop) the folders and files of one section folder."""
         folders = self.data.setdefault("folders", {})
@@ -325,7 +324,7 @@ class PackageIndex:
 _MAGIC = b"lllm-index\n"
 
 
-def write_record(file: Path, data: dict[str, Any], *, temporary_prefix: str = ".lllm-index-") -> bool:
+def write_record(file: str | os.PathLike[str], data: dict[str, Any], *, temporary_prefix: str = ".lllm-index-") -> bool:
     """Write ``data`` to ``file`` atomically, privately (0600 in a 0700 folder); ``False`` on failure.
 
     The file is ``_MAGIC``, the CRC-32 of the payload (4 bytes, little-endian) and the
@@ -340,8 +339,9 @@ def write_record(file: Path, data: dict[str, Any], *, temporary_prefix: str = ".
         return False
     temporary = None
     try:
-        file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd, temporary = tempfile.mkstemp(prefix=temporary_prefix, suffix=".tmp", dir=file.parent)
+        folder = os.path.dirname(os.fspath(file))
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+        fd, temporary = tempfile.mkstemp(prefix=temporary_prefix, suffix=".tmp", dir=folder)
         with os.fdopen(fd, "wb") as f:
             f.write(_MAGIC + zlib.crc32(payload).to_bytes(4, "little") + payload)
         os.replace(temporary, file)
@@ -355,11 +355,12 @@ def write_record(file: Path, data: dict[str, Any], *, temporary_prefix: str = ".
         return False
 
 
-def read_record(file: Path) -> dict[str, Any] | None:
+def read_record(file: str | os.PathLike[str]) -> dict[str, Any] | None:
     """The data ``write_record`` wrote to ``file``, or ``None`` when the file is missing, not
     private to this user (another user could have written it), damaged or not a record."""
     try:
-        if not (_private(file.parent) and _private(file)):
+        file = os.fspath(file)
+        if not (_private(os.path.dirname(file)) and _private(file)):
             return None
         with open(file, "rb") as f:
             content = f.read()
@@ -378,17 +379,14 @@ def read_record(file: Path) -> dict[str, Any] | None:
 class IndexCache:
     """Reads and writes ``PackageIndex`` files in one folder."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: str) -> None:
         self.directory = directory
 
-    def _file_for(self, manifest_file: Path) -> Path:
-        # One file per manifest and Python (marshal data is read by the Python that wrote it).
-        return self.directory / f"{_digest(os.path.realpath(manifest_file))}.{sys.implementation.cache_tag}.idx"
-
-    def open(self, manifest_file: Path) -> PackageIndex:
+    def open(self, manifest_file: str) -> PackageIndex:
         """The index for ``manifest_file``: its valid cached content, or a fresh empty one."""
-        file = self._file_for(manifest_file)
         real = os.path.realpath(manifest_file)
+        # One file per manifest and Python (marshal data is read by the Python that wrote it).
+        file = os.path.join(self.directory, f"{_digest(real)}.{sys.implementation.cache_tag}.idx")
         candidate = read_record(file)
         data = None
         if (
@@ -416,12 +414,12 @@ def _digest(text: str) -> str:
     return f"{zlib.crc32(data):08x}{zlib.crc32(data[::-1]):08x}"
 
 
-def _environment_file() -> Path | None:
+def _environment_file() -> str | None:
     directory = cache_dir()
     if directory is None:
         return None
     # repr of str/int/list/dict data is deterministic (marshal's bytes are not).
-    return directory / f"env-{_digest(repr(environment()))}.{sys.implementation.cache_tag}.idx"
+    return os.path.join(directory, f"env-{_digest(repr(environment()))}.{sys.implementation.cache_tag}.idx")
 
 
 def environment_record() -> dict[str, Any] | None:
@@ -454,7 +452,7 @@ def open_cache() -> IndexCache | None:
 # ------------------------------------------------------------- node <-> cached spec
 
 
-def describe_node(node: ResourceNode, origins: dict[int, tuple[Path, str]]) -> list[Any] | None:
+def describe_node(node: ResourceNode, origins: dict[int, tuple[str, str]]) -> list[Any] | None:
     """``[key, recipe, attribute, extra metadata]`` for a freshly discovered node, or ``None``
     when the node cannot be rebuilt from a recipe (its folder is then not cached)."""
     file = node.metadata.get("file_path")

@@ -10,14 +10,12 @@ from __future__ import annotations
 import os
 import time
 import warnings
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, NamedTuple
 
 import attrs
 
-from lllm.core.resource import PackageInfo, ResourceNode
+from lllm.core.resource import PackageInfo, ResourceNode, package_folder
 from lllm.core.runtime import Runtime, get_default_runtime
-from lllm.discovery import SectionFolder, SectionSpec, walk_stats
 from lllm.index_cache import (
     PackageIndex,
     add_cached_nodes,
@@ -40,8 +38,13 @@ from lllm.scopes import (
     declared_folder_name,
     installed_name,
 )
+from lllm.section_spec import SectionSpec
+from lllm.walk import import_anchor, walk_stats
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
+    from lllm.discovery import SectionFolder
     from lllm.plugin_manager import PluginHost
 
 
@@ -71,7 +74,7 @@ class PackageProblemsError(RuntimeError):
         super().__init__(f"{len(self.problems)} problem(s) while loading:\n{lines}")
 
 
-def _same_folder(a: Path | None, b: Path | None) -> bool:
+def _same_folder(a: str | None, b: str | None) -> bool:
     return a is not None and b is not None and os.path.realpath(a) == os.path.realpath(b)
 
 
@@ -103,12 +106,14 @@ class PackageLoader:
             self._host = host_for(self.runtime)
         return self._host
 
-    def report(self, kind: str, message: str, file: Path | None = None) -> None:
+    def report(self, kind: str, message: str, file: str | os.PathLike[str] | None = None) -> None:
         """Record a problem: a ``RuntimeWarning``, or a call to the ``on_problem`` callback."""
         if self._on_problem is None:
             warnings.warn(message, RuntimeWarning, stacklevel=2)
         else:
-            self._on_problem(LoadProblem(kind, message, file))
+            from pathlib import Path
+
+            self._on_problem(LoadProblem(kind, message, None if file is None else Path(file)))
 
     # ------------------------------------------------------------------------- packages
 
@@ -120,9 +125,9 @@ class PackageLoader:
         """
         index = None
         if self.index_cache is not None:
-            target = Path(os.path.abspath(path))
-            manifest_file = target / MANIFEST_NAME if target.is_dir() else target
-            if manifest_file.is_file():
+            target = os.path.abspath(path)
+            manifest_file = os.path.join(target, MANIFEST_NAME) if os.path.isdir(target) else target
+            if os.path.isfile(manifest_file):
                 index = self.index_cache.open(manifest_file)
         manifest = index.manifest if index is not None else None
         if manifest is None:
@@ -163,7 +168,7 @@ class PackageLoader:
         rt = self.runtime
         existing = rt.packages.get(manifest.name)
         if existing is not None:
-            if _same_folder(existing.base_dir, manifest.base_dir):
+            if _same_folder(package_folder(existing), manifest.base_dir):
                 return existing
             if as_dependency and existing.version == manifest.version and existing.alias is None:
                 # Another copy of the same release (two packages bundling one dependency).
@@ -172,7 +177,7 @@ class PackageLoader:
                 self.report(
                     "name-conflict",
                     f"Package {manifest.name!r} at {manifest.base_dir} was not loaded: a package of "
-                    f"that name is already loaded from {existing.base_dir}.",
+                    f"that name is already loaded from {package_folder(existing)}.",
                     manifest.file,
                 )
             return None
@@ -188,23 +193,23 @@ class PackageLoader:
             self._load_dependency(manifest, dependency)
         return info
 
-    def _package_at(self, base_dir: Path) -> PackageInfo | None:
+    def _package_at(self, base_dir: str) -> PackageInfo | None:
         for info in self.runtime.packages.values():
-            if info.alias is None and _same_folder(info.base_dir, base_dir):
+            if info.alias is None and _same_folder(package_folder(info), base_dir):
                 return info
         return None
 
     def _load_dependency(self, parent: Manifest, dependency: PathEntry) -> None:
         where = parent.file or parent.base_dir
         path = dependency.path
-        bundled = parent.base_dir / PROJECT_PACKAGES_FOLDER / declared_folder_name(path)
-        if not path.exists() and (bundled / MANIFEST_NAME).is_file():
+        bundled = os.path.join(parent.base_dir, PROJECT_PACKAGES_FOLDER, declared_folder_name(path))
+        if not os.path.exists(path) and os.path.isfile(os.path.join(bundled, MANIFEST_NAME)):
             # A dependency shipped inside the package by `export_package(..., bundle_deps=True)`.
             path = bundled
-        if not path.exists():
+        if not os.path.exists(path):
             self.report("missing-dependency", f"{where}: dependency {dependency.raw!r} not found at {path}; skipped.", parent.file)
             return
-        if path.is_dir() and not (path / MANIFEST_NAME).is_file():
+        if os.path.isdir(path) and not os.path.isfile(os.path.join(path, MANIFEST_NAME)):
             self.report(
                 "missing-dependency",
                 f"{where}: dependency {dependency.raw!r} at {path} has no {MANIFEST_NAME}; skipped.",
@@ -222,11 +227,11 @@ class PackageLoader:
             return
         existing = rt.packages.get(alias)
         if existing is not None:
-            if existing.name != info.name or not _same_folder(existing.base_dir, info.base_dir):
+            if existing.name != info.name or not _same_folder(package_folder(existing), package_folder(info)):
                 self.report(
                     "name-conflict",
                     f"{where}: alias {alias!r} for {info.name!r} was not applied: the name is already "
-                    f"used by the package at {existing.base_dir}.",
+                    f"used by the package at {package_folder(existing)}.",
                 )
             return
         rt.register_package(attrs.evolve(info, alias=alias), make_default=False)
@@ -273,9 +278,9 @@ class PackageLoader:
             self._collect(manifest, info, spec, plugin, manifest.sections.get(spec.name), nodes, index)
         return list(nodes.values())
 
-    def _folders(self, manifest: Manifest, spec: SectionSpec, table: SectionTable | None) -> Iterator[tuple[Path, str, PathEntry | None]]:
+    def _folders(self, manifest: Manifest, spec: SectionSpec, table: SectionTable | None) -> Iterator[tuple[str, str, PathEntry | None]]:
         if table is None or table.paths is None:
-            yield manifest.base_dir / spec.folder_name, "", None
+            yield os.path.join(manifest.base_dir, spec.folder_name), "", None
             return
         for entry in table.paths:
             yield entry.path, entry.prefix, entry
@@ -292,7 +297,7 @@ class PackageLoader:
     ) -> None:
         where = manifest.file or manifest.base_dir
         for path, prefix, entry in self._folders(manifest, spec, table):
-            if not path.is_dir():
+            if not os.path.isdir(path):
                 if entry is not None:
                     self.report("missing-folder", f"{where}: [{spec.name}] path {entry.raw!r} not found at {path}; skipped.", manifest.file)
                 if index is not None:
@@ -315,12 +320,14 @@ class PackageLoader:
                         "collision",
                         f"Key {node.qualified_key!r} comes from both {first.metadata.get('file_path')} and "
                         f"{node.metadata.get('file_path')}; the first is kept.",
-                        Path(node.metadata["file_path"]) if node.metadata.get("file_path") else None,
+                        node.metadata.get("file_path") or None,
                     )
                     continue
                 nodes[node.qualified_key] = node
 
-    def _folder(self, job: _FolderJob, *, only: list[Path] | None = None, problems: dict[str, list[str]] | None = None) -> SectionFolder:
+    def _folder(self, job: _FolderJob, *, only: list[str] | None = None, problems: dict[str, list[str]] | None = None) -> SectionFolder:
+        from lllm.discovery import SectionFolder
+
         def report(message: str, file: Path | None) -> None:
             if problems is not None and file is not None:
                 problems.setdefault(str(file), []).append(message)
@@ -343,9 +350,8 @@ class PackageLoader:
 
     def _cached_folder(self, job: _FolderJob, index: PackageIndex) -> list[ResourceNode]:
         """The folder's nodes: cached ones for unchanged files, discovered ones for the rest."""
-        spec, path, prefix = job.spec, job.path, job.prefix
-        root = str(path)
-        cached_dirs, cached = index.folder(spec.name, path, prefix)
+        spec, root, prefix = job.spec, job.path, job.prefix
+        cached_dirs, cached = index.folder(spec.name, root, prefix)
         seen_at = time.time_ns()
         current = restat(root, cached_dirs, cached) if cached_dirs else None
         dirs = cached_dirs
@@ -363,14 +369,14 @@ class PackageLoader:
                 return nodes  # the record stays as it is
         except (TypeError, ValueError, KeyError, IndexError, AttributeError):
             # A malformed record: forget the cache for this folder and discover it whole.
-            index.set_folder(spec.name, path, prefix, None, None)
+            index.set_folder(spec.name, root, prefix, None, None)
             return self._discover(job)
         changed_names = set(changed)
         fresh: dict[str, list[ResourceNode]] = {}
         problems: dict[str, list[str]] = {}
         origins: dict[int, tuple[Path, str]] = {}
         if changed:
-            folder = self._folder(job, only=[Path(file) for file in changed], problems=problems)
+            folder = self._folder(job, only=changed, problems=problems)
             for node in self._discover(job, folder):
                 fresh.setdefault(str(node.metadata.get("file_path")), []).append(node)
             origins = folder.origins
@@ -393,13 +399,13 @@ class PackageLoader:
                 add_cached_nodes(nodes, [(file, record[2])], package_root, namespace, spec.resource_type, base_metadata)
                 stored_problems = [str(m) for m in record[3] or ()]
             except (TypeError, ValueError, KeyError, IndexError, AttributeError):
-                index.set_folder(spec.name, path, prefix, None, None)
+                index.set_folder(spec.name, root, prefix, None, None)
                 return self._discover(job)
             for message in stored_problems:
-                self.report("import", message, Path(file))
+                self.report("import", message, file)
             if records is not None:
                 records[relative] = record
-        index.set_folder(spec.name, path, prefix, dirs, records)
+        index.set_folder(spec.name, root, prefix, dirs, records)
         return nodes
 
     def _unchanged_folder(self, job: _FolderJob, current: list[tuple[str, str, int, int]], cached: dict[str, Any]) -> list[ResourceNode]:
@@ -417,15 +423,16 @@ class PackageLoader:
         ]
         for file, messages in reported:
             for message in messages:
-                self.report("import", message, Path(file))
+                self.report("import", message, file)
         return nodes
 
     @staticmethod
     def _cache_context(job: _FolderJob) -> tuple[str, str, dict[str, Any]]:
-        """``(namespace, package root, shared metadata)`` of the nodes built from a folder's cache."""
-        anchor = SectionFolder(job.spec, job.path, job.info, job.prefix, plugin_name=job.plugin, package_root=job.manifest.base_dir)
-        base_metadata = {"package": job.info.effective_name, "section": job.spec.name, "plugin": job.plugin}
-        return anchor.namespace, str(anchor.package_root), base_metadata
+        """``(namespace, package root, shared metadata)`` of the nodes built from a folder's
+        cache: what a ``SectionFolder`` of the job would say (see ``import_anchor``)."""
+        package = job.info.effective_name
+        base_metadata = {"package": package, "section": job.spec.name, "plugin": job.plugin}
+        return f"{package}.{job.spec.name}", import_anchor(job.path, job.manifest.base_dir), base_metadata
 
 
 class _FolderJob(NamedTuple):
@@ -435,7 +442,7 @@ class _FolderJob(NamedTuple):
     info: PackageInfo
     spec: SectionSpec
     plugin: str
-    path: Path
+    path: str
     prefix: str
     options: Mapping[str, Any]
 

@@ -15,8 +15,10 @@ import os
 import sys
 import types
 import warnings
-from pathlib import Path
-from typing import Any, Mapping, NamedTuple
+from typing import TYPE_CHECKING, Any, Mapping, NamedTuple
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 __all__ = [
     "MANIFEST_NAME",
@@ -62,6 +64,8 @@ class ManifestError(ValueError):
         line: int | None = None,
         column: int | None = None,
     ):
+        from pathlib import Path
+
         self.file = Path(file)
         self.message = message
         self.key = key
@@ -77,19 +81,20 @@ class ManifestError(ValueError):
 
 
 # The manifest model is read at every start (from the index cache when warm): NamedTuples,
-# which cost a tenth of an attrs class to create at import.
+# which cost a tenth of an attrs class to create at import, holding paths as strings, so a
+# warm start never imports pathlib.
 
 
 class PathEntry(NamedTuple):
     """One entry of a ``paths`` or ``packages`` list.
 
-    ``path`` is absolute (relative entries are taken from the manifest's folder; it need not
-    exist), ``raw`` the path as written (the whole string for the ``"x under p"`` and
+    ``path`` is absolute, a string (relative entries are taken from the manifest's folder;
+    it need not exist), ``raw`` the path as written (the whole string for the ``"x under p"`` and
     ``"x as a"`` forms, the ``path`` value for the table form). ``prefix`` goes before the
     keys of a section path; ``alias`` is a second package name for a dependency.
     """
 
-    path: Path
+    path: str
     raw: str
     prefix: str = ""
     alias: str | None = None
@@ -114,13 +119,14 @@ class SectionTable(NamedTuple):
 class Manifest(NamedTuple):
     """A parsed and checked ``lllm.toml`` (change one with ``_replace``).
 
+    ``file`` (the manifest) and ``base_dir`` (its folder) are absolute paths, as strings;
     ``file`` is ``None`` for a manifest made up for a folder that has none
     (``manifest_for_folder``). ``sections`` maps every table other than ``[package]`` and
     ``[dependencies]`` to its ``SectionTable``, in file order (left out of the hash).
     """
 
-    file: Path | None
-    base_dir: Path
+    file: str | None
+    base_dir: str
     name: str
     version: str = DEFAULT_VERSION
     description: str = ""
@@ -164,8 +170,8 @@ def manifest_for_folder(folder: str | os.PathLike[str]) -> Manifest:
     The folder is not required to exist. A folder name that is not a valid package name
     raises ``ValueError``.
     """
-    base_dir = Path(os.path.abspath(folder))
-    return Manifest(file=None, base_dir=base_dir, name=validate_package_name(base_dir.name))
+    base_dir = os.path.abspath(folder)
+    return Manifest(file=None, base_dir=base_dir, name=validate_package_name(os.path.basename(base_dir)))
 
 
 def read_manifest(path: str | os.PathLike[str]) -> Manifest:
@@ -175,6 +181,8 @@ def read_manifest(path: str | os.PathLike[str]) -> Manifest:
     ``FileNotFoundError``. Anything wrong with the file itself raises ``ManifestError``;
     keys that are not understood give a ``RuntimeWarning`` and are otherwise ignored.
     """
+    from pathlib import Path
+
     target = Path(os.path.abspath(path))
     if target.is_dir():
         file = target / MANIFEST_NAME
@@ -193,6 +201,8 @@ def parse_manifest(text: str, file: str | os.PathLike[str]) -> Manifest:
     Relative paths resolve against ``file``'s folder; errors name ``file``. Used to check the
     manifest inside an archive before anything is extracted.
     """
+    from pathlib import Path
+
     file = Path(os.path.abspath(file))
     return _ManifestReader(file).build(_parse_toml(file, text))
 
@@ -321,8 +331,8 @@ class _ManifestReader:
                 continue
             sections[key] = self.section(key, value)
         return Manifest(
-            file=self.file,
-            base_dir=self.base_dir,
+            file=str(self.file),
+            base_dir=str(self.base_dir),
             name=name,
             version=version,
             description=description,
@@ -475,8 +485,8 @@ class _ManifestReader:
                 "empty, leading or trailing segment",
             )
 
-    def resolve(self, path: str) -> Path:
-        return Path(os.path.normpath(self.base_dir / path))
+    def resolve(self, path: str) -> str:
+        return os.path.normpath(os.path.join(self.base_dir, path))
 
 
 def _kind(value: Any) -> str:

@@ -151,9 +151,10 @@ def _export_files(base: Path, include_packages: bool, exclude: Path | None = Non
     return found
 
 
-def _dependency_folder(parent: Path, path: Path) -> Path | None:
+def _dependency_folder(parent: str | os.PathLike[str], declared: str | os.PathLike[str]) -> Path | None:
     """Where the loader finds a dependency declared by the package in ``parent``: the folder
     (or a manifest file's folder), else the package's own bundled copy; ``None`` if nowhere."""
+    parent, path = Path(parent), Path(declared)
     folder = path.parent if path.is_file() else path
     if (folder / "lllm.toml").is_file():
         return folder

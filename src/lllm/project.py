@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import warnings
-from pathlib import Path
 
 from lllm.core.runtime import (
     Runtime,
@@ -22,40 +21,41 @@ from lllm.manifest import Manifest, manifest_for_folder
 from lllm.scopes import (
     PROJECT_PACKAGES_FOLDER,
     entry_point_packages,
-    find_project_root,
-    lllm_home,
-    packages_in,
+    lllm_home_text,
+    package_folders_in,
+    project_root_text,
 )
 
 #: Folders whose presence in the cwd triggers the fallback when there is no lllm.toml.
 STANDARD_FOLDERS: tuple[str, ...] = ("prompts", "configs", "tactics", "proxies")
 
 
-def _fallback_manifest(cwd: Path) -> Manifest:
-    name = "".join(c if c.isascii() and (c.isalnum() or c in "_-") else "_" for c in cwd.name) or "project"
+def _fallback_manifest(cwd: str) -> Manifest:
+    folder_name = os.path.basename(cwd)
+    name = "".join(c if c.isascii() and (c.isalnum() or c in "_-") else "_" for c in folder_name) or "project"
     try:
         return manifest_for_folder(cwd)
     except ValueError:
         return Manifest(file=None, base_dir=cwd, name=name)
 
 
-def load_project(loader: PackageLoader, *, cwd: Path | None = None, cwd_fallback: bool = True) -> Path | None:
+def load_project(loader: PackageLoader, *, cwd: str | os.PathLike[str] | None = None, cwd_fallback: bool = True) -> str | None:
     """Load the project for ``cwd`` into ``loader``'s runtime and return its root folder (or ``None``)."""
-    cwd = Path(os.getcwd() if cwd is None else cwd)
+    cwd = os.path.abspath(os.getcwd() if cwd is None else cwd)
     configured = os.environ.get("LLLM_CONFIG")
     if configured:
-        path = Path(configured).expanduser()
-        if not path.exists():
+        path = os.path.abspath(os.path.expanduser(configured))
+        if not os.path.exists(path):
             warnings.warn(f"lllm: LLLM_CONFIG points to {path}, which does not exist; nothing loaded.", RuntimeWarning, stacklevel=2)
             return None
         loader.load(path)
-        return path.parent if path.is_file() else path
-    root = find_project_root(cwd)
+        return os.path.dirname(path) if os.path.isfile(path) else path
+    root = project_root_text(cwd)
     if root is not None:
         loader.load(root)
         return root
     if cwd_fallback:
-        present = [name for name in STANDARD_FOLDERS if os.path.isdir(cwd / name)]
+        present = [name for name in STANDARD_FOLDERS if os.path.isdir(os.path.join(cwd, name))]
         if present:
             manifest = _fallback_manifest(cwd)
             warnings.warn(
@@ -69,15 +69,15 @@ def load_project(loader: PackageLoader, *, cwd: Path | None = None, cwd_fallback
     return None
 
 
-def load_shared_packages(loader: PackageLoader, project_root: Path | None, *, include_installed: bool = True) -> None:
+def load_shared_packages(loader: PackageLoader, project_root: str | None, *, include_installed: bool = True) -> None:
     """Load drop-in packages (project scope, then user scope) and, if asked, pip-installed ones.
 
     A package whose name is already loaded is shadowed silently.
     """
-    folders: list[Path] = []
+    folders: list[str] = []
     if project_root is not None:
-        folders.extend(packages_in(project_root / PROJECT_PACKAGES_FOLDER))
-    folders.extend(packages_in(lllm_home() / "packages"))
+        folders.extend(package_folders_in(os.path.join(project_root, PROJECT_PACKAGES_FOLDER)))
+    folders.extend(package_folders_in(os.path.join(lllm_home_text(), "packages")))
     if include_installed:
         folders.extend(path for _, path in entry_point_packages())
     for folder in folders:
@@ -92,8 +92,9 @@ def populate(
     discover_shared_packages: bool = True,
     cwd_fallback: bool = True,
     installed_packages: bool | None = True,
-) -> Path | None:
-    """Fill ``runtime`` from ``path`` (or the cwd's project) and the shared packages; return the project root.
+) -> str | None:
+    """Fill ``runtime`` from ``path`` (or the cwd's project) and the shared packages; return the
+    project root (a string).
 
     ``installed_packages`` says whether pip-installed packages join the shared packages;
     ``None`` means only when a project was found (auto-init reads no entry points otherwise).
@@ -101,15 +102,15 @@ def populate(
     import gc
 
     loader = PackageLoader(runtime)
-    root: Path | None = None
+    root: str | None = None
     # Loading allocates many small objects and frees few: pause the cyclic collector.
     collecting = gc.isenabled()
     gc.disable()
     try:
         if path is not None:
-            target = Path(path)
+            target = os.path.abspath(path)
             loader.load(target)
-            root = target.parent if target.is_file() else target
+            root = os.path.dirname(target) if os.path.isfile(target) else target
         elif discover_cwd:
             root = load_project(loader, cwd_fallback=cwd_fallback)
         if discover_shared_packages:

@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from lllm.manifest import MANIFEST_NAME
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 SCOPES: tuple[str, ...] = ("project", "user")
 PROJECT_PACKAGES_FOLDER = "lllm_packages"
@@ -26,8 +29,15 @@ INSTALL_RECORD = ".lllm-install.json"
 
 def lllm_home() -> Path:
     """The user's lllm folder: ``$LLLM_HOME`` or ``~/.lllm``."""
+    from pathlib import Path
+
+    return Path(lllm_home_text())
+
+
+def lllm_home_text() -> str:
+    """``lllm_home()`` as a string (what a warm start uses: no ``Path``)."""
     configured = os.environ.get("LLLM_HOME")
-    return Path(configured).expanduser() if configured else Path.home() / ".lllm"
+    return os.path.expanduser(configured) if configured else os.path.join(os.path.expanduser("~"), ".lllm")
 
 
 def check_scope(scope: str | None, *, allow_none: bool = False) -> str | None:
@@ -42,10 +52,18 @@ def check_scope(scope: str | None, *, allow_none: bool = False) -> str | None:
 
 def find_project_root(start: str | os.PathLike[str] | None = None) -> Path | None:
     """The folder of the nearest ``lllm.toml`` at or above ``start`` (default: the cwd)."""
+    from pathlib import Path
+
+    root = project_root_text(start)
+    return None if root is None else Path(root)
+
+
+def project_root_text(start: str | os.PathLike[str] | None = None) -> str | None:
+    """``find_project_root(start)`` as a string (what a warm start uses: no ``Path``)."""
     folder = os.path.abspath(os.getcwd() if start is None else start)
     while True:
         if os.path.isfile(os.path.join(folder, MANIFEST_NAME)):
-            return Path(folder)
+            return folder
         parent = os.path.dirname(folder)
         if parent == folder:
             return None
@@ -61,24 +79,33 @@ def scope_dir(scope: str, project_root: str | os.PathLike[str] | None = None) ->
     check_scope(scope)
     if scope == "user":
         return lllm_home() / "packages"
+    from pathlib import Path
+
     root = Path(project_root) if project_root is not None else (find_project_root() or Path.cwd())
     return root / PROJECT_PACKAGES_FOLDER
 
 
-def packages_in(folder: Path) -> list[Path]:
+def packages_in(folder: str | os.PathLike[str]) -> list[Path]:
     """Package folders (holding ``lllm.toml``) directly inside ``folder``, sorted; hidden and ``_`` names skipped."""
+    from pathlib import Path
+
+    return [Path(path) for path in package_folders_in(folder)]
+
+
+def package_folders_in(folder: str | os.PathLike[str]) -> list[str]:
+    """``packages_in(folder)`` as strings (what a warm start uses: no ``Path``)."""
     try:
         names = sorted(os.listdir(folder))
     except OSError:
         return []
     return [
-        folder / name
+        os.path.join(folder, name)
         for name in names
         if not name.startswith((".", "_")) and os.path.isfile(os.path.join(folder, name, MANIFEST_NAME))
     ]
 
 
-def entry_point_packages() -> list[tuple[str, Path]]:
+def entry_point_packages() -> list[tuple[str, str]]:
     """``(entry point name, package folder)`` for every ``lllm.packages`` entry point that loads.
 
     The answer is kept in the index cache's environment record, so a process whose
@@ -97,7 +124,7 @@ def entry_point_packages() -> list[tuple[str, Path]]:
                 and os.path.isfile(os.path.join(str(path), MANIFEST_NAME))
                 for _, path in known
             ):
-                return [(str(name), Path(path)) for name, path in known]
+                return [(str(name), str(path)) for name, path in known]
     found = _read_entry_point_packages()
     if record is not None:
         record[PACKAGES_ENTRY_POINT_GROUP] = [[name, str(path)] for name, path in found]
@@ -107,19 +134,19 @@ def entry_point_packages() -> list[tuple[str, Path]]:
     return found
 
 
-def _read_entry_point_packages() -> list[tuple[str, Path]]:
+def _read_entry_point_packages() -> list[tuple[str, str]]:
     import warnings
 
     from lllm.entry_points import entry_points
 
-    found: list[tuple[str, Path]] = []
+    found: list[tuple[str, str]] = []
     for ep in entry_points(PACKAGES_ENTRY_POINT_GROUP):
         try:
             target = ep.load()
             if callable(target) and not isinstance(target, type):
                 target = target()
             module_file = getattr(target, "__file__", None)
-            path = Path(module_file).parent if module_file else Path(os.fspath(target))
+            path = os.path.dirname(module_file) if module_file else os.fspath(target)
         except Exception as exc:
             warnings.warn(
                 f"lllm: package entry point {ep.name!r} ({ep.value}) could not be loaded: "
@@ -154,7 +181,9 @@ def installed_name(folder: str | os.PathLike[str], manifest_name: str) -> str:
     return name if isinstance(name, str) and name else manifest_name
 
 
-def declared_folder_name(path: Path) -> str:
+def declared_folder_name(path: str | os.PathLike[str]) -> str:
     """The folder name a dependency path names (``../child`` or ``../child/lllm.toml`` → ``child``):
     what a bundled copy is called under ``lllm_packages/``."""
-    return path.parent.name if path.name == MANIFEST_NAME else path.name
+    text = os.path.normpath(os.fspath(path))
+    name = os.path.basename(text)
+    return os.path.basename(os.path.dirname(text)) if name == MANIFEST_NAME else name

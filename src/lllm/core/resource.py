@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import threading
-from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import attrs
 
 from lllm.core.errors import ResourceLoadError
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 _UNLOADED: Any = type("_Unloaded", (), {"__repr__": lambda self: "<unloaded>"})()
 # Loaders that nodes can name instead of holding a callable: a node whose loader is the tuple
@@ -173,25 +176,47 @@ class ResourceNode:
         return f"<ResourceNode {self.qualified_key} type={self.resource_type} {state}>"
 
 
-def _optional_path(value: str | Path | None) -> Path | None:
-    return None if value is None else Path(value)
+def _optional_text_path(value: str | os.PathLike[str] | None) -> str | None:
+    return None if value is None else os.fspath(value)
 
 
-@attrs.frozen
+@attrs.frozen(repr=False)
 class PackageInfo:
     """What a runtime knows of one loaded package.
 
     ``effective_name`` is the name its resources are registered under: the alias when the
-    package was loaded under one, else its own name.
+    package was loaded under one, else its own name. ``base_dir`` is given as a string or a
+    ``Path`` and read as a ``Path`` (``None`` for a package registered in code).
     """
 
     name: str
     version: str = "0.0.0"
     description: str = ""
-    base_dir: Path | None = attrs.field(default=None, converter=_optional_path)
+    # Kept as a string: loading never creates a Path, so a warm start does not import pathlib.
+    _base_dir: str | None = attrs.field(default=None, converter=_optional_text_path, alias="base_dir")
     alias: str | None = None
+
+    @property
+    def base_dir(self) -> Path | None:
+        """The package's folder, or ``None``."""
+        if self._base_dir is None:
+            return None
+        from pathlib import Path
+
+        return Path(self._base_dir)
 
     @property
     def effective_name(self) -> str:
         """The alias if set, else the declared name."""
         return self.alias or self.name
+
+    def __repr__(self) -> str:
+        return (
+            f"PackageInfo(name={self.name!r}, version={self.version!r}, description={self.description!r}, "
+            f"base_dir={self.base_dir!r}, alias={self.alias!r})"
+        )
+
+
+def package_folder(info: PackageInfo) -> str | None:
+    """``info.base_dir`` as the string it is stored as (no ``Path`` made: the loader's form)."""
+    return info._base_dir

@@ -7,18 +7,21 @@ machinery, so a process that loads packages from the cache stays light.
 
 from __future__ import annotations
 
+import os
 import sys
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 FRONT_MATTER_FENCE = "---"
 
 
-def load_file_value(path: Path) -> Any:
+def load_file_value(path: str | os.PathLike[str]) -> Any:
     """The value of a data file: ``.json``, ``.yaml``/``.yml`` and ``.toml`` parsed, else ``bytes``."""
-    path = Path(path)
-    suffix = path.suffix.lower()
-    data = path.read_bytes()
+    suffix = _suffix(path)
+    with open(path, "rb") as f:
+        data = f.read()
     if suffix == ".json":
         import json
 
@@ -37,13 +40,17 @@ def load_file_value(path: Path) -> Any:
     return data
 
 
-def load_config(path: Path) -> dict[str, Any]:
+def _suffix(path: str | os.PathLike[str]) -> str:
+    return os.path.splitext(os.fspath(path))[1].lower()
+
+
+def load_config(path: str | os.PathLike[str]) -> dict[str, Any]:
     """Parse a config file; it must hold a mapping (an empty YAML file is ``{}``).
 
     Raises ``ValueError`` naming the file when the content is not a mapping.
     """
     value = load_file_value(path)
-    if value is None and Path(path).suffix.lower() in (".yaml", ".yml"):
+    if value is None and _suffix(path) in (".yaml", ".yml"):
         return {}
     if not isinstance(value, dict):
         raise ValueError(f"Config file {path} must contain a mapping, got {type(value).__name__}.")
@@ -78,16 +85,17 @@ def split_front_matter(text: str, file: Path | str) -> tuple[dict[str, Any], str
     return metadata, "".join(lines[index + 1 :])
 
 
-def load_text_prompt(path: Path, key: str) -> Any:
+def load_text_prompt(path: str | os.PathLike[str], key: str) -> Any:
     """Read a ``.md``/``.txt`` prompt file (UTF-8) into a ``Prompt`` with path ``key``."""
     from lllm.core.prompt import Prompt
 
-    text = Path(path).read_text(encoding="utf-8").removeprefix("\ufeff")
+    with open(path, encoding="utf-8") as f:
+        text = f.read().removeprefix("\ufeff")
     metadata, body = split_front_matter(text, path)
     return Prompt(path=key, prompt=body, metadata=metadata)
 
 
-def load_python_object(file: Path, package_root: Path, attribute: str) -> Any:
+def load_python_object(file: str | os.PathLike[str], package_root: str | os.PathLike[str], attribute: str) -> Any:
     """The object bound to ``attribute`` (a dotted path) at the top of Python file ``file``.
 
     The file is imported once per process, as ``lllm.discovery.import_file`` does during
@@ -95,7 +103,7 @@ def load_python_object(file: Path, package_root: Path, attribute: str) -> Any:
     """
     from lllm.discovery import import_file
 
-    target: Any = import_file(Path(file), Path(package_root))
+    target: Any = import_file(file, package_root)
     for part in attribute.split("."):
         target = getattr(target, part)
     return target
