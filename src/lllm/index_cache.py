@@ -3,9 +3,10 @@
 One file per package manifest and Python version, in the user cache folder (``LLLM_CACHE_DIR`` overrides;
 ``LLLM_NO_CACHE=1`` disables the cache). A file records:
 
-- the environment it was written in (lllm version and code, Python version, the ``sys.path``
-  folders' modification times — which change when distributions, and so plugins, are
-  installed, upgraded or removed — and the plugin switches); any difference → ignored;
+- the environment it was written in (lllm version and code, Python version, the
+  modification times of the ``sys.path`` folders that hold distributions — which change
+  when distributions, and so plugins, are installed, upgraded or removed — and the plugin
+  switches); any difference → ignored;
 - the manifest's size and modification time (ns) and its parsed content;
 - the section table (section, resource type, owning plugin);
 - per section folder: the modification time (ns) of every folder walked, and per file its
