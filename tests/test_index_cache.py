@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import pytest
@@ -419,3 +420,115 @@ def test_manifest_values_the_cache_cannot_store_do_not_break_loading(tmp_path: P
     cold, warm = run(project, cache), run(project, cache)
     assert cold["values"]["proj.assets:a.txt"] == warm["values"]["proj.assets:a.txt"] == "A"
     assert warm["user_modules_at_start"] == []  # the folders were cached all the same
+
+
+def load_keys(project: Path, cache: Path, monkeypatch) -> list[str]:
+    """Load ``project`` into a fresh runtime in this process (the cache in ``cache``)."""
+    from lllm import Runtime, load_package
+
+    monkeypatch.setenv("LLLM_CACHE_DIR", str(cache))
+    rt = Runtime()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        load_package(project, runtime=rt)
+    return rt.keys()
+
+
+def test_a_dangling_link_that_comes_to_life_is_seen(project: Path, tmp_path: Path, monkeypatch) -> None:
+    # What a dangling link will point to is in no folder's times: its folder is walked each time.
+    cache = tmp_path / "cache"
+    (project / "prompts/later.md").symlink_to(tmp_path / "target.md")
+    st = (project / "prompts").stat()
+    os.utime(project / "prompts", ns=(st.st_atime_ns, st.st_mtime_ns - 60_000_000_000))
+    assert "proj.prompts:later" not in load_keys(project, cache, monkeypatch)
+    (tmp_path / "target.md").write_text("Later")
+    assert "proj.prompts:later" in load_keys(project, cache, monkeypatch)
+
+
+def test_a_linked_folder_pointed_elsewhere_is_walked_again(project: Path, tmp_path: Path, monkeypatch) -> None:
+    # Two trees with the same folder times (as builds with normalised times make): the link
+    # is re-pointed without its parent's time moving; the folder's inode tells them apart.
+    cache = tmp_path / "cache"
+    first = write_tree(tmp_path / "first", {"a.md": "A"})
+    second = write_tree(tmp_path / "second", {"a.md": "A", "b.md": "B"})
+    for tree in (first, second):
+        for path in [tree, *tree.rglob("*")]:
+            os.utime(path, ns=(1_000_000_000_000_000_000, 1_000_000_000_000_000_000))
+    link = project / "prompts/shared"
+    link.symlink_to(first, target_is_directory=True)
+    age(project / "prompts")
+    assert "proj.prompts:shared/b" not in load_keys(project, cache, monkeypatch)
+    before = (project / "prompts").stat()
+    link.unlink()
+    link.symlink_to(second, target_is_directory=True)
+    os.utime(project / "prompts", ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert "proj.prompts:shared/b" in load_keys(project, cache, monkeypatch)
+
+
+def test_a_manifest_rewritten_within_a_clock_tick_is_read_again(project: Path, tmp_path: Path, monkeypatch) -> None:
+    cache = tmp_path / "cache"
+    manifest = project / "lllm.toml"
+    future = time.time_ns() + 3_600 * 1_000_000_000
+    manifest.write_text('[package]\nname = "proj"\n[assets]\npaths = ["assets"]\n')
+    os.utime(manifest, ns=(future, future))
+    assert "proj.assets:data/table.csv" in load_keys(project, cache, monkeypatch)
+    manifest.write_text('[package]\nname = "proj"\n[assets]\npaths = ["nothere"]\n')  # same size
+    os.utime(manifest, ns=(future, future))
+    assert "proj.assets:data/table.csv" not in load_keys(project, cache, monkeypatch)
+
+
+def test_a_manifest_reached_through_a_link_resolves_its_paths_from_there(tmp_path: Path, monkeypatch) -> None:
+    # The cache file is the manifest's (by real path), but relative paths resolve from the
+    # folder the manifest was reached in: reached another way, it is parsed again.
+    real = write_tree(tmp_path / "real/proj", {"lllm.toml": '[package]\nname = "p"\n[prompts]\npaths = ["../shared"]\n'})
+    write_tree(tmp_path / "real/shared", {"r.md": "R"})
+    (tmp_path / "elsewhere").mkdir()
+    write_tree(tmp_path / "elsewhere/shared", {"l.md": "L"})
+    (tmp_path / "elsewhere/proj").symlink_to(real, target_is_directory=True)
+    age(tmp_path)
+    cache = tmp_path / "cache"
+    assert load_keys(real, cache, monkeypatch) == ["p.prompts:r"]
+    assert load_keys(tmp_path / "elsewhere/proj", cache, monkeypatch) == ["p.prompts:l"]
+    assert load_keys(real, cache, monkeypatch) == ["p.prompts:r"]
+
+
+def test_a_cached_section_keeps_its_default_folder(tmp_path: Path, monkeypatch) -> None:
+    from lllm.testing import installed_distribution
+
+    plugin = """
+        from lllm.plugin import SectionSpec, file_nodes, hookimpl
+
+        @hookimpl
+        def lllm_sections():
+            return [SectionSpec(name="tables", resource_type="table", default_folder="data/tables", cacheable=True)]
+
+        @hookimpl
+        def lllm_discover(folder):
+            return file_nodes(folder)
+    """
+    with installed_distribution(tmp_path / "site", "tables-plugin", entry_points={"lllm.plugins": {"tables": "tables_plugin"}},
+                                modules={"tables_plugin.py": plugin}):
+        project = age(write_tree(tmp_path / "proj", {"lllm.toml": '[package]\nname = "proj"\n', "data/tables/x.csv": "a\n"}))
+        cache = tmp_path / "cache"
+        for _ in range(3):  # cold, then from the cache
+            assert load_keys(project, cache, monkeypatch) == ["proj.tables:x.csv"]
+
+
+@pytest.mark.parametrize("damage", [
+    lambda data: data.update({"sections": [[row[0], row[1], "no-such-plugin", *row[3:]] for row in data["sections"]]}),
+    lambda data: data.update({"plugin_code": [["bad\0path", [1, 2]]]}),
+    lambda data: data.update({"sections": [[*row[:4], "../../outside", row[5]] for row in data["sections"]]}),
+], ids=["unknown-plugin", "nul-in-a-code-path", "default-folder-outside"])
+def test_a_damaged_section_table_does_not_break_loading(project: Path, tmp_path: Path, damage) -> None:
+    cache = tmp_path / "cache"
+    truth = run(project, cache)
+    (index_file,) = [f for f in cache.glob("*.idx") if not f.name.startswith("env-")]
+    data = read_record(index_file)
+    damage(data)
+    for folder in data["folders"].values():
+        for record in folder["files"].values():
+            record[1] = -1  # every file changed: the section's plugin must be asked
+    assert write_record(index_file, data)
+    after = run(project, cache)  # no crash (auto-init would have started empty and warned)
+    assert set(after["keys"]) <= set(truth["keys"])  # and nothing from elsewhere
+    assert after["keys"]

@@ -1007,3 +1007,13 @@ def test_switches_in_a_fresh_process(tmp_path: Path) -> None:
     strict = run(LLLM_STRICT_PLUGINS="1")
     assert strict["outcome"].startswith("PluginError: ") and "'bomb'" in strict["outcome"] and "lllm-bomb" in strict["outcome"]
     assert strict["warnings"] == [] and strict["keys"] == []
+
+
+@pytest.mark.parametrize("folder", ["", "/abs", "../up", "a/../b", "a//b", "c:x", 5, "a\\..\\b"])
+def test_a_default_folder_must_stay_inside_the_package(folder) -> None:
+    with pytest.raises(ValueError, match="default folder"):
+        SectionSpec(name="notes", resource_type="note", default_folder=folder)
+
+
+def test_a_default_folder_may_be_nested() -> None:
+    assert SectionSpec(name="notes", resource_type="note", default_folder="data/notes").folder_name == "data/notes"

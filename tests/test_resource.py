@@ -117,3 +117,20 @@ def test_package_info() -> None:
     assert aliased.effective_name == "a2" and aliased.name == "acme"
     with pytest.raises(AttributeError):
         info.name = "other"  # frozen
+
+
+def test_package_info_base_dir_is_kept_as_a_normalised_string() -> None:
+    import pickle
+
+    import attrs
+
+    given_as_text = PackageInfo("acme", base_dir="/tmp/acme/")
+    assert given_as_text == PackageInfo("acme", base_dir=Path("/tmp/./acme"))
+    assert hash(given_as_text) == hash(PackageInfo("acme", base_dir=Path("/tmp/acme")))
+    assert isinstance(given_as_text.base_dir, Path) and given_as_text.base_dir == Path("/tmp/acme")
+    assert "base_dir=" in repr(given_as_text) and "Path" in repr(given_as_text)
+    assert attrs.evolve(given_as_text, alias="a").base_dir == Path("/tmp/acme")
+    assert pickle.loads(pickle.dumps(given_as_text)) == given_as_text
+    assert PackageInfo("code").base_dir is None
+    with pytest.raises(TypeError, match="base_dir"):
+        PackageInfo("acme", base_dir=b"/tmp/acme")

@@ -31,6 +31,7 @@ import functools
 import marshal
 import os
 import sys
+import time
 import zlib
 from stat import S_ISDIR as _S_ISDIR
 from stat import S_ISREG as _S_ISREG
@@ -96,7 +97,8 @@ def environment() -> dict[str, Any]:
         package_dir = os.path.dirname(__file__)
         sections_dir = os.path.join(package_dir, "sections")
         code = [os.path.join(sections_dir, n) for n in os.listdir(sections_dir) if n.endswith(".py")] + [
-            os.path.join(package_dir, name) for name in ("discovery.py", "loader.py", "index_cache.py", "manifest.py")
+            os.path.join(package_dir, name)
+            for name in ("discovery.py", "loader.py", "index_cache.py", "manifest.py", "walk.py", "section_spec.py")
         ]
         code_times = sorted(os.stat(f).st_mtime_ns for f in code if os.path.exists(f))
         switches = {n: os.environ.get(n, "") for n in ("LLLM_DISABLE_PLUGINS", "LLLM_PLUGINS_AUTOLOAD", "LLLM_STRICT_PLUGINS")}
@@ -157,9 +159,16 @@ def _private(path: str) -> bool:
 def _stat(path: str) -> list[int] | None:
     try:
         st = os.stat(path)
-    except OSError:
+    except (OSError, ValueError):
         return None
     return [st.st_size, st.st_mtime_ns]
+
+
+def _trusted_stat(path: str) -> list[int] | None:
+    """``[size, mtime_ns]`` of ``path`` as the cache records it (see ``trusted_time``)."""
+    seen_at = time.time_ns()
+    st = _stat(path)
+    return None if st is None else [st[0], trusted_time(st[1], seen_at)]
 
 
 # -------------------------------------------------------------------------- manifests
@@ -222,13 +231,20 @@ class PackageIndex:
         self.manifest_file = manifest_file
         self.data: dict[str, Any] = data or {}
         self.dirty = data is None
+        self._manifest_seen_at = 0
 
     @property
     def manifest(self) -> Manifest | None:
         """The cached parsed manifest, if the manifest file is unchanged."""
         cached = self.data.get("manifest")
         try:
-            if not cached or cached.get("stat") != _stat(self.manifest_file):
+            # Paths in the parsed manifest were resolved from the folder it was read in: a
+            # manifest reached through another path (a link) is parsed again.
+            if (
+                not cached
+                or cached.get("stat") != _stat(self.manifest_file)
+                or cached.get("base_dir") != os.path.dirname(self.manifest_file)
+            ):
                 return None
             return manifest_from_data(self.manifest_file, cached["data"])
         except (AttributeError, KeyError, TypeError, ValueError):
@@ -252,15 +268,23 @@ class PackageIndex:
         if data is None or stat_before is None or _stat(self.manifest_file) != stat_before:
             self.data.pop("manifest", None)
             return
-        self.data["manifest"] = {"stat": stat_before, "data": data, "notes": notes or []}
+        recorded = [stat_before[0], trusted_time(stat_before[1], self._manifest_seen_at)]
+        self.data["manifest"] = {
+            "stat": recorded,
+            "base_dir": os.path.dirname(self.manifest_file),
+            "data": data,
+            "notes": notes or [],
+        }
 
     def manifest_stat(self) -> list[int] | None:
-        """The manifest file's size and modification time now."""
+        """The manifest file's size and modification time now (taken before reading it)."""
+        self._manifest_seen_at = time.time_ns()
         return _stat(self.manifest_file)
 
     @property
     def sections(self) -> list[list[Any]] | None:
-        """The cached section table: ``[name, resource type, plugin, cacheable]`` rows.
+        """The cached section table: ``[name, resource type, plugin, cacheable, default folder,
+        description]`` rows.
 
         ``None`` when absent, or when the code of a plugin that made it has changed since (an
         editable install being worked on): then the cached folders go too.
@@ -281,7 +305,7 @@ class PackageIndex:
 
     def set_sections(self, rows: list[list[Any]], code_files: list[str]) -> None:
         """Record the section table and the plugin code files it came from."""
-        code = [[path, _stat(path)] for path in sorted(set(code_files))]
+        code = [[path, _trusted_stat(path)] for path in sorted(set(code_files))]
         if self.data.get("sections") != rows or self.data.get("plugin_code") != code:
             self.data["sections"] = rows
             self.data["plugin_code"] = code
@@ -290,8 +314,8 @@ class PackageIndex:
     def folder(self, section: str, path: str, prefix: str) -> tuple[list[Any], dict[str, Any]]:
         """The cached record of one section folder: ``(folders, files)``.
 
-        ``folders`` is ``[[relative path, mtime_ns], ...]`` for every folder walked, ``""``
-        first; ``files`` is ``{relative path: [size, mtime_ns, specs, problems]}`` in walk
+        ``folders`` is ``[[relative path, mtime_ns, ctime_ns, inode], ...]`` for every
+        folder walked, ``""`` first; ``files`` is ``{relative path: [size, mtime_ns, specs, problems]}`` in walk
         order. ``([], {})`` when there is none. The entries are not checked here: whoever
         reads them treats a malformed one as a reason to discover the folder again.
         """
@@ -482,8 +506,9 @@ def describe_node(node: ResourceNode, origins: dict[int, tuple[str, str]]) -> li
 
 def restat(root: str, dirs: list[Any], files: dict[str, Any]) -> list[tuple[str, str, int, int]] | None:
     """The files of a cached folder with their stats now, as ``walk_stats`` gives them, or
-    ``None`` when the cached listing cannot be trusted: a folder's time differs from the
-    recorded one (an entry was added, removed or renamed in it), or a file is gone.
+    ``None`` when the cached listing cannot be trusted: a folder's times or inode differ from
+    the recorded ones (an entry was added, removed or renamed in it, or a link to it points
+    elsewhere now), or a file is gone.
 
     One ``stat`` per folder and per file, and no folder listing.
     """
@@ -491,11 +516,11 @@ def restat(root: str, dirs: list[Any], files: dict[str, Any]) -> list[tuple[str,
     sep = os.sep
     found = []
     try:
-        if not _walkable([relative for relative, _ in dirs if relative]) or not _walkable(files):
+        if not _walkable([folder[0] for folder in dirs if folder[0]]) or not _walkable(files):
             return None
-        for relative, mtime in dirs:
+        for relative, mtime, ctime, inode in dirs:
             st = stat(f"{root}{sep}{relative}" if relative else root)
-            if st.st_mtime_ns != mtime or not _S_ISDIR(st.st_mode):
+            if st.st_mtime_ns != mtime or st.st_ctime_ns != ctime or st.st_ino != inode or not _S_ISDIR(st.st_mode):
                 return None
         for relative in files:
             path = f"{root}{sep}{relative if sep == '/' else relative.replace('/', sep)}"

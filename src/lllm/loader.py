@@ -251,8 +251,8 @@ class PackageLoader:
         if index is not None and index.sections is not None:
             try:
                 return [
-                    (SectionSpec(name=n, resource_type=t, cacheable=bool(c)), str(p))
-                    for n, t, p, c in index.sections
+                    (SectionSpec(name=n, resource_type=t, default_folder=f, description=d, cacheable=bool(c)), str(p))
+                    for n, t, p, c, f, d in index.sections
                 ]
             except (TypeError, ValueError):
                 pass
@@ -260,7 +260,8 @@ class PackageLoader:
         table = [(spec, record.name) for spec, record in owners]
         if index is not None:
             code = [path for _, record in owners for path in record.code_files]
-            index.set_sections([[s.name, s.resource_type, p, s.cacheable] for s, p in table], code)
+            rows = [[s.name, s.resource_type, p, s.cacheable, s.default_folder, s.description] for s, p in table]
+            index.set_sections(rows, code)
         return table
 
     def _discover_sections(self, manifest: Manifest, info: PackageInfo, index: PackageIndex | None) -> list[ResourceNode]:
@@ -345,7 +346,15 @@ class PackageLoader:
             from lllm.sections.files import file_nodes
 
             return file_nodes(folder)
-        record = next(r for r in self.host.records() if r.name == job.plugin)
+        record = next((r for r in self.host.records() if r.name == job.plugin), None)
+        if record is None:
+            # Only a damaged cached section table names a plugin that is not there: ask the
+            # plugin that owns the section now.
+            owner = self.host.section_table().get(job.spec.name)
+            if owner is None:
+                self.report("plugin", f"{job.manifest.file or job.manifest.base_dir}: no plugin provides [{job.spec.name}]; skipped.")
+                return []
+            record = owner[1]
         return self.host.discover(record, folder)
 
     def _cached_folder(self, job: _FolderJob, index: PackageIndex) -> list[ResourceNode]:
@@ -357,7 +366,10 @@ class PackageLoader:
         dirs = cached_dirs
         if current is None:
             current, walked = walk_stats(root)
-            dirs = [[relative, trusted_time(mtime, seen_at)] for relative, mtime in walked]
+            dirs = [
+                [relative, trusted_time(mtime, seen_at), ctime, inode]
+                for relative, mtime, ctime, inode in walked
+            ]
         try:
             changed = [
                 file

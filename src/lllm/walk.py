@@ -13,40 +13,55 @@ def is_skipped(name: str) -> bool:
     return name.startswith((".", "_"))
 
 
-def walk_stats(root: str) -> tuple[list[tuple[str, str, int, int]], list[tuple[str, int]]]:
+#: What ``walk_stats`` records for a folder whose listing cannot be relied on next time.
+UNKNOWN_FOLDER = (-1, -1, -1)
+
+
+def walk_stats(root: str) -> tuple[list[tuple[str, str, int, int]], list[tuple[str, int, int, int]]]:
     """The files under ``root`` with their stats, and the folders walked with theirs.
 
     Files are ``(path, relative path, size, mtime_ns)``: the same files as ``walk_files``
-    (same skip rules, same order). Folders are ``(relative path, mtime_ns)``, ``""`` for
-    ``root``; a folder's modification time changes when an entry is added, removed or
-    renamed in it. Plain strings throughout: the index cache runs this at warm starts.
+    (same skip rules, same order). Folders are ``(relative path, mtime_ns, ctime_ns, inode)``,
+    ``""`` for ``root``: what changes when an entry is added, removed or renamed in the
+    folder, or when a link to it is pointed elsewhere. A folder that could not be listed, or
+    that holds an entry that is neither a file nor a folder (a dangling link: what it will
+    point to is in no folder's times), gets ``UNKNOWN_FOLDER``, so it is walked again next
+    time. Plain strings throughout: the index cache runs this.
     """
     found: list[tuple[str, str, int, int]] = []
-    folders: list[tuple[str, int]] = []
+    folders: list[tuple[str, int, int, int]] = []
 
-    def visit(folder: str, prefix: str, mtime: int) -> None:
+    def visit(folder: str, prefix: str, st: os.stat_result) -> None:
+        index = len(folders)
+        relative = prefix[:-1]
+        folders.append((relative, st.st_mtime_ns, st.st_ctime_ns, st.st_ino))
         try:
             entries = sorted(os.scandir(folder), key=lambda e: e.name)
         except OSError:
+            folders[index] = (relative, *UNKNOWN_FOLDER)
             return
-        folders.append((prefix[:-1], mtime))
         for entry in entries:
             name = entry.name
             if name[0] in "._":
                 continue
             try:
                 if entry.is_dir():
-                    visit(entry.path, f"{prefix}{name}/", entry.stat().st_mtime_ns)
+                    # os.stat, as the index cache's check does (on Windows a DirEntry's
+                    # stat comes from the parent's listing).
+                    visit(entry.path, f"{prefix}{name}/", os.stat(entry.path))
                 elif entry.is_file():
                     st = entry.stat()
                     found.append((entry.path, prefix + name, st.st_size, st.st_mtime_ns))
+                else:
+                    folders[index] = (relative, *UNKNOWN_FOLDER)
             except OSError:  # removed while walking
-                continue
+                folders[index] = (relative, *UNKNOWN_FOLDER)
 
     try:
-        visit(root, "", os.stat(root).st_mtime_ns)
+        top = os.stat(root)
     except OSError:
-        pass
+        return found, folders
+    visit(root, "", top)
     return found, folders
 
 

@@ -177,7 +177,12 @@ class ResourceNode:
 
 
 def _optional_text_path(value: str | os.PathLike[str] | None) -> str | None:
-    return None if value is None else os.fspath(value)
+    if value is None:
+        return None
+    text = os.fspath(value)
+    if not isinstance(text, str):
+        raise TypeError(f"base_dir must be a str or os.PathLike[str], got {value!r}.")
+    return os.path.normpath(text)
 
 
 @attrs.frozen(repr=False)
@@ -186,7 +191,8 @@ class PackageInfo:
 
     ``effective_name`` is the name its resources are registered under: the alias when the
     package was loaded under one, else its own name. ``base_dir`` is given as a string or a
-    ``Path`` and read as a ``Path`` (``None`` for a package registered in code).
+    ``Path``, stored normalised (``os.path.normpath``) as a string and read as a ``Path``
+    (``None`` for a package registered in code).
     """
 
     name: str
