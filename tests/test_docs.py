@@ -148,9 +148,9 @@ def _console_steps(code: str) -> list[tuple[str, str]]:
 def _pytest_plugin_args() -> list[str]:
     from importlib.metadata import entry_points
 
-    if any(ep.value == "lllm.pytest_plugin" for ep in entry_points(group="pytest11")):
+    if any(ep.value == "lllm_pytest" for ep in entry_points(group="pytest11")):
         return []
-    return ["-p", "lllm.pytest_plugin"]
+    return ["-p", "lllm_pytest"]
 
 
 @pytest.mark.parametrize("block", RUNNABLE, ids=[block.id for block in RUNNABLE])

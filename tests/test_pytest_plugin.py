@@ -52,3 +52,40 @@ def test_fixtures_are_documented(pytester: pytest.Pytester) -> None:
     for name in ("lllm_runtime", "lllm_package", "lllm_home"):
         assert name in text
     assert "isolated" in text
+
+
+def test_pytest_start_up_neither_imports_lllm_nor_touches_the_users_cache(pytester: pytest.Pytester, tmp_path, monkeypatch) -> None:
+    # A project with an lllm.toml: were lllm imported when pytest loads its plugins, its
+    # automatic loading would run then, with the user's own index cache.
+    pytester.makefile(".toml", lllm='[package]\nname = "proj"\n')
+    pytester.mkdir("prompts")
+    pytester.path.joinpath("prompts", "a.md").write_text("Hi", encoding="utf-8")
+    pytester.makepyfile(
+        test_plain="""
+        import sys
+
+        def test_lllm_is_not_imported_by_the_plugin():
+            assert "lllm" not in sys.modules
+        """,
+    )
+    pytester.makepyfile(
+        test_uses_lllm="""
+        import os
+        CACHE_AT_IMPORT = os.environ.get("LLLM_CACHE_DIR")
+        import lllm
+
+        def test_the_private_cache_was_in_place_at_import():
+            assert CACHE_AT_IMPORT and "lllm-index-cache-" in CACHE_AT_IMPORT
+            assert lllm.get_default_runtime().keys() == ["proj.prompts:a"]
+        """,
+    )
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.delenv("LLLM_CACHE_DIR", raising=False)
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-q", "test_plain.py")
+    result.assert_outcomes(passed=1)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-q", "test_uses_lllm.py")
+    result.assert_outcomes(passed=1)
+    assert not (home / ".cache" / "lllm").exists()  # the user's cache was never written

@@ -1,5 +1,10 @@
 """lllm's pytest plugin (entry point ``pytest11``): fixtures for testing lllm packages and plugins.
 
+A top-level module, outside the ``lllm`` package: pytest loads its plugins at start-up, and
+importing anything inside ``lllm`` would run ``import lllm``'s automatic loading then, in
+every pytest session, before the private index cache below is in place. lllm is imported
+only by the tests that use it (and by the fixtures, lazily).
+
 - ``lllm_runtime``: a fresh, isolated ``Runtime``.
 - ``lllm_package``: a factory ``lllm_package(files, name="pkg", manifest=None)`` that writes
   a package folder under the test's ``tmp_path`` and returns its path.
@@ -56,19 +61,48 @@ def lllm_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return home
 
 
-@pytest.fixture(autouse=True, scope="session")
-def _lllm_private_index_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """Point ``LLLM_CACHE_DIR`` at a session folder unless the user chose one."""
+def pytest_configure(config: pytest.Config) -> None:
+    """Point ``LLLM_CACHE_DIR`` at a folder of this session, unless the user chose one.
+
+    Done before collection, so a test module's ``import lllm`` already uses it.
+    """
     import os
 
-    if os.environ.get("LLLM_CACHE_DIR"):
-        yield
+    if not os.environ.get("LLLM_CACHE_DIR"):
+        use_session_folder(config, "LLLM_CACHE_DIR", "lllm-index-cache-")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Remove the session's private index cache and unset ``LLLM_CACHE_DIR`` again."""
+    drop_session_folder(config, "LLLM_CACHE_DIR")
+
+
+_SESSION_FOLDERS = pytest.StashKey[dict]()
+
+
+def use_session_folder(config: pytest.Config, variable: str, prefix: str) -> str:
+    """Create an empty temporary folder, point environment ``variable`` at it for the
+    session and return it (``drop_session_folder`` undoes both)."""
+    import os
+    import tempfile
+
+    folder = tempfile.mkdtemp(prefix=prefix)
+    config.stash.setdefault(_SESSION_FOLDERS, {})[variable] = folder
+    os.environ[variable] = folder
+    return folder
+
+
+def drop_session_folder(config: pytest.Config, variable: str) -> None:
+    """Unset ``variable`` (if it still names the folder ``use_session_folder`` made) and remove the folder."""
+    import os
+    import shutil
+
+    folder = config.stash.get(_SESSION_FOLDERS, {}).pop(variable, None)
+    if folder is None:
         return
-    os.environ["LLLM_CACHE_DIR"] = str(tmp_path_factory.mktemp("lllm-index-cache"))
-    try:
-        yield
-    finally:
-        os.environ.pop("LLLM_CACHE_DIR", None)
+    if os.environ.get(variable) == folder:
+        del os.environ[variable]
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(autouse=True)
