@@ -248,11 +248,12 @@ class PackageLoader:
 
     def _section_table(self, index: PackageIndex | None) -> list[tuple[SectionSpec, str]]:
         """``(spec, plugin name)`` for every plugin section: from the index when it has one."""
-        if index is not None and index.sections is not None:
+        rows = index.sections if index is not None else None  # a property that checks files: read once
+        if rows is not None:
             try:
                 return [
                     (SectionSpec(name=n, resource_type=t, default_folder=f, description=d, cacheable=bool(c)), str(p))
-                    for n, t, p, c, f, d in index.sections
+                    for n, t, p, c, f, d in rows
                 ]
             except (TypeError, ValueError):
                 pass
@@ -260,8 +261,7 @@ class PackageLoader:
         table = [(spec, record.name) for spec, record in owners]
         if index is not None:
             code = [path for _, record in owners for path in record.code_files]
-            rows = [[s.name, s.resource_type, p, s.cacheable, s.default_folder, s.description] for s, p in table]
-            index.set_sections(rows, code)
+            index.set_sections([[s.name, s.resource_type, p, s.cacheable, s.default_folder, s.description] for s, p in table], code)
         return table
 
     def _discover_sections(self, manifest: Manifest, info: PackageInfo, index: PackageIndex | None) -> list[ResourceNode]:
@@ -377,8 +377,7 @@ class PackageLoader:
                 if (entry := cached.get(relative)) is None or entry[0] != size or entry[1] != mtime
             ]
             if not changed and dirs is cached_dirs:
-                nodes = self._unchanged_folder(job, current, cached)
-                return nodes  # the record stays as it is
+                return self._unchanged_folder(job, current, cached)  # the record stays as it is
         except (TypeError, ValueError, KeyError, IndexError, AttributeError):
             # A malformed record: forget the cache for this folder and discover it whole.
             index.set_folder(spec.name, root, prefix, None, None)

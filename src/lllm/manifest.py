@@ -412,38 +412,32 @@ class _ManifestReader:
         return value
 
     def dependency(self, key: str, entry: Any) -> PathEntry:
-        alias_key = f"{key}.alias"
-        if isinstance(entry, str):
-            path, alias = self.split_entry(key, entry, "as")
-            raw = entry
-        elif isinstance(entry, dict):
-            path = raw = self.entry_path(key, entry, ("alias", "as"))
-            found = self.synonym(key, entry, "alias", "as")
-            if found:
-                alias_key = f"{key}.{found[0]}"
-            alias = self.string(alias_key, found[1]) if found else None
-        else:
-            raise self.error(key, f"must be a string or a table, got {_kind(entry)}")
+        path, raw, alias, alias_key = self.entry_with(key, entry, "alias", "as")
         if alias is not None:
             validate_package_name(alias, file=self.file, key=alias_key)
         return PathEntry(self.resolve(path), raw, alias=alias)
 
     def section_path(self, key: str, entry: Any) -> PathEntry:
-        prefix_key = f"{key}.prefix"
-        if isinstance(entry, str):
-            path, prefix = self.split_entry(key, entry, "under")
-            raw = entry
-        elif isinstance(entry, dict):
-            path = raw = self.entry_path(key, entry, ("prefix", "under"))
-            found = self.synonym(key, entry, "prefix", "under")
-            if found:
-                prefix_key = f"{key}.{found[0]}"
-            prefix = self.string(prefix_key, found[1]) if found else None
-        else:
-            raise self.error(key, f"must be a string or a table, got {_kind(entry)}")
+        path, raw, prefix, prefix_key = self.entry_with(key, entry, "prefix", "under")
         if prefix:
             self.check_prefix(prefix_key, prefix)
         return PathEntry(self.resolve(path), raw, prefix=prefix or "")
+
+    def entry_with(self, key: str, entry: Any, name: str, word: str) -> tuple[str, str, str | None, str]:
+        """``(path, raw, value, value's key)`` of an entry written ``"path <word> value"`` or
+        ``{ path = ..., <name> = value }`` (``<word>`` also accepted as the table key)."""
+        value_key = f"{key}.{name}"
+        if isinstance(entry, str):
+            path, value = self.split_entry(key, entry, word)
+            return path, entry, value, value_key
+        if not isinstance(entry, dict):
+            raise self.error(key, f"must be a string or a table, got {_kind(entry)}")
+        path = self.entry_path(key, entry, (name, word))
+        found = self.synonym(key, entry, name, word)
+        if found is None:
+            return path, path, None, value_key
+        value_key = f"{key}.{found[0]}"
+        return path, path, self.string(value_key, found[1]), value_key
 
     def split_entry(self, key: str, entry: str, word: str) -> tuple[str, str | None]:
         """Split ``"path <word> value"`` on the last ``<word>`` surrounded by whitespace."""
