@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from pkgtree import write_tree
 
-from lllm.index_cache import read_record, write_record
+from lllm._index.fileformat import read_record, write_record
 
 PROBE = r"""
 import json, sys
@@ -178,14 +178,27 @@ def test_truncated_and_garbage_cache_files_are_ignored(project: Path, tmp_path: 
         assert after["user_modules_at_start"] != []  # the damaged file was ignored: discovered afresh
 
 
+def change_files(data: dict, change) -> None:
+    """Replace every stored file record ``(signature, resources, dependencies)`` of every
+    folder record ``(dirs, files, dependencies)`` by ``change(record)``."""
+    data["folders"] = {
+        key: (dirs, {relative: change(record) for relative, record in files.items()}, deps)
+        for key, (dirs, files, deps) in data["folders"].items()
+    }
+
+
 def test_tampered_cache_cannot_name_code_or_other_files(project: Path, tmp_path: Path) -> None:
     cache = tmp_path / "cache"
     truth = run(project, cache)
     (index_file,) = [f for f in cache.glob("*.idx") if not f.name.startswith("env-")]
     data = read_record(index_file)
-    for folder in data["folders"].values():
-        for record in folder["files"].values():
-            record[2][1::4] = ["os:system"] * (len(record[2]) // 4)  # not a recipe
+
+    def name_code(record):
+        resources = list(record[1])
+        resources[1::4] = ["os:system"] * (len(resources) // 4)  # not a loader the section declares
+        return (record[0], tuple(resources), record[2])
+
+    change_files(data, name_code)
     assert write_record(index_file, data)  # a well-formed file, checksum and all
     after = run(project, cache)
     assert after["values"] == truth["values"]
@@ -289,44 +302,54 @@ def test_a_cache_others_could_write_is_not_used(project: Path, tmp_path: Path) -
     assert again["user_modules_at_start"] != []  # discovered afresh, the shared file ignored
 
 
+def _files(change):
+    return lambda folder: (folder[0], {k: change(v) for k, v in folder[1].items()}, folder[2])
+
+
 @pytest.mark.parametrize("damage", [
-    lambda folder: folder["files"].update({k: 5 for k in folder["files"]}),
-    lambda folder: folder["files"].update({k: [v[0], v[1], v[2], 7] for k, v in folder["files"].items()}),
-    lambda folder: folder["files"].update({k: [v[0], v[1], ["k"], None] for k, v in folder["files"].items()}),
+    _files(lambda v: 5),
+    _files(lambda v: (v[0], v[1], 7)),
+    _files(lambda v: (v[0], v[1], (99,))),
+    _files(lambda v: (v[0], ("k",), v[2])),
+    _files(lambda v: ((1, 2), v[1], v[2])),
     *[
-        lambda folder, bad=bad: folder["files"].update({k: [v[0], v[1], [bad, *v[2][1:]], v[3]] for k, v in folder["files"].items()})
+        _files(lambda v, bad=bad: (v[0], (bad, *v[1][1:]), v[2]) if v[1] else v)
         for bad in ("", "a:b", "/lead", "trail/", "a//b", 7, None)
     ],
-    lambda folder: folder.update({"files": [1, 2]}),
-    lambda folder: folder.update({"dirs": 5}),
-    lambda folder: folder.update({"dirs": [["", "not a time"]]}),
-    lambda folder: folder.update({"dirs": [[7, 0]]}),
-    lambda folder: folder.update({"dirs": [["../..", 0, 1]]}),
-], ids=["record-is-a-number", "problems-not-a-list", "spec-too-short",
+    lambda folder: (folder[0], [1, 2], folder[2]),
+    lambda folder: (5, folder[1], folder[2]),
+    lambda folder: ((("", "not a time", 0, 0),), folder[1], folder[2]),
+    lambda folder: (((7, 0, 0, 0),), folder[1], folder[2]),
+    lambda folder: ((("../..", 0, 1, 2, 3),), folder[1], folder[2]),
+    lambda folder: (folder[0], folder[1], (("/etc/passwd",),)),
+    lambda folder: folder[:2],
+], ids=["record-is-a-number", "dependencies-not-a-tuple", "dependency-index-outside", "resources-too-short",
+        "signature-too-short",
         "key-empty", "key-with-colon", "key-leading-slash", "key-trailing-slash", "key-empty-segment", "key-a-number", "key-none",
-        "files-not-a-dict", "dirs-not-a-list",
-        "dir-time-not-a-number", "dir-name-not-a-string", "dir-entry-too-long"])
+        "files-not-a-dict", "dirs-not-a-tuple",
+        "dir-time-not-a-number", "dir-name-not-a-string", "dir-entry-too-long", "dependency-without-signature",
+        "record-too-short"])
 def test_structurally_damaged_cache_falls_back_to_discovery(project: Path, tmp_path: Path, damage) -> None:
     cache = tmp_path / "cache"
     truth = run(project, cache)
     (index_file,) = [f for f in cache.glob("*.idx") if not f.name.startswith("env-")]
     data = read_record(index_file)
-    for folder in data["folders"].values():
-        damage(folder)
+    data["folders"] = {key: damage(folder) for key, folder in data["folders"].items()}
     assert write_record(index_file, data)
     assert run(project, cache)["values"] == truth["values"]
 
 
 def test_cached_package_locations_outside_sys_path_are_ignored(tmp_path: Path, monkeypatch) -> None:
-    from lllm import index_cache, scopes
+    from lllm import scopes
+    from lllm._index import facts, fingerprint
 
     monkeypatch.setenv("LLLM_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setattr(index_cache, "_environment", None)
+    fingerprint.forget()
     evil = write_tree(tmp_path / "evil", {"lllm.toml": '[package]\nname = "evil"\n'})
-    record = index_cache.environment_record()
+    record = facts.environment_facts()
     assert record is not None
     record["lllm.packages"] = [["evil", str(evil)]]
-    index_cache.save_environment_record(record)
+    facts.save_environment_facts(record)
     assert ("evil", evil) not in scopes.entry_point_packages()
 
 
@@ -357,14 +380,14 @@ def test_a_folder_time_too_recent_to_trust_means_a_walk(project: Path, tmp_path:
 
 def test_an_unchanged_tree_is_not_listed_again(project: Path, tmp_path: Path, monkeypatch) -> None:
     # With every folder's time unchanged, a warm load stats the cached files and lists no folder.
-    import lllm.loader
+    import lllm._index.folders
     from lllm import Runtime, load_package
 
     monkeypatch.setenv("LLLM_CACHE_DIR", str(tmp_path / "cache"))
     load_package(project, runtime=Runtime())
     walks = []
-    original = lllm.loader.walk_stats
-    monkeypatch.setattr(lllm.loader, "walk_stats", lambda root: walks.append(root) or original(root))
+    original = lllm._index.folders.walk_stats
+    monkeypatch.setattr(lllm._index.folders, "walk_stats", lambda root: walks.append(root) or original(root))
     rt = Runtime()
     load_package(project, runtime=rt)
     assert walks == []
@@ -384,10 +407,11 @@ def test_a_cached_listing_cannot_name_files_outside_its_folder(project: Path, tm
     (index_file,) = [f for f in cache.glob("*.idx") if not f.name.startswith("env-")]
     data = read_record(index_file)
     st = outside.stat()
-    for name, folder in data["folders"].items():
+    for name, (dirs, files, deps) in list(data["folders"].items()):
         if name.startswith("assets|"):
-            folder["files"]["../secret.txt"] = [st.st_size, st.st_mtime_ns, ["secret.txt", "file", None, None], None]
-            folder["dirs"].append(["..", project.stat().st_mtime_ns])
+            files["../secret.txt"] = ((st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino), ("secret.txt", "file", None, None), ())
+            top = project.stat()
+            data["folders"][name] = ((*dirs, ("..", top.st_mtime_ns, top.st_ctime_ns, top.st_ino)), files, deps)
     assert write_record(index_file, data)
     after = run(project, cache)
     assert not any("secret" in key for key in after["keys"])
@@ -514,20 +538,24 @@ def test_a_cached_section_keeps_its_default_folder(tmp_path: Path, monkeypatch) 
             assert load_keys(project, cache, monkeypatch) == ["proj.tables:x.csv"]
 
 
+def _rows(change):
+    return lambda data: data.update({"sections": (tuple(change(row) for row in data["sections"][0]), data["sections"][1])})
+
+
 @pytest.mark.parametrize("damage", [
-    lambda data: data.update({"sections": [[row[0], row[1], "no-such-plugin", *row[3:]] for row in data["sections"]]}),
-    lambda data: data.update({"plugin_code": [["bad\0path", [1, 2]]]}),
-    lambda data: data.update({"sections": [[*row[:4], "../../outside", row[5]] for row in data["sections"]]}),
-], ids=["unknown-plugin", "nul-in-a-code-path", "default-folder-outside"])
+    _rows(lambda row: (row[0], row[1], "no-such-plugin", *row[3:])),
+    lambda data: data.update({"sections": (data["sections"][0], (("bad\0path", (1, 2, 3, 4)),))}),
+    _rows(lambda row: (*row[:4], "../../outside", *row[5:])),
+    _rows(lambda row: (*row[:6], {"text": "os:system", "config": "os:system", "file": "os:system"}, row[7])),
+    _rows(lambda row: (*row[:6], {"text": 5}, row[7])),
+], ids=["unknown-plugin", "nul-in-a-code-path", "default-folder-outside", "loaders-naming-other-code", "loader-not-a-reference"])
 def test_a_damaged_section_table_does_not_break_loading(project: Path, tmp_path: Path, damage) -> None:
     cache = tmp_path / "cache"
     truth = run(project, cache)
     (index_file,) = [f for f in cache.glob("*.idx") if not f.name.startswith("env-")]
     data = read_record(index_file)
     damage(data)
-    for folder in data["folders"].values():
-        for record in folder["files"].values():
-            record[1] = -1  # every file changed: the section's plugin must be asked
+    change_files(data, lambda record: ((-1, -1, -1, -1), *record[1:]))  # every file changed: the plugin must be asked
     assert write_record(index_file, data)
     after = run(project, cache)  # no crash (auto-init would have started empty and warned)
     assert set(after["keys"]) <= set(truth["keys"])  # and nothing from elsewhere

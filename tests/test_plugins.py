@@ -53,12 +53,13 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 ROOT = Path(__file__).resolve().parents[1]
+FILE_LOADERS = {"file": "lllm.sections.loaders:file_value"}
 BUILTIN_SPECS = {
-    "prompts": SectionSpec(name="prompts", resource_type="prompt", cacheable=True),
+    "prompts": SectionSpec(name="prompts", resource_type="prompt", cacheable=True, loaders={"text": "lllm.sections.loaders:text_prompt"}),
     "proxies": SectionSpec(name="proxies", resource_type="proxy", cacheable=True),
     "tactics": SectionSpec(name="tactics", resource_type="tactic", cacheable=True),
-    "configs": SectionSpec(name="configs", resource_type="config", cacheable=True),
-    "assets": SectionSpec(name="assets", resource_type="asset", cacheable=True),
+    "configs": SectionSpec(name="configs", resource_type="config", cacheable=True, loaders={"config": "lllm.sections.loaders:config_value"}),
+    "assets": SectionSpec(name="assets", resource_type="asset", cacheable=True, loaders=FILE_LOADERS),
 }
 BUILTIN_ORDER = ["prompts", "proxies", "tactics", "configs", "assets"]
 

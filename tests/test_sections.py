@@ -19,14 +19,8 @@ from lllm.discovery import SectionFolder, SectionSpec
 from lllm.proxies.base import BaseProxy
 from lllm.sections import assets, configs, files, prompts, proxies, tactics
 
-SPECS = {
-    "prompts": SectionSpec(name="prompts", resource_type="prompt"),
-    "proxies": SectionSpec(name="proxies", resource_type="proxy"),
-    "tactics": SectionSpec(name="tactics", resource_type="tactic"),
-    "configs": SectionSpec(name="configs", resource_type="config"),
-    "assets": SectionSpec(name="assets", resource_type="asset"),
-}
-
+# What each built-in plugin declares (its loaders included).
+SPECS = {module.__name__.rpartition(".")[2]: module.lllm_sections()[0] for module in (prompts, proxies, tactics, configs, assets)}
 
 
 def make_folder(

@@ -6,15 +6,14 @@ of one package, with the walk rules, key rules and module imports every section 
 
 from __future__ import annotations
 
-import functools
 import os
-import sys
 import types
 import warnings
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
-from lllm.core.resource import PackageInfo, ResourceNode
+from lllm._imports import MODULE_ROOT, ImportWatch, import_closure, import_file, module_root_name
+from lllm.core.resource import REFERENCE_LOADER, PackageInfo, ResourceNode
 from lllm.section_spec import SectionSpec
 from lllm.walk import import_anchor, is_skipped, walk_stats
 
@@ -30,10 +29,6 @@ __all__ = [
     "walk_files",
     "walk_stats",
 ]
-
-#: The parent of the synthetic module packages that package files are imported under.
-MODULE_ROOT = "_lllm_pkgs"
-
 
 # A problem found during discovery: (message, file or None). The loader decides whether it
 # becomes a warning or is collected (``lllm check``).
@@ -64,70 +59,6 @@ def walk_files(root: Path, suffixes: Iterable[str] | None = None) -> list[Path]:
 
     visit(str(root))
     return found
-
-
-@functools.lru_cache(maxsize=None)
-def _real(path: str) -> str:
-    return os.path.realpath(path)
-
-
-@functools.lru_cache(maxsize=None)
-def module_root_name(folder: str | os.PathLike[str]) -> str:
-    """The synthetic package name that files under ``folder`` are imported beneath."""
-    import hashlib
-
-    real = os.path.realpath(folder)
-    digest = hashlib.sha1(real.encode("utf-8", "surrogateescape")).hexdigest()[:12]
-    stem = "".join(c if c.isalnum() or c == "_" else "_" for c in os.path.basename(real)) or "root"
-    return f"{MODULE_ROOT}.{stem}_{digest}"
-
-
-def _ensure_package_module(name: str, path: str | None) -> None:
-    if name in sys.modules:
-        return
-    import importlib.machinery
-
-    module = types.ModuleType(name)
-    spec = importlib.machinery.ModuleSpec(name, None, is_package=True)
-    spec.submodule_search_locations = [] if path is None else [path]
-    module.__spec__ = spec
-    module.__path__ = spec.submodule_search_locations
-    module.__package__ = name
-    sys.modules[name] = module
-
-
-def import_file(file: Path | str, root: Path | str, *, write_bytecode: bool = True) -> types.ModuleType:
-    """Import ``file`` (under ``root``) once per process, as a real submodule of a synthetic package.
-
-    ``root`` becomes a package, so relative imports between the files under it work. The module
-    name depends only on the real paths, so a second load in any runtime reuses the module.
-    ``write_bytecode=False`` skips writing ``.pyc`` files for this import (discovery: with the
-    index cache a file is imported again only after it changed, when its bytecode is stale).
-    """
-    import importlib
-
-    real_root = _real(os.fspath(root))
-    root_name = module_root_name(real_root)
-    _ensure_package_module(MODULE_ROOT, None)
-    _ensure_package_module(root_name, real_root)
-    real_file = os.path.realpath(file)
-    if not real_file.startswith(real_root + os.sep):
-        raise ValueError(f"{file} is not inside {root}")
-    relative = real_file[len(real_root) + 1 :]
-    if relative.endswith(".py"):
-        relative = relative[:-3]
-    name = ".".join((root_name, *relative.split(os.sep)))
-    module = sys.modules.get(name)
-    if module is not None:
-        return module
-    if write_bytecode:
-        return importlib.import_module(name)
-    previous = sys.dont_write_bytecode
-    sys.dont_write_bytecode = True
-    try:
-        return importlib.import_module(name)
-    finally:
-        sys.dont_write_bytecode = previous
 
 
 def _without_suffix(relative: str) -> str:
@@ -178,9 +109,10 @@ class SectionFolder:
         self._only = None if only is None else [Path(p) for p in only]
         #: Extra keys of the section's table in ``lllm.toml`` (read-only), for plugins with options.
         self.options: Mapping[str, Any] = types.MappingProxyType(dict(options or {}))
-        # id(object) -> (file, attribute) for objects found by objects_in (the index cache
-        # records where each Python-defined resource lives).
+        # id(object) -> (file, attribute) for objects found by objects_in, and file -> the
+        # files its import loaded: the index cache records both.
         self.origins: dict[int, tuple[Path, str]] = {}
+        self.dependencies: dict[str, list[str]] = {}
 
     def _anchor(self, package_root: Path | None) -> Path:
         anchor = import_anchor(self._path_text, None if package_root is None else os.fspath(package_root))
@@ -247,10 +179,12 @@ class SectionFolder:
         the module's definition order.
         """
         try:
-            module = import_file(file, self.package_root, write_bytecode=False)
+            with ImportWatch() as watch:
+                module = import_file(file, self.package_root)
         except Exception as exc:  # a user's file may raise anything at import
             self.report(f"{file}: failed to import: {type(exc).__name__}: {exc}", file)
             return []
+        self.dependencies[str(file)] = import_closure([module.__name__, *watch.added])
         found: list[Any] = []
         seen: set[int] = set()
         for attribute, value in list(vars(module).items()):
@@ -283,8 +217,17 @@ class SectionFolder:
             key, self.namespace, self.section.resource_type, self._metadata(file, metadata), _value=value
         )
 
-    def lazy(self, key: str, loader: Callable[[], Any], file: Path | None, **metadata: Any) -> ResourceNode:
-        """A lazy node in this folder's namespace, of the section's type, with discovery metadata."""
+    def lazy(self, key: str, loader: Callable[[], Any] | str, file: Path | None, **metadata: Any) -> ResourceNode:
+        """A lazy node in this folder's namespace, of the section's type, with discovery metadata.
+
+        ``loader`` is a callable of no arguments, or the name of a loader the section declared
+        (``SectionSpec.loaders``), which is called with the node. Only the second kind can be
+        kept by the index cache, so a cacheable section uses declared loaders.
+        """
+        if isinstance(loader, str):
+            loader = (REFERENCE_LOADER, self.section.loader_reference(loader))  # type: ignore[assignment]
+        elif not callable(loader):
+            raise TypeError(f"The loader of resource {key!r} must be callable or a declared loader's name, got {loader!r}.")
         return ResourceNode(
             key, self.namespace, self.section.resource_type, self._metadata(file, metadata), _loader=loader
         )

@@ -8,22 +8,16 @@ stores them. Dependencies load after their parent, once each; aliases share node
 from __future__ import annotations
 
 import os
-import time
 import warnings
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, NamedTuple
 
 import attrs
 
+from lllm._index.folders import Discovery, FolderContext, load_folder
+from lllm._index.package_index import PackageIndex, open_cache
+from lllm._index.records import SectionRow
 from lllm.core.resource import PackageInfo, ResourceNode, package_folder
 from lllm.core.runtime import Runtime, get_default_runtime
-from lllm.index_cache import (
-    PackageIndex,
-    add_cached_nodes,
-    describe_node,
-    open_cache,
-    restat,
-    trusted_time,
-)
 from lllm.manifest import (
     MANIFEST_NAME,
     Manifest,
@@ -39,7 +33,8 @@ from lllm.scopes import (
     installed_name,
 )
 from lllm.section_spec import SectionSpec
-from lllm.walk import import_anchor, walk_stats
+from lllm.sections.loaders import FILE_LOADERS
+from lllm.walk import import_anchor
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -96,6 +91,8 @@ class PackageLoader:
         if use_cache is None:
             use_cache = on_problem is None and not has_local_plugins(runtime)
         self.index_cache = open_cache() if use_cache else None
+        # Set when this loader built the section table from the plugins (not the cache).
+        self._fresh_table: list[SectionRow] | None = None
 
     @property
     def host(self) -> PluginHost:
@@ -129,8 +126,8 @@ class PackageLoader:
             manifest_file = os.path.join(target, MANIFEST_NAME) if os.path.isdir(target) else target
             if os.path.isfile(manifest_file):
                 index = self.index_cache.open(manifest_file)
-        manifest = index.manifest if index is not None else None
-        if manifest is None:
+        cached = index.manifest() if index is not None else None
+        if cached is None:
             from lllm.manifest import ManifestWarning
 
             stat_before = index.manifest_stat() if index is not None else None
@@ -139,13 +136,14 @@ class PackageLoader:
                 manifest = read_manifest(path)
             notes = [str(w.message) for w in caught if issubclass(w.category, ManifestWarning)]
             if index is not None:
-                index.set_manifest(manifest, notes, stat_before)
+                index.record_manifest(manifest, notes, stat_before)
             for warning in caught:
                 warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
-        elif index is not None:
+        else:
             from lllm.manifest import ManifestWarning
 
-            for note in index.manifest_notes:  # what parsing said, said again on warm starts
+            manifest, notes = cached
+            for note in notes:  # what parsing said, said again on warm starts
                 warnings.warn(note, ManifestWarning, stacklevel=2)
         name = installed_name(manifest.base_dir, manifest.name)
         if name != manifest.name:
@@ -154,6 +152,7 @@ class PackageLoader:
             return self.load_manifest(manifest, as_dependency=as_dependency, shadow_ok=shadow_ok, index=index)
         finally:
             if index is not None and self.index_cache is not None:
+                self._record_section_table(index)
                 self.index_cache.save(index)
 
     def load_manifest(
@@ -248,28 +247,47 @@ class PackageLoader:
 
     def _section_table(self, index: PackageIndex | None) -> list[tuple[SectionSpec, str]]:
         """``(spec, plugin name)`` for every plugin section: from the index when it has one."""
-        rows = index.sections if index is not None else None  # a property that checks files: read once
+        rows = index.sections() if index is not None else None  # checks files: read once
         if rows is not None:
             try:
                 return [
-                    (SectionSpec(name=n, resource_type=t, default_folder=f, description=d, cacheable=bool(c)), str(p))
-                    for n, t, p, c, f, d in rows
+                    (
+                        SectionSpec(
+                            name=row.name, resource_type=row.resource_type, default_folder=row.default_folder,
+                            description=row.description, cacheable=row.cacheable, loaders=row.loaders,
+                        ),
+                        row.plugin,
+                    )
+                    for row in rows
                 ]
             except (TypeError, ValueError):
-                pass
+                index.forget_sections()  # type: ignore[union-attr]
         owners = self.host.section_table().values()
-        table = [(spec, record.name) for spec, record in owners]
-        if index is not None:
-            code = [path for _, record in owners for path in record.code_files]
-            index.set_sections([[s.name, s.resource_type, p, s.cacheable, s.default_folder, s.description] for s, p in table], code)
-        return table
+        self._fresh_table = [
+            SectionRow(s.name, s.resource_type, r.name, s.cacheable, s.default_folder, s.description, dict(s.loaders), r.package)
+            for s, r in owners
+        ]
+        return [(spec, record.name) for spec, record in owners]
+
+    def _record_section_table(self, index: PackageIndex) -> None:
+        """Record the section table this loader built, with the code files of the plugins —
+        taken now, after discovery imported what it needed — unless a plugin is broken (a
+        failure is never cached: the next process tries the plugins again)."""
+        if self._fresh_table is None:
+            return
+        records = self.host.records()
+        if any(record.status == "broken" for record in records):
+            index.forget_sections()
+            return
+        code = [path for record in records if record.status == "loaded" for path in record.code_files]
+        index.record_sections(self._fresh_table, code)
 
     def _discover_sections(self, manifest: Manifest, info: PackageInfo, index: PackageIndex | None) -> list[ResourceNode]:
         table = self._section_table(index)
         claimed = {spec.name for spec, _ in table}
         # A table no plugin claims is a generic file section of its own type.
         generic = [
-            (SectionSpec(name=name, resource_type=name, cacheable=True), "")
+            (SectionSpec(name=name, resource_type=name, cacheable=True, loaders=FILE_LOADERS), "")
             for name in manifest.sections
             if name not in claimed
         ]
@@ -302,14 +320,14 @@ class PackageLoader:
                 if entry is not None:
                     self.report("missing-folder", f"{where}: [{spec.name}] path {entry.raw!r} not found at {path}; skipped.", manifest.file)
                 if index is not None:
-                    index.set_folder(spec.name, path, prefix, None, None)
+                    index.set_folder(spec.name, path, prefix, None)
                 continue
             options = table.options if table is not None else {}
             job = _FolderJob(manifest, info, spec, plugin, path, prefix, options)
             if index is not None and spec.cacheable:
-                found = self._cached_folder(job, index)
+                found = load_folder(index, self._folder_context(job), lambda files, job=job: self._discover_files(job, files))
             else:
-                found = self._discover(job)
+                found = self._discover(job)[0]
             batch = {node.qualified_key: node for node in found}
             if len(batch) == len(found) and nodes.keys().isdisjoint(batch):
                 nodes.update(batch)  # the common case: no key seen twice
@@ -326,12 +344,12 @@ class PackageLoader:
                     continue
                 nodes[node.qualified_key] = node
 
-    def _folder(self, job: _FolderJob, *, only: list[str] | None = None, problems: dict[str, list[str]] | None = None) -> SectionFolder:
+    def _folder(self, job: _FolderJob, *, only: list[str] | None = None, problems: dict[str | None, list[str]] | None = None) -> SectionFolder:
         from lllm.discovery import SectionFolder
 
         def report(message: str, file: Path | None) -> None:
-            if problems is not None and file is not None:
-                problems.setdefault(str(file), []).append(message)
+            if problems is not None:
+                problems.setdefault(None if file is None else str(file), []).append(message)
             self.report("import", message, file)
 
         return SectionFolder(
@@ -339,13 +357,14 @@ class PackageLoader:
             plugin_name=job.plugin, package_root=job.manifest.base_dir, report=report, only=only, options=job.options,
         )
 
-    def _discover(self, job: _FolderJob, folder: SectionFolder | None = None) -> list[ResourceNode]:
-        """The nodes the owning plugin (or the generic file section) finds in ``job``'s folder."""
+    def _discover(self, job: _FolderJob, folder: SectionFolder | None = None) -> tuple[list[ResourceNode], bool]:
+        """The nodes the owning plugin (or the generic file section) finds in ``job``'s
+        folder, and whether the plugin worked (``False``: it failed and is now broken)."""
         folder = folder or self._folder(job)
         if not job.plugin:
             from lllm.sections.files import file_nodes
 
-            return file_nodes(folder)
+            return file_nodes(folder), True
         record = next((r for r in self.host.records() if r.name == job.plugin), None)
         if record is None:
             # Only a damaged cached section table names a plugin that is not there: ask the
@@ -353,97 +372,39 @@ class PackageLoader:
             owner = self.host.section_table().get(job.spec.name)
             if owner is None:
                 self.report("plugin", f"{job.manifest.file or job.manifest.base_dir}: no plugin provides [{job.spec.name}]; skipped.")
-                return []
+                return [], False
             record = owner[1]
-        return self.host.discover(record, folder)
+        nodes = self.host.discover(record, folder)
+        return nodes, record.status == "loaded"
 
-    def _cached_folder(self, job: _FolderJob, index: PackageIndex) -> list[ResourceNode]:
-        """The folder's nodes: cached ones for unchanged files, discovered ones for the rest."""
-        spec, root, prefix = job.spec, job.path, job.prefix
-        cached_dirs, cached = index.folder(spec.name, root, prefix)
-        seen_at = time.time_ns()
-        current = restat(root, cached_dirs, cached) if cached_dirs else None
-        dirs = cached_dirs
-        if current is None:
-            current, walked = walk_stats(root)
-            dirs = [
-                [relative, trusted_time(mtime, seen_at), ctime, inode]
-                for relative, mtime, ctime, inode in walked
-            ]
-        try:
-            changed = [
-                file
-                for file, relative, size, mtime in current
-                if (entry := cached.get(relative)) is None or entry[0] != size or entry[1] != mtime
-            ]
-            if not changed and dirs is cached_dirs:
-                return self._unchanged_folder(job, current, cached)  # the record stays as it is
-        except (TypeError, ValueError, KeyError, IndexError, AttributeError):
-            # A malformed record: forget the cache for this folder and discover it whole.
-            index.set_folder(spec.name, root, prefix, None, None)
-            return self._discover(job)
-        changed_names = set(changed)
-        fresh: dict[str, list[ResourceNode]] = {}
-        problems: dict[str, list[str]] = {}
-        origins: dict[int, tuple[Path, str]] = {}
-        if changed:
-            folder = self._folder(job, only=changed, problems=problems)
-            for node in self._discover(job, folder):
-                fresh.setdefault(str(node.metadata.get("file_path")), []).append(node)
-            origins = folder.origins
-        namespace, package_root, base_metadata = self._cache_context(job)
-        nodes: list[ResourceNode] = []
-        records: dict[str, Any] | None = {}
-        for file, relative, size, mtime in current:
-            if file in changed_names:
-                found = fresh.get(file, [])
-                nodes.extend(found)
-                specs = [describe_node(node, origins) for node in found]
-                if records is not None and all(s is not None for s in specs):
-                    flat = [item for spec in specs for item in spec]  # type: ignore[union-attr]
-                    records[relative] = [size, trusted_time(mtime, seen_at), flat, problems.get(file) or None]
-                else:
-                    records = None  # something only a plugin can rebuild: do not cache this folder
-                continue
-            record = cached[relative]
-            try:
-                add_cached_nodes(nodes, [(file, record[2])], package_root, namespace, spec.resource_type, base_metadata)
-                stored_problems = [str(m) for m in record[3] or ()]
-            except (TypeError, ValueError, KeyError, IndexError, AttributeError):
-                index.set_folder(spec.name, root, prefix, None, None)
-                return self._discover(job)
-            for message in stored_problems:
-                self.report("import", message, file)
-            if records is not None:
-                records[relative] = record
-        index.set_folder(spec.name, root, prefix, dirs, records)
-        return nodes
-
-    def _unchanged_folder(self, job: _FolderJob, current: list[tuple[str, str, int, int]], cached: dict[str, Any]) -> list[ResourceNode]:
-        """The nodes of a folder whose cached record matches every file (errors of a
-        malformed record propagate to ``_cached_folder``)."""
-        namespace, package_root, base_metadata = self._cache_context(job)
-        records = [cached[relative] for _, relative, _, _ in current]
-        nodes: list[ResourceNode] = []
-        add_cached_nodes(
-            nodes, [(file, record[2]) for (file, _, _, _), record in zip(current, records)],
-            package_root, namespace, job.spec.resource_type, base_metadata,
+    def _discover_files(self, job: _FolderJob, files: list[str]) -> Discovery:
+        """Discover only ``files`` of ``job``'s folder, for the index cache."""
+        problems: dict[str | None, list[str]] = {}
+        folder = self._folder(job, only=files, problems=problems)
+        nodes, worked = self._discover(job, folder)
+        return Discovery(
+            nodes,
+            {file for file in problems if file is not None},
+            folder.origins,
+            folder.dependencies,
+            worked and None not in problems,
         )
-        reported = [
-            (file, [str(m) for m in record[3]]) for (file, _, _, _), record in zip(current, records) if record[3]
-        ]
-        for file, messages in reported:
-            for message in messages:
-                self.report("import", message, file)
-        return nodes
 
     @staticmethod
-    def _cache_context(job: _FolderJob) -> tuple[str, str, dict[str, Any]]:
-        """``(namespace, package root, shared metadata)`` of the nodes built from a folder's
-        cache: what a ``SectionFolder`` of the job would say (see ``import_anchor``)."""
+    def _folder_context(job: _FolderJob) -> FolderContext:
+        """What the index cache needs to rebuild ``job``'s nodes: what a ``SectionFolder`` of
+        the job would say (see ``import_anchor``)."""
         package = job.info.effective_name
-        base_metadata = {"package": package, "section": job.spec.name, "plugin": job.plugin}
-        return f"{package}.{job.spec.name}", import_anchor(job.path, job.manifest.base_dir), base_metadata
+        return FolderContext(
+            section=job.spec.name,
+            root=job.path,
+            prefix=job.prefix,
+            namespace=f"{package}.{job.spec.name}",
+            package_root=import_anchor(job.path, job.manifest.base_dir),
+            resource_type=job.spec.resource_type,
+            base_metadata={"package": package, "section": job.spec.name, "plugin": job.plugin},
+            loaders=job.spec.loaders,
+        )
 
 
 class _FolderJob(NamedTuple):

@@ -25,6 +25,7 @@ import pluggy
 
 from lllm import hookspecs
 from lllm.discovery import SectionFolder, SectionSpec
+from lllm.section_spec import foreign_loaders
 
 if TYPE_CHECKING:
     from lllm.core.resource import ResourceNode
@@ -83,19 +84,38 @@ class PluginRecord:
         return f"plugin {self.name!r} (distribution {self.distribution}{version})"
 
     @property
-    def code_files(self) -> list[str]:
-        """The source files of the plugin's code (module, or the class of an object)."""
+    def package(self) -> str:
+        """The top-level package of the plugin's code (``""`` if unknown)."""
         import inspect
 
         target = self.plugin
         if target is None:
+            return self.source.partition(":")[0].partition(".")[0] if self._entry_point is not None else ""
+        name = target.__name__ if inspect.ismodule(target) else getattr(target if inspect.isclass(target) else type(target), "__module__", "")
+        return str(name).partition(".")[0]
+
+    @property
+    def code_files(self) -> list[str]:
+        """The files of the plugin's code that the index cache watches: its module (or the
+        module of its class), every module of its top-level package imported so far, and what
+        they import, transitively — leaving out the standard library, installed distributions
+        and lllm, whose changes show in the environment signature (see
+        ``lllm._imports.import_closure``). An editable plugin being worked on is all here."""
+        import inspect
+        import sys
+
+        from lllm._imports import import_closure
+
+        target = self.plugin
+        if target is None:
             return []
-        if not (inspect.ismodule(target) or inspect.isclass(target)):
-            target = type(target)
-        try:
-            return [inspect.getfile(target)]
-        except TypeError:
-            return []
+        if not inspect.ismodule(target):
+            target = sys.modules.get(getattr(target if inspect.isclass(target) else type(target), "__module__", ""))
+            if target is None:
+                return []
+        top = target.__name__.partition(".")[0]
+        names = [name for name in list(sys.modules) if name == top or name.startswith(top + ".")]
+        return import_closure([target.__name__, *names])
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-friendly description (used by ``lllm plugins --json``)."""
@@ -263,6 +283,12 @@ class PluginHost:
                 for spec in declared:
                     if not isinstance(spec, SectionSpec):
                         raise TypeError(f"lllm_sections() returned {spec!r}, not a SectionSpec")
+                    foreign = foreign_loaders(spec.loaders, record.package)
+                    if foreign:
+                        raise PluginError(
+                            f"section {spec.name!r} declares loaders outside the plugin's package "
+                            f"{record.package!r} and lllm: {', '.join(foreign)}"
+                        )
                     sections.append(spec)
         return sections
 
@@ -412,10 +438,10 @@ def reset_plugins() -> None:
         _process_host = None
         _runtime_hosts.clear()
     from lllm import entry_points as entry_points_module
-    from lllm import index_cache
+    from lllm._index import fingerprint
 
     entry_points_module.forget()
-    index_cache._environment = None  # the plugin set may have changed too
+    fingerprint.forget()  # the plugin set may have changed too
 
 
 def iter_section_specs(runtime: Runtime | None = None) -> Iterable[SectionSpec]:

@@ -108,14 +108,16 @@ def package_folders_in(folder: str | os.PathLike[str]) -> list[str]:
 def entry_point_packages() -> list[tuple[str, str]]:
     """``(entry point name, package folder)`` for every ``lllm.packages`` entry point that loads.
 
-    The answer is kept in the index cache's environment record, so a process whose
-    environment is unchanged reads no distribution metadata.
+    When every entry point names a module, the answer is kept in the index cache's
+    environment facts, so a process whose environment is unchanged reads no distribution
+    metadata. An entry point naming a callable or an attribute may give another folder in
+    another process (it can read the environment): then the entry points are read every time.
     """
-    from lllm.index_cache import environment_record
+    from lllm._index.facts import environment_facts, save_environment_facts
 
-    record = environment_record()
-    if record is not None:
-        known = record.get(PACKAGES_ENTRY_POINT_GROUP)
+    facts = environment_facts()
+    if facts is not None:
+        known = facts.get(PACKAGES_ENTRY_POINT_GROUP)
         if isinstance(known, list) and all(isinstance(i, list) and len(i) == 2 for i in known):
             # Only folders of installed code (under a sys.path entry) holding a manifest.
             roots = [os.path.realpath(p) + os.sep for p in sys.path if p and os.path.isdir(p)]
@@ -125,22 +127,25 @@ def entry_point_packages() -> list[tuple[str, str]]:
                 for _, path in known
             ):
                 return [(str(name), str(path)) for name, path in known]
-    found = _read_entry_point_packages()
-    if record is not None:
-        record[PACKAGES_ENTRY_POINT_GROUP] = [[name, str(path)] for name, path in found]
-        from lllm.index_cache import save_environment_record
-
-        save_environment_record(record)
+    found, only_modules = _read_entry_point_packages()
+    if facts is not None and only_modules:
+        facts[PACKAGES_ENTRY_POINT_GROUP] = [[name, str(path)] for name, path in found]
+        save_environment_facts(facts)
     return found
 
 
-def _read_entry_point_packages() -> list[tuple[str, str]]:
+def _read_entry_point_packages() -> tuple[list[tuple[str, str]], bool]:
+    """The entry points' packages, and whether every entry point names a module (so the
+    answer can be kept)."""
     import warnings
 
     from lllm.entry_points import entry_points
 
     found: list[tuple[str, str]] = []
+    only_modules = True
     for ep in entry_points(PACKAGES_ENTRY_POINT_GROUP):
+        if ep.attr:
+            only_modules = False
         try:
             target = ep.load()
             if callable(target) and not isinstance(target, type):
@@ -148,6 +153,7 @@ def _read_entry_point_packages() -> list[tuple[str, str]]:
             module_file = getattr(target, "__file__", None)
             path = os.path.dirname(module_file) if module_file else os.fspath(target)
         except Exception as exc:
+            only_modules = False  # a failure is never kept: the next process tries again
             warnings.warn(
                 f"lllm: package entry point {ep.name!r} ({ep.value}) could not be loaded: "
                 f"{type(exc).__name__}: {exc}",
@@ -156,7 +162,7 @@ def _read_entry_point_packages() -> list[tuple[str, str]]:
             )
             continue
         found.append((ep.name, path))
-    return found
+    return found, only_modules
 
 
 def install_record(folder: str | os.PathLike[str]) -> dict[str, object]:

@@ -6,7 +6,8 @@ from the index cache at warm starts without importing either.
 
 from __future__ import annotations
 
-from typing import Any
+import types
+from typing import Any, Mapping
 
 import attrs
 
@@ -26,6 +27,25 @@ def _check_default_folder(instance: Any, attribute: Any, value: str | None) -> N
         )
 
 
+def _check_loaders(instance: Any, attribute: Any, value: Mapping[str, str]) -> None:
+    for name, reference in value.items():
+        module, colon, function = reference.partition(":") if isinstance(reference, str) else ("", "", "")
+        if not (isinstance(name, str) and name.isidentifier()):
+            raise ValueError(f"A loader name must be an identifier, got {name!r}.")
+        if not (colon and all(p.isidentifier() for p in module.split(".")) and all(p.isidentifier() for p in function.split("."))):
+            raise ValueError(f"Loader {name!r} must be a 'module:function' reference, got {reference!r}.")
+
+
+def foreign_loaders(loaders: Mapping[str, str], package: str) -> list[str]:
+    """The references in ``loaders`` outside ``package`` (a top-level package name) and lllm:
+    a plugin may only declare its own functions, or lllm's."""
+    return [r for r in loaders.values() if r.partition(":")[0].partition(".")[0] not in ("lllm", package)]
+
+
+def _loader_table(value: Mapping[str, str] | None) -> Mapping[str, str]:
+    return types.MappingProxyType(dict(value or {}))
+
+
 @attrs.frozen
 class SectionSpec:
     """A section a plugin provides: its table name, the type of its resources, its default folder.
@@ -39,10 +59,24 @@ class SectionSpec:
     resource_type: str = attrs.field(validator=attrs.validators.instance_of(str))
     default_folder: str | None = attrs.field(default=None, validator=_check_default_folder)
     description: str = ""
-    #: Whether the discovery index cache may keep this section's results. Only sections
-    #: whose plugin reads files through ``SectionFolder.files()`` / ``objects_in()`` and builds
-    #: lazy nodes from ``lllm.sections.loaders`` functions should set it.
+    #: Whether the discovery index cache may keep this section's results: the plugin
+    #: promises that each resource depends on its own file only (see docs/plugins.md). What
+    #: the cache can record are objects found by ``SectionFolder.objects_in`` and lazy nodes
+    #: made with a declared loader (``loaders``); a file with any other node is discovered
+    #: every time.
     cacheable: bool = False
+    #: Named loaders of the section's lazy resources: name → ``"module:function"``. The
+    #: function is called with the node on first access of its value
+    #: (``SectionFolder.lazy(key, "name", file)``) and imported only then.
+    loaders: Mapping[str, str] = attrs.field(factory=dict, converter=_loader_table, validator=_check_loaders, hash=False)
+
+    def loader_reference(self, name: str) -> str:
+        """The reference of the declared loader ``name`` (``ValueError`` naming the known ones)."""
+        try:
+            return self.loaders[name]
+        except KeyError:
+            known = ", ".join(sorted(self.loaders)) or "none"
+            raise ValueError(f"Section {self.name!r} declares no loader named {name!r} (declared: {known}).") from None
 
     @property
     def folder_name(self) -> str:

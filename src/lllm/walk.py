@@ -17,10 +17,10 @@ def is_skipped(name: str) -> bool:
 UNKNOWN_FOLDER = (-1, -1, -1)
 
 
-def walk_stats(root: str) -> tuple[list[tuple[str, str, int, int]], list[tuple[str, int, int, int]]]:
+def walk_stats(root: str) -> tuple[list[tuple[str, str, os.stat_result]], list[tuple[str, int, int, int]]]:
     """The files under ``root`` with their stats, and the folders walked with theirs.
 
-    Files are ``(path, relative path, size, mtime_ns)``: the same files as ``walk_files``
+    Files are ``(path, relative path, stat)``: the same files as ``walk_files``
     (same skip rules, same order). Folders are ``(relative path, mtime_ns, ctime_ns, inode)``,
     ``""`` for ``root``: what changes when an entry is added, removed or renamed in the
     folder, or when a link to it is pointed elsewhere. A folder that could not be listed, or
@@ -28,7 +28,7 @@ def walk_stats(root: str) -> tuple[list[tuple[str, str, int, int]], list[tuple[s
     point to is in no folder's times), gets ``UNKNOWN_FOLDER``, so it is walked again next
     time. Plain strings throughout: the index cache runs this.
     """
-    found: list[tuple[str, str, int, int]] = []
+    found: list[tuple[str, str, os.stat_result]] = []
     folders: list[tuple[str, int, int, int]] = []
 
     def visit(folder: str, prefix: str, st: os.stat_result) -> None:
@@ -50,8 +50,8 @@ def walk_stats(root: str) -> tuple[list[tuple[str, str, int, int]], list[tuple[s
                     # stat comes from the parent's listing).
                     visit(entry.path, f"{prefix}{name}/", os.stat(entry.path))
                 elif entry.is_file():
-                    st = entry.stat()
-                    found.append((entry.path, prefix + name, st.st_size, st.st_mtime_ns))
+                    # On Windows a DirEntry's stat has no inode or change time: ask the file.
+                    found.append((entry.path, prefix + name, entry.stat() if os.name != "nt" else os.stat(entry.path)))
                 else:
                     folders[index] = (relative, *UNKNOWN_FOLDER)
             except OSError:  # removed while walking

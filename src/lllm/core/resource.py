@@ -14,16 +14,41 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 _UNLOADED: Any = type("_Unloaded", (), {"__repr__": lambda self: "<unloaded>"})()
-# Loaders that nodes can name instead of holding a callable: a node whose loader is the tuple
-# ``(name, *string arguments)`` calls ``_NAMED_LOADERS[name](*arguments)``. Such tuples hold
-# only strings, so the garbage collector stops tracking them: thousands of cached nodes cost
-# less to create, to scan and to free.
-_NAMED_LOADERS: dict[str, Callable[..., Any]] = {}
+# Loaders that nodes can name instead of holding a callable, as tuples of strings (the
+# garbage collector stops tracking such tuples: thousands of cached nodes cost less to create,
+# to scan and to free):
+#: ``(REFERENCE_LOADER, "module:function")``: a loader a section declared
+#: (``SectionSpec.loaders``), called with the node.
+REFERENCE_LOADER = "lllm.ref"
+#: ``(PYTHON_LOADER, file, package root, attribute)``: a module-level object of a Python file.
+PYTHON_LOADER = "lllm.python"
+_resolved_references: dict[str, Callable[[Any], Any]] = {}
 
 
-def register_named_loader(name: str, function: Callable[..., Any]) -> None:
-    """Make ``function`` available to nodes whose loader is ``(name, *arguments)``."""
-    _NAMED_LOADERS[name] = function
+def resolve_reference(reference: str) -> Callable[[Any], Any]:
+    """The function a ``"module:attribute"`` reference names, imported on first use."""
+    function = _resolved_references.get(reference)
+    if function is None:
+        import importlib
+
+        module_name, _, attribute = reference.partition(":")
+        target: Any = importlib.import_module(module_name)
+        for part in attribute.split("."):
+            target = getattr(target, part)
+        function = _resolved_references[reference] = target
+    return function
+
+
+def _call_named_loader(node: ResourceNode, loader: tuple[str, ...]) -> Any:
+    if loader[0] == REFERENCE_LOADER:
+        return resolve_reference(loader[1])(node)
+    if loader[0] == PYTHON_LOADER:
+        from lllm.sections.loaders import load_python_object
+
+        return load_python_object(*loader[1:])
+    raise ValueError(f"unknown loader {loader[0]!r}")
+
+
 # Guards the creation of a node's load lock, so unloaded nodes carry no lock object.
 _LOCK_CREATION = threading.Lock()
 
@@ -149,7 +174,7 @@ class ResourceNode:
             assert loader is not None
             try:
                 if type(loader) is tuple:
-                    value = _NAMED_LOADERS[loader[0]](*loader[1:])
+                    value = _call_named_loader(self, loader)
                 else:
                     value = loader()
             except ResourceLoadError:

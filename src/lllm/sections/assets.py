@@ -5,13 +5,13 @@ from __future__ import annotations
 from lllm.core.resource import ResourceNode
 from lllm.discovery import SectionFolder, SectionSpec
 from lllm.hookspecs import hookimpl
-from lllm.sections.files import file_nodes
+from lllm.sections.files import FILE_LOADERS, file_nodes
 
 
 @hookimpl
 def lllm_sections() -> list[SectionSpec]:
     """Declare the ``assets`` section (type ``asset``)."""
-    return [SectionSpec(name="assets", resource_type="asset", cacheable=True)]
+    return [SectionSpec(name="assets", resource_type="asset", cacheable=True, loaders=FILE_LOADERS)]
 
 
 @hookimpl

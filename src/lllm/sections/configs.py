@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import functools
-
 from lllm.core.resource import ResourceNode
 from lllm.discovery import SectionFolder, SectionSpec
 from lllm.hookspecs import hookimpl
-from lllm.sections.loaders import load_config
 
 CONFIG_SUFFIXES = (".yaml", ".yml", ".json", ".toml")
 
@@ -15,15 +12,16 @@ CONFIG_SUFFIXES = (".yaml", ".yml", ".json", ".toml")
 @hookimpl
 def lllm_sections() -> list[SectionSpec]:
     """Declare the ``configs`` section (type ``config``)."""
-    return [SectionSpec(name="configs", resource_type="config", cacheable=True)]
-
-
-
+    return [
+        SectionSpec(
+            name="configs", resource_type="config", cacheable=True, loaders={"config": "lllm.sections.loaders:config_value"}
+        )
+    ]
 
 @hookimpl
 def lllm_discover(folder: SectionFolder) -> list[ResourceNode]:
     """One lazy node per config file, keyed by its path without the suffix."""
     return [
-        folder.lazy(folder.file_key(file), functools.partial(load_config, file), file)
+        folder.lazy(folder.file_key(file), "config", file)
         for file in folder.files(suffixes=CONFIG_SUFFIXES)
     ]

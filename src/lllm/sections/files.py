@@ -10,7 +10,9 @@ import functools
 
 from lllm.core.resource import ResourceNode
 from lllm.discovery import SectionFolder
-from lllm.sections.loaders import load_file_value
+from lllm.sections.loaders import FILE_LOADERS, load_file_value
+
+__all__ = ["FILE_LOADERS", "file_nodes", "load_file_value"]
 
 
 def file_nodes(folder: SectionFolder, keep_suffix: bool = True) -> list[ResourceNode]:
@@ -18,11 +20,15 @@ def file_nodes(folder: SectionFolder, keep_suffix: bool = True) -> list[Resource
 
     The key is the file's path (with its suffix unless ``keep_suffix`` is false); the node's
     type is the folder's section type, so this serves any file section, not only ``assets``.
+    A section that declares ``FILE_LOADERS`` (under any name) gets nodes the index cache can
+    keep; for another the loader is a plain callable, discovered every time.
     """
+    reference = FILE_LOADERS["file"]
+    name = next((n for n, r in folder.section.loaders.items() if r == reference), None)
     return [
         folder.lazy(
             folder.file_key(file, keep_suffix=keep_suffix),
-            functools.partial(load_file_value, file),
+            name if name is not None else functools.partial(load_file_value, file),
             file,
         )
         for file in folder.files()

@@ -1,8 +1,9 @@
 """How resource values are read from files: the loaders lazy nodes call.
 
-These functions are also the recipes of the discovery index cache (``lllm.index_cache``):
-a cached node names one of them, never arbitrary code. This module imports no plugin
-machinery, so a process that loads packages from the cache stays light.
+``file_value``, ``config_value`` and ``text_prompt`` are the loaders the built-in sections
+declare (``SectionSpec.loaders``): each is called with the node and reads the file named by
+its ``file_path`` metadata. This module imports no plugin machinery, so a process that loads
+packages from the index cache stays light.
 """
 
 from __future__ import annotations
@@ -14,7 +15,12 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from lllm.core.resource import ResourceNode
+
 FRONT_MATTER_FENCE = "---"
+#: The loaders of a file section (``assets``, and tables no plugin claims): ``file`` reads
+#: a file with ``load_file_value``.
+FILE_LOADERS = {"file": "lllm.sections.loaders:file_value"}
 
 
 def load_file_value(path: str | os.PathLike[str]) -> Any:
@@ -95,13 +101,28 @@ def load_text_prompt(path: str | os.PathLike[str], key: str) -> Any:
     return Prompt(path=key, prompt=body, metadata=metadata)
 
 
+def file_value(node: ResourceNode) -> Any:
+    """The declared loader of file resources: ``load_file_value`` of the node's file."""
+    return load_file_value(node.metadata["file_path"])
+
+
+def config_value(node: ResourceNode) -> dict[str, Any]:
+    """The declared loader of configs: ``load_config`` of the node's file."""
+    return load_config(node.metadata["file_path"])
+
+
+def text_prompt(node: ResourceNode) -> Any:
+    """The declared loader of text prompts: ``load_text_prompt`` of the node's file and key."""
+    return load_text_prompt(node.metadata["file_path"], node.key)
+
+
 def load_python_object(file: str | os.PathLike[str], package_root: str | os.PathLike[str], attribute: str) -> Any:
     """The object bound to ``attribute`` (a dotted path) at the top of Python file ``file``.
 
-    The file is imported once per process, as ``lllm.discovery.import_file`` does during
-    discovery, so the object is the same one discovery would have found.
+    The file is imported once per process, as discovery does (``lllm.discovery.import_file``),
+    so the object is the same one discovery would have found.
     """
-    from lllm.discovery import import_file
+    from lllm._imports import import_file
 
     target: Any = import_file(file, package_root)
     for part in attribute.split("."):

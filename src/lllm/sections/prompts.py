@@ -8,14 +8,12 @@ at its top gives the prompt's metadata.
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 
 from lllm.core.prompt import Prompt
 from lllm.core.resource import ResourceNode
 from lllm.discovery import SectionFolder, SectionSpec
 from lllm.hookspecs import hookimpl
-from lllm.sections.loaders import load_text_prompt
 
 TEXT_SUFFIXES = (".md", ".txt")
 
@@ -23,16 +21,13 @@ TEXT_SUFFIXES = (".md", ".txt")
 @hookimpl
 def lllm_sections() -> list[SectionSpec]:
     """Declare the ``prompts`` section (type ``prompt``)."""
-    return [SectionSpec(name="prompts", resource_type="prompt", cacheable=True)]
-
-
-
-
+    return [
+        SectionSpec(name="prompts", resource_type="prompt", cacheable=True, loaders={"text": "lllm.sections.loaders:text_prompt"})
+    ]
 
 
 def _text_node(folder: SectionFolder, file: Path) -> ResourceNode:
-    key = folder.file_key(file)
-    return folder.lazy(key, functools.partial(load_text_prompt, file, key), file)
+    return folder.lazy(folder.file_key(file), "text", file)
 
 
 @hookimpl

@@ -1,0 +1,142 @@
+"""Loading one section folder through the index cache.
+
+The folder's record is checked against the disk (``freshness.restat``, or a walk when a
+folder changed); files whose signature, or the signature of a file their import loaded,
+changed are discovered again through ``discover``, and the rest are rebuilt from the record.
+Failures are never recorded: a file whose discovery reported a problem, or with a resource
+the cache cannot rebuild, is discovered again next time; a folder whose plugin failed, or
+whose discovery reported a problem it could not pin on a file, is not recorded at all.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Callable, Mapping, NamedTuple
+
+from lllm._index.freshness import current_signature, restat, signature, signature_now, trusted_time, unchanged
+from lllm._index.nodes import add_cached_nodes, describe_node
+from lllm._index.package_index import PackageIndex
+from lllm._index.records import FileRecord, FolderRecord
+from lllm.core.resource import ResourceNode
+from lllm.walk import walk_stats
+
+
+class FolderContext(NamedTuple):
+    """What nodes rebuilt from a folder's record share: what a ``SectionFolder`` of it says."""
+
+    section: str
+    root: str
+    prefix: str
+    namespace: str
+    package_root: str
+    resource_type: str
+    base_metadata: dict[str, Any]
+    loaders: Mapping[str, str]
+
+
+class Discovery(NamedTuple):
+    """What discovering some files of a folder found.
+
+    ``problem_files``: files a problem was reported for; ``origins``: ``id(object)`` →
+    ``(file, attribute)`` for objects found in Python files; ``dependencies``: file → the
+    files its import loaded; ``complete``: ``False`` when the plugin failed or a problem
+    could not be pinned on a file.
+    """
+
+    nodes: list[ResourceNode]
+    problem_files: set[str]
+    origins: Mapping[int, tuple[Any, str]]
+    dependencies: Mapping[str, list[str]]
+    complete: bool
+
+
+def load_folder(index: PackageIndex, context: FolderContext, discover: Callable[[list[str]], Discovery]) -> list[ResourceNode]:
+    """The nodes of one section folder: rebuilt from ``index`` for unchanged files, from
+    ``discover(files)`` for the others; the record is brought up to date."""
+    record = index.folder(context.section, context.root, context.prefix)
+    try:
+        return _load(index, context, discover, record)
+    except (TypeError, ValueError, KeyError, IndexError, AttributeError):
+        # A malformed record (what decoding could not check): discover the folder whole.
+        return _load(index, context, discover, None)
+
+
+def _load(
+    index: PackageIndex, context: FolderContext, discover: Callable[[list[str]], Discovery], record: FolderRecord | None
+) -> list[ResourceNode]:
+    seen_at = time.time_ns()
+    files = record.files if record is not None else {}
+    current = restat(context.root, list(record.dirs), files) if record is not None and record.dirs else None
+    if current is not None:
+        dirs = record.dirs  # type: ignore[union-attr]
+    else:
+        current, walked = walk_stats(context.root)
+        dirs = tuple((relative, trusted_time(mtime, seen_at), ctime, inode) for relative, mtime, ctime, inode in walked)
+    dependencies = record.dependencies if record is not None else ()
+    changed_dependencies = {i for i, (path, recorded) in enumerate(dependencies) if not unchanged(path, recorded)}
+    changed = []
+    for path, relative, st in current:
+        entry = files.get(relative)
+        if (
+            entry is None
+            or entry.resources is None
+            or entry.signature != current_signature(st)
+            or (changed_dependencies and not changed_dependencies.isdisjoint(entry.dependencies))
+        ):
+            changed.append(path)
+    nodes: list[ResourceNode] = []
+    if not changed and record is not None and dirs is record.dirs:
+        add_cached_nodes(
+            nodes, [(path, files[relative].resources) for path, relative, _ in current],
+            context.package_root, context.namespace, context.resource_type, context.base_metadata, context.loaders,
+        )
+        return nodes  # the record stays as it is
+    found = discover(changed) if changed else Discovery([], set(), {}, {}, True)
+    by_file: dict[str, list[ResourceNode]] = {path: [] for path in changed}
+    complete = found.complete
+    for node in found.nodes:
+        own = by_file.get(str(node.metadata.get("file_path")))
+        if own is None:
+            complete = False  # a node of no changed file: nothing to record it under
+            nodes.append(node)
+        else:
+            own.append(node)
+    names = {reference: name for name, reference in context.loaders.items()}
+    table: dict[str, tuple[int, Any]] = {}  # dependency path -> (index, signature)
+    new_files: dict[str, FileRecord] = {}
+    for path, relative, st in current:
+        fresh = by_file.get(path)
+        if fresh is None:
+            entry = files[relative]
+            add_cached_nodes(
+                nodes, [(path, entry.resources)],
+                context.package_root, context.namespace, context.resource_type, context.base_metadata, context.loaders,
+            )
+            used = [dependencies[i] for i in entry.dependencies]
+            new_files[relative] = FileRecord(entry.signature, entry.resources, _indexes(table, used))
+            continue
+        nodes.extend(fresh)
+        described = [describe_node(node, found.origins, names) for node in fresh]
+        if path in found.problem_files or any(d is None for d in described):
+            new_files[relative] = FileRecord(signature(st, seen_at), None, ())  # discovered again next time
+            continue
+        flat = tuple(item for d in described for item in d)  # type: ignore[union-attr]
+        used = [(dep, table[dep][1] if dep in table else signature_now(dep)) for dep in found.dependencies.get(path, ()) if dep != path]
+        new_files[relative] = FileRecord(signature(st, seen_at), flat, _indexes(table, used))
+    if not complete:
+        index.set_folder(context.section, context.root, context.prefix, None)
+    else:
+        record_dependencies = tuple((path, recorded) for path, (_, recorded) in table.items())
+        index.set_folder(context.section, context.root, context.prefix, FolderRecord(tuple(dirs), new_files, record_dependencies))
+    return nodes
+
+
+def _indexes(table: dict[str, tuple[int, Any]], used: list[tuple[str, Any]]) -> tuple[int, ...]:
+    """The indexes of ``used`` ``(path, signature)`` entries in ``table``, adding new ones."""
+    indexes = []
+    for path, recorded in used:
+        entry = table.get(path)
+        if entry is None:
+            entry = table[path] = (len(table), tuple(recorded))
+        indexes.append(entry[0])
+    return tuple(indexes)
