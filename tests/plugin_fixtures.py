@@ -1,4 +1,4 @@
-"""Helpers for ``test_plugins.py``: fake installed distributions, small lllm packages and
+"""Helpers for the plugin tests: fake installed distributions, small lllm packages and
 subprocess runs with a clean lllm environment.
 
 A "test distribution" is real installed metadata in a folder put on ``sys.path``:
@@ -22,6 +22,28 @@ from typing import Any
 from pkgtree import write_tree
 
 ENTRY_POINT_GROUP = "lllm.plugins"
+
+#: An editable plugin as a folder of a site dir: a package ``mini`` whose entry-point module
+#: imports its ``SectionSpec`` (section ``notes``, default folder ``notes``, declared loader
+#: ``read`` that upper-cases a file) and ``SUFFIX`` (``.txt``) from ``mini/spec.py``.
+EDITABLE_PLUGIN: dict[str, str] = {
+    "mini/__init__.py": "",
+    "mini/spec.py": (
+        "from lllm.plugin import SectionSpec\n"
+        "SPEC = SectionSpec(name='notes', resource_type='note', default_folder='notes', cacheable=True,\n"
+        "                   loaders={'read': 'mini.read:read'})\nSUFFIX = '.txt'\n"
+    ),
+    "mini/read.py": "def read(node):\n    with open(node.metadata['file_path']) as f:\n        return f.read().upper()\n",
+    "mini/plugin.py": (
+        "from lllm.plugin import hookimpl\nfrom mini.spec import SPEC\n"
+        "@hookimpl\ndef lllm_sections():\n    return [SPEC]\n"
+        "@hookimpl\ndef lllm_discover(folder):\n"
+        "    from mini.spec import SUFFIX\n"
+        "    return [folder.lazy(folder.file_key(f), 'read', f) for f in folder.files(suffixes=(SUFFIX,))]\n"
+    ),
+    "mini-1.0.dist-info/METADATA": "Metadata-Version: 2.1\nName: mini\nVersion: 1.0\n",
+    "mini-1.0.dist-info/entry_points.txt": "[lllm.plugins]\nmini = mini.plugin\n",
+}
 
 #: Environment variables that change how lllm finds and loads plugins or packages.
 LLLM_PLUGIN_SWITCHES = ("LLLM_DISABLE_PLUGINS", "LLLM_PLUGINS_AUTOLOAD", "LLLM_STRICT_PLUGINS")

@@ -14,6 +14,7 @@ import zipfile
 from pathlib import Path
 
 from pkgtree import write_tree
+from plugin_fixtures import EDITABLE_PLUGIN
 from test_index_cache import age, run
 
 from lllm.testing import write_files
@@ -141,22 +142,7 @@ def test_unzip_over_a_tree_with_the_same_sizes_and_times_is_seen(tmp_path: Path)
 def test_editing_an_editable_plugins_submodule_takes_effect(tmp_path: Path) -> None:
     site = tmp_path / "site"
     write_tree(site, {
-        "mini/__init__.py": "",
-        "mini/spec.py": (
-            "from lllm.plugin import SectionSpec\n"
-            "SPEC = SectionSpec(name='notes', resource_type='note', default_folder='notes', cacheable=True,\n"
-            "                   loaders={'read': 'mini.read:read'})\nSUFFIX = '.txt'\n"
-        ),
-        "mini/read.py": "def read(node):\n    with open(node.metadata['file_path']) as f:\n        return f.read().upper()\n",
-        "mini/plugin.py": (
-            "from lllm.plugin import hookimpl\nfrom mini.spec import SPEC\n"
-            "@hookimpl\ndef lllm_sections():\n    return [SPEC]\n"
-            "@hookimpl\ndef lllm_discover(folder):\n"
-            "    from mini.spec import SUFFIX\n"
-            "    return [folder.lazy(folder.file_key(f), 'read', f) for f in folder.files(suffixes=(SUFFIX,))]\n"
-        ),
-        "mini-1.0.dist-info/METADATA": "Metadata-Version: 2.1\nName: mini\nVersion: 1.0\n",
-        "mini-1.0.dist-info/entry_points.txt": "[lllm.plugins]\nmini = mini.plugin\n",
+        **EDITABLE_PLUGIN,
     })
     project = age(write_tree(tmp_path / "proj", {
         "lllm.toml": '[package]\nname = "proj"\n',

@@ -21,6 +21,7 @@ import pytest
 from pkgtree import write_tree
 
 import lllm
+from lllm.testing import settle
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
@@ -603,3 +604,46 @@ def test_ls_honours_lllm_config_outside_any_project(tmp_path: Path) -> None:
     result = subprocess.run([*LLLM, "ls"], cwd=elsewhere, env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert "cfgproj.prompts:hi" in result.stdout
+
+
+# ----------------------------------------------------------------------- lllm cache
+
+
+def test_cache_info_and_clear(project: Path, tmp_path: Path, home: Path) -> None:
+    cache = tmp_path / "cache"
+    assert_ok(run(["ls"], project, home, LLLM_CACHE_DIR=str(cache)))
+    result = run(["cache", "info", "--json"], tmp_path, home, LLLM_CACHE_DIR=str(cache))
+    assert_ok(result)
+    info = json.loads(result.stdout)
+    assert info["directory"] == str(cache) and info["enabled"] is True
+    assert info["files"] == len(list(cache.glob("*.idx"))) >= 3 and info["bytes"] > 0
+    manifests = {Path(p["manifest"]).parent.name for p in info["packages"]}
+    assert manifests == {"acme_assistant", "common_prompts"} and all(p["exists"] for p in info["packages"])
+    assert len(info["environments"]) == 1 and info["environments"][0]["python"] == sys.version.split()[0]
+    table_output = run(["cache", "info"], tmp_path, home, LLLM_CACHE_DIR=str(cache), LLLM_NO_CACHE="1")
+    assert_ok(table_output)
+    assert f"folder:       {cache}" in table_output.stdout and "cache:        off (LLLM_NO_CACHE)" in table_output.stdout
+    cleared = run(["cache", "clear"], tmp_path, home, LLLM_CACHE_DIR=str(cache))
+    assert_ok(cleared)
+    assert cleared.stdout.strip() == f"Removed {info['files']} file(s) from {cache}"
+    assert list(cache.glob("*.idx")) == []
+
+
+def test_check_reports_what_a_warm_start_would_hide(tmp_path: Path, home: Path) -> None:
+    # A module that reads an environment variable at import: an input no cache can see.
+    package = write_tree(tmp_path / "moody", {
+        "lllm.toml": '[package]\nname = "moody"\n',
+        "prompts/mood.py": "import os\nfrom lllm import Prompt\np = Prompt(path=os.environ.get('MOOD', 'calm'), prompt='x')\n",
+    })
+    settle(package)
+    cache = str(tmp_path / "cache")
+    assert_ok(run(["ls"], package, home, LLLM_CACHE_DIR=cache))  # cached with MOOD unset: mood/calm
+    stale = run(["check"], package, home, LLLM_CACHE_DIR=cache, MOOD="angry")
+    assert stale.returncode == 1, describe(stale)
+    problems = [line for line in stale.stdout.splitlines() if line.startswith("cache: ")]
+    assert any("moody.prompts:mood/angry" in p and "missing from the index cache" in p for p in problems), describe(stale)
+    assert any("moody.prompts:mood/calm" in p and "no longer exists" in p for p in problems), describe(stale)
+    # The stale index file was removed: the next start, and the next check, agree.
+    listed = run(["ls"], package, home, LLLM_CACHE_DIR=cache, MOOD="angry")
+    assert "moody.prompts:mood/angry" in listed.stdout, describe(listed)
+    assert_ok(run(["check"], package, home, LLLM_CACHE_DIR=cache, MOOD="angry"))

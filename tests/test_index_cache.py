@@ -14,6 +14,7 @@ import pytest
 from pkgtree import write_tree
 
 from lllm._index.fileformat import read_record, write_record
+from lllm.testing import settle
 
 PROBE = r"""
 import json, sys
@@ -56,17 +57,8 @@ def touch_later(path: Path) -> None:
     os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 2_000_000_000))
 
 
-def age(root: Path, seconds: int = 60) -> Path:
-    """Move the times of everything under ``root`` (and ``root``) ``seconds`` into the past.
-
-    The cache does not trust a time written less than a clock tick before it was read (a
-    change right after could keep it), so trees written just now by a test are aged first
-    when a test needs its second process to be a warm one.
-    """
-    for path in [root, *root.rglob("*")]:
-        st = path.stat()
-        os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns - seconds * 1_000_000_000))
-    return root
+#: Trees written just now by a test are settled first when its second process must be warm.
+age = settle
 
 
 @pytest.fixture
@@ -560,3 +552,34 @@ def test_a_damaged_section_table_does_not_break_loading(project: Path, tmp_path:
     after = run(project, cache)  # no crash (auto-init would have started empty and warned)
     assert set(after["keys"]) <= set(truth["keys"])  # and nothing from elsewhere
     assert after["keys"]
+
+
+def test_old_environment_and_package_files_are_pruned(tmp_path: Path, monkeypatch) -> None:
+    # One session of plugin work once left 25 environment files: every install changes the
+    # environment. Writing a new environment's record keeps the newest eight, and drops any
+    # file not written for 30 days.
+    from lllm._index import facts, fingerprint
+
+    cache = tmp_path / "cache"
+    cache.mkdir(mode=0o700)
+    monkeypatch.setenv("LLLM_CACHE_DIR", str(cache))
+    fingerprint.forget()
+    tag = sys.implementation.cache_tag
+    now = time.time()
+    for i in range(12):
+        old = cache / f"env-{i:016x}.{tag}.idx"
+        old.write_bytes(b"x")
+        os.utime(old, (now - 3600 * (i + 1), now - 3600 * (i + 1)))
+    stale_package = cache / f"{1:016x}.{tag}.idx"
+    recent_package = cache / f"{2:016x}.{tag}.idx"
+    for path, age_days in ((stale_package, 40), (recent_package, 2)):
+        path.write_bytes(b"x")
+        os.utime(path, (now - age_days * 86400, now - age_days * 86400))
+    record = facts.environment_facts()
+    assert record is not None
+    facts.save_environment_facts(record)
+    environments = sorted(cache.glob("env-*.idx"), key=lambda p: p.stat().st_mtime, reverse=True)
+    assert len(environments) == 8
+    assert facts.environment_facts().get("new") is None  # this environment's record survived, and is read back
+    assert not stale_package.exists() and recent_package.exists()
+    fingerprint.forget()

@@ -38,6 +38,8 @@ _PREFIX = MODULE_ROOT + "."
 # PEP 552 flags: bit 0 = hash-based, bit 1 = check the source.
 _CHECKED_HASH_FLAGS = (0b11).to_bytes(4, "little")
 _setup_lock = threading.Lock()
+# Per thread: how many ImportWatch blocks are open (discovery is importing).
+_watching = threading.local()
 #: ``(name, level, fromlist)`` of one import statement.
 ImportStatement = Tuple[str, int, Tuple[str, ...]]
 
@@ -45,16 +47,17 @@ ImportStatement = Tuple[str, int, Tuple[str, ...]]
 class PackageFileLoader(importlib.machinery.SourceFileLoader):
     """A source loader whose bytecode cache is keyed by the source's content (see the module doc).
 
-    It keeps the import statements of the code it loaded (``import_statements``), for
-    ``import_closure``.
+    While this thread is inside an ``ImportWatch`` (discovery), it keeps the import
+    statements of the code it runs (``import_statements``), for ``import_closure``.
     """
 
     import_statements: list[ImportStatement] | None = None
 
     def exec_module(self, module: types.ModuleType) -> None:
-        """Run the module's code, keeping its import statements first."""
+        """Run the module's code (keeping its import statements first, during discovery)."""
         code = self.get_code(module.__name__)
-        self.import_statements = imported_names(code)
+        if getattr(_watching, "depth", 0):
+            self.import_statements = imported_names(code)
         exec(code, module.__dict__)
 
     def get_code(self, fullname: str) -> types.CodeType:
@@ -367,16 +370,19 @@ def import_closure(module_names: Iterable[str]) -> list[str]:
 
 class ImportWatch:
     """The modules that appear in ``sys.modules`` while it is open (``with``): an import's
-    dynamic dependencies (``importlib.import_module`` at import time). Another thread
-    importing at the same time can only add names, which makes a closure larger, not wrong."""
+    dynamic dependencies (``importlib.import_module`` at import time). New entries come last
+    in ``sys.modules``'s order; another thread importing at the same time can only add
+    names, which makes a closure larger, not wrong."""
 
     def __init__(self) -> None:
-        self.before: set[str] = set()
+        self.count = 0
         self.added: list[str] = []
 
     def __enter__(self) -> ImportWatch:
-        self.before = set(sys.modules)
+        _watching.depth = getattr(_watching, "depth", 0) + 1
+        self.count = len(sys.modules)
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        self.added = [name for name in list(sys.modules) if name not in self.before]
+        _watching.depth -= 1
+        self.added = list(sys.modules)[self.count :]

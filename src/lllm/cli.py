@@ -162,12 +162,51 @@ def cmd_check(args: argparse.Namespace) -> int:
             except Exception as exc:  # every failing resource is a problem to report
                 problems.append(f"load: {node.qualified_key}: {_message(exc)}")
     problems.extend(f"warning: {w.message}" for w in caught)
+    if not any(p.startswith("manifest: ") for p in problems):
+        from lllm._index.audit import stale_entries
+
+        # What a warm start would have hidden: differences between the cache and the truth.
+        problems.extend(f"cache: {message}" for message in stale_entries(target, runtime))
     if problems:
         for problem in problems:
             print(problem)
         print(f"{len(problems)} problem(s) found in {os.path.abspath(target)}.")
         return 1
     print(f"OK: {len(runtime.packages)} package(s), {len(runtime.keys())} resource(s), no problems.")
+    return 0
+
+
+def cmd_cache_info(args: argparse.Namespace) -> int:
+    from lllm._index.location import cache_dir, default_cache_dir, describe
+
+    directory = default_cache_dir()
+    info = describe(directory)
+    info["enabled"] = cache_dir() is not None
+    if args.json:
+        print(json.dumps(info, indent=2))
+        return 0
+    import datetime
+
+    state = "on" if info["enabled"] else "off (LLLM_NO_CACHE)"
+    print(f"folder:       {directory}")
+    print(f"cache:        {state}")
+    print(f"files:        {info['files']} ({info['bytes']:,} bytes)")
+    print(f"environments: {len(info['environments'])}")
+    for env in info["environments"]:
+        written = datetime.datetime.fromtimestamp(env["written"]).strftime("%Y-%m-%d %H:%M")
+        print(f"  Python {env['python']}, lllm {env['lllm']}, written {written}: {', '.join(env['paths']) or '-'}")
+    print(f"packages:     {len(info['packages'])}")
+    for package in info["packages"]:
+        gone = "" if package["exists"] else " (manifest gone)"
+        print(f"  {package['manifest']}{gone}: {package['bytes']:,} bytes")
+    return 0
+
+
+def cmd_cache_clear(args: argparse.Namespace) -> int:
+    from lllm._index.location import clear, default_cache_dir
+
+    directory = default_cache_dir()
+    print(f"Removed {clear(directory)} file(s) from {directory}")
     return 0
 
 
@@ -274,6 +313,14 @@ def build_parser() -> argparse.ArgumentParser:
     check = commands.add_parser("check", help="load a package strictly and report every problem")
     check.add_argument("path", nargs="?", help="package folder or lllm.toml (default: the cwd's project)")
     check.set_defaults(run=cmd_check)
+
+    cache = commands.add_parser("cache", help="the discovery index cache: where it is, what it holds; clear it")
+    cache_commands = cache.add_subparsers(dest="cache_command", metavar="CACHE_COMMAND", required=True)
+    cache_info = cache_commands.add_parser("info", help="where the cache is, how big, which environments and packages")
+    cache_info.add_argument("--json", action="store_true", help="print JSON")
+    cache_info.set_defaults(run=cmd_cache_info)
+    cache_clear = cache_commands.add_parser("clear", help="remove every index file")
+    cache_clear.set_defaults(run=cmd_cache_clear)
 
     plugins = commands.add_parser("plugins", help="list plugins, their distributions and sections")
     plugins.add_argument("--json", action="store_true", help="print JSON")

@@ -65,7 +65,10 @@ def lllm_discover(folder: SectionFolder) -> Iterable[ResourceNode] | None:
 
     For a section declared ``cacheable=True``, the index cache keeps the results per file:
     later calls may see, through ``folder.files()``, only the files that are new or changed
-    since the last discovery. Such a plugin must find files only through ``files()`` /
-    ``objects_in()`` and build lazy nodes from ``lllm.sections.loaders`` functions.
+    since the last discovery (or whose imports changed). Such a plugin promises that each
+    resource depends on its own file only; the cache can keep objects found with
+    ``objects_in()`` and lazy nodes made with a loader the section declares
+    (``folder.lazy(key, "loader name", file)``, see ``SectionSpec.loaders``). A file with any
+    other node, or one a problem was reported for, is discovered again every time.
     ``folder.options`` holds the other keys of the section's table in ``lllm.toml``.
     """

@@ -9,6 +9,7 @@
   lllm's plugin loading) sees its entry points exactly as after ``pip install``.
 - ``assert_keys(runtime, expected, resource_type=None)``: compare keys with a readable diff.
 - ``isolated_default_runtime()``: swap in a fresh default runtime for the ``with`` block.
+- ``settle(folder)``: make a tree written just now one the index cache trusts at once.
 """
 
 from __future__ import annotations
@@ -130,6 +131,25 @@ def installed_distribution(
             if str(getattr(module, "__file__", "") or "").startswith(prefix):
                 del sys.modules[module_name]
         reset_plugins()
+
+
+def settle(folder: str | os.PathLike[str], seconds: int = 60) -> Path:
+    """Make the tree at ``folder``, written just now, one the index cache trusts; return it.
+
+    The cache does not trust a time less than a clock tick old when read (a change right
+    after could keep it), so a test whose second process must be a warm start settles its
+    tree first: modification times move ``seconds`` into the past, and since change times
+    cannot be moved (``utime`` itself sets them to now), it waits out one tick (60 ms).
+    """
+    import time
+
+    root = Path(folder)
+    for path in [root, *(root.rglob("*") if root.is_dir() else ())]:
+        if not path.is_symlink():
+            st = path.stat()
+            os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns - seconds * 1_000_000_000))
+    time.sleep(0.06)
+    return root
 
 
 @contextlib.contextmanager

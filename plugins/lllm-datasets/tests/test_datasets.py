@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 from lllm import ResourceLoadError, ResourceNotFoundError, ResourceTypeError, Runtime, load_package
 from lllm.plugin_manager import list_plugins, reset_plugins
-from lllm.testing import assert_keys, isolated_default_runtime
+from lllm.testing import assert_keys, isolated_default_runtime, settle
 
 from lllm_datasets import load_dataset
 from lllm_datasets.readers import read_csv, read_jsonl
@@ -379,3 +379,37 @@ def test_cli_check_reports_a_malformed_dataset(lllm_package: PackageFactory, tmp
     assert result.returncode == 1, describe(result)
     assert "bad.datasets:log" in result.stdout
     assert "line 2" in result.stdout
+
+
+# ---------------------------------------------------------------- the index cache
+
+
+def test_warm_starts_rebuild_datasets_without_importing_the_plugin(lllm_package: PackageFactory, tmp_path: Path) -> None:
+    """The section is cacheable: a second process rebuilds its nodes from lllm's index cache,
+    imports neither the plugin nor the readers until a value is read, and the values and the
+    metadata filled in on load are those of a fresh discovery."""
+    project = lllm_package({"datasets/cities.csv": CITIES_CSV, "datasets/nested/events.jsonl": EVENTS_JSONL}, name="shop")
+    settle(project)  # old enough for the cache to trust its times
+    probe = (
+        "import json, sys, lllm\n"
+        "rt = lllm.get_default_runtime()\n"
+        "before = sorted(m for m in ('lllm_datasets.plugin', 'lllm_datasets.readers') if m in sys.modules)\n"
+        "node = rt.get_node('shop:cities', 'dataset')\n"
+        "print(json.dumps({'before': before, 'keys': rt.keys('dataset'), 'value': node.value,\n"
+        "                  'rows': node.metadata['rows'], 'columns': node.metadata['columns'],\n"
+        "                  'format': node.metadata['format']}))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LLLM_")}
+    env.update({"LLLM_CACHE_DIR": str(tmp_path / "cache"), "LLLM_HOME": str(tmp_path / "home")})
+
+    def start(**extra: str) -> dict[str, Any]:
+        result = subprocess.run([sys.executable, "-c", probe], cwd=project, env={**env, **extra},
+                                capture_output=True, text=True, timeout=60)
+        assert result.returncode == 0, result.stderr
+        return json.loads(result.stdout)
+
+    cold, warm, truth = start(), start(), start(LLLM_NO_CACHE="1")
+    assert "lllm_datasets.plugin" in cold["before"]  # discovery imported the plugin
+    assert warm["before"] == []
+    assert {k: v for k, v in warm.items() if k != "before"} == {k: v for k, v in truth.items() if k != "before"}
+    assert warm["rows"] == 3 and warm["columns"] == ["name", "country", "population"] and warm["format"] == "csv"

@@ -107,8 +107,8 @@ def describe(directory: str) -> dict[str, Any]:
     environments = []
     packages = []
     for path, st in sorted(files):
-        data = read_record(path) or {}
-        env = data.get("env") if isinstance(data.get("env"), dict) else {}
+        data: dict[str, Any] = read_record(path) or {}
+        env: dict[str, Any] = data["env"] if isinstance(data.get("env"), dict) else {}
         entry = {
             "file": path,
             "bytes": st.st_size,

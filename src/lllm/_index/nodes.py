@@ -47,7 +47,7 @@ def describe_node(node: ResourceNode, origins: Mapping[int, tuple[Any, str]], na
 
 def add_cached_nodes(
     nodes: list[ResourceNode],
-    files: Iterable[tuple[str, tuple[Any, ...]]],
+    files: Iterable[tuple[str, tuple[Any, ...] | None]],
     package_root: str,
     namespace: str,
     resource_type: str,
@@ -68,7 +68,7 @@ def add_cached_nodes(
     add_key = keys.append
     references = {name: (REFERENCE_LOADER, reference) for name, reference in loaders.items()}
     for file, resources in files:
-        if len(resources) % 4:
+        if resources is None or len(resources) % 4:
             raise ValueError("malformed resource list")
         shared = {"file_path": file, **base_metadata}
         items = iter(resources)

@@ -50,11 +50,12 @@ class SectionsRecord(NamedTuple):
 
 class FileRecord(NamedTuple):
     """One file of a section folder: its signature, its resources (a flat list, four items
-    per resource: key, loader name, attribute, extra metadata) and the indexes of the files its
-    import loaded in the folder's dependency table."""
+    per resource: key, loader name, attribute, extra metadata; ``None`` when the file must be
+    discovered again next time) and the indexes of the files its import loaded in the
+    folder's dependency table."""
 
     signature: Signature
-    resources: tuple[Any, ...]
+    resources: tuple[Any, ...] | None
     dependencies: tuple[int, ...]
 
 

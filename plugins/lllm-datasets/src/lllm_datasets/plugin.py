@@ -14,14 +14,18 @@ from __future__ import annotations
 
 from lllm.plugin import ResourceNode, SectionFolder, SectionSpec, hookimpl
 
-from lllm_datasets.readers import FORMATS, DatasetLoader, format_of
+from lllm_datasets.readers import FORMATS, format_of
 
-#: The section this plugin provides.
+#: The section this plugin provides. Its one loader, ``records``, is named here so that
+#: lllm's index cache can keep the section: warm starts rebuild its nodes without importing
+#: this plugin, and the loader is imported on first access of a value.
 SECTION = SectionSpec(
     name="datasets",
     resource_type="dataset",
     default_folder="datasets",
     description="records of .csv and .jsonl files",
+    cacheable=True,
+    loaders={"records": "lllm_datasets.readers:load_dataset_node"},
 )
 
 
@@ -40,13 +44,8 @@ def lllm_discover(folder: SectionFolder) -> list[ResourceNode]:
     """
     nodes: list[ResourceNode] = []
     for file in folder.files(suffixes=tuple(FORMATS)):
-        loader = DatasetLoader(file)
         try:
-            node = folder.lazy(folder.file_key(file), loader, file, format=format_of(file))
+            nodes.append(folder.lazy(folder.file_key(file), "records", file, format=format_of(file)))
         except ValueError as exc:
             folder.report(f"{file}: skipped: {exc}", file)
-            continue
-        # The loader records rows and columns in the node's own metadata on first load.
-        loader.metadata = node.metadata
-        nodes.append(node)
     return nodes

@@ -114,27 +114,12 @@ def read_dataset(path: Path | str) -> tuple[Records, list[str]]:
     return _READERS[format_of(path)](path)
 
 
-class DatasetLoader:
-    """The loader of one lazy ``dataset`` node: reads the file and fills in the node's metadata.
-
-    Calling it returns the records and, when ``metadata`` is set (the plugin sets it to the
-    node's own metadata dict once the node exists), stores ``rows`` (the number of records)
-    and ``columns`` (see ``read_csv`` and ``read_jsonl``) there.
-    """
-
-    __slots__ = ("metadata", "path")
-
-    def __init__(self, path: Path | str, metadata: dict[str, Any] | None = None) -> None:
-        self.path = Path(path)
-        self.metadata = metadata
-
-    def __call__(self) -> Records:
-        """Read the file; update ``metadata`` with ``rows`` and ``columns``; return the records."""
-        records, columns = read_dataset(self.path)
-        if self.metadata is not None:
-            self.metadata["rows"] = len(records)
-            self.metadata["columns"] = columns
-        return records
-
-    def __repr__(self) -> str:
-        return f"<DatasetLoader {self.path}>"
+def load_dataset_node(node: Any) -> Records:
+    """The loader the ``datasets`` section declares: called by lllm with a ``dataset`` node on
+    first access of its value. Reads the node's file, records ``rows`` (the number of records)
+    and ``columns`` (see ``read_csv`` and ``read_jsonl``) in the node's metadata, and returns
+    the records."""
+    records, columns = read_dataset(node.metadata["file_path"])
+    node.metadata["rows"] = len(records)
+    node.metadata["columns"] = columns
+    return records
