@@ -24,8 +24,9 @@ from __future__ import annotations
 
 import functools
 import importlib.machinery
-import opcode
 import importlib.util
+import itertools
+import opcode
 import os
 import sys
 import threading
@@ -385,4 +386,8 @@ class ImportWatch:
 
     def __exit__(self, *exc_info: object) -> None:
         _watching.depth -= 1
-        self.added = list(sys.modules)[self.count :]
+        added = len(sys.modules) - self.count
+        try:  # the last entries, without copying all of sys.modules for every file
+            self.added = list(itertools.islice(reversed(sys.modules), max(added, 0)))
+        except RuntimeError:  # another thread changed sys.modules meanwhile
+            self.added = list(sys.modules)[self.count :]
