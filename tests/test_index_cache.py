@@ -340,9 +340,9 @@ def test_cached_package_locations_outside_sys_path_are_ignored(tmp_path: Path, m
     evil = write_tree(tmp_path / "evil", {"lllm.toml": '[package]\nname = "evil"\n'})
     record = facts.environment_facts()
     assert record is not None
-    record["lllm.packages"] = [["evil", str(evil)]]
+    record["lllm.packages"] = [["evil", str(evil), "evil-dist"]]
     facts.save_environment_facts(record)
-    assert ("evil", evil) not in scopes.entry_point_packages()
+    assert all(found.folder != str(evil) for found in scopes.entry_point_packages())
 
 
 def test_a_time_too_recent_to_trust_is_checked_again(project: Path, tmp_path: Path) -> None:
@@ -379,7 +379,7 @@ def test_an_unchanged_tree_is_not_listed_again(project: Path, tmp_path: Path, mo
     load_package(project, runtime=Runtime())
     walks = []
     original = lllm._index.folders.walk_stats
-    monkeypatch.setattr(lllm._index.folders, "walk_stats", lambda root: walks.append(root) or original(root))
+    monkeypatch.setattr(lllm._index.folders, "walk_stats", lambda root, confine=None: walks.append(root) or original(root, confine))
     rt = Runtime()
     load_package(project, runtime=rt)
     assert walks == []

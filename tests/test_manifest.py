@@ -498,10 +498,14 @@ def re_escape(text: str) -> str:
 def test_read_error_becomes_manifest_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     file = write(tmp_path / "pkg", "[package]\n")
 
-    def refuse(self: Path) -> bytes:
-        raise PermissionError(13, "Permission denied", str(self))
+    real_open = os.open
 
-    monkeypatch.setattr(Path, "read_bytes", refuse)
+    def refuse(path, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if os.fspath(path) == str(file):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", refuse)
     with pytest.raises(ManifestError, match="cannot read the file: Permission denied") as info:
         read_manifest(file)
     assert info.value.file == file

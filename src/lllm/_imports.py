@@ -108,11 +108,21 @@ def _cached_code(bytecode_path: str, source_hash: bytes) -> types.CodeType | Non
     return code if isinstance(code, types.CodeType) else None
 
 
+#: Ends the module name of a ``.py`` file that has a folder of the same name beside it.
+FILE_BESIDE_FOLDER = ":py"
+
+
 class PackageFileFinder:
     """The ``sys.meta_path`` finder of modules under ``_lllm_pkgs``: ``.py`` files and folders
     (regular or namespace packages) in the parent package's ``__path__``, loaded by
     ``PackageFileLoader``. Anything else (an extension module, say) is left to the finders
-    after it."""
+    after it.
+
+    Unlike Python's own finder, a folder wins over a ``.py`` file of the same name beside it
+    (``proxies/`` over ``proxies.py`` at a package root; ``prompts/chat/`` over
+    ``prompts/chat.py``), so the files in the folder load and the file beside it never runs by
+    accident; the file itself is imported as ``<name>:py`` (see ``module_name_for``).
+    """
 
     #: Marks the finder in ``sys.meta_path`` (one per process, even if lllm is reloaded).
     lllm_package_files = True
@@ -124,6 +134,13 @@ class PackageFileFinder:
             return None
         name = fullname.rpartition(".")[2]
         folders = [os.fspath(p) for p in path]
+        if name.endswith(FILE_BESIDE_FOLDER):
+            stem = name[: -len(FILE_BESIDE_FOLDER)]
+            for folder in folders:
+                file = os.path.join(folder, stem + ".py")
+                if _is_file(file, folder, stem + ".py"):
+                    return importlib.util.spec_from_file_location(fullname, file, loader=PackageFileLoader(fullname, file))
+            return None
         for folder in folders:
             base = os.path.join(folder, name)
             init = os.path.join(base, "__init__.py")
@@ -131,14 +148,15 @@ class PackageFileFinder:
                 return importlib.util.spec_from_file_location(
                     fullname, init, loader=PackageFileLoader(fullname, init), submodule_search_locations=[base]
                 )
-            file = base + ".py"
-            if _is_file(file, folder, name + ".py"):
-                return importlib.util.spec_from_file_location(fullname, file, loader=PackageFileLoader(fullname, file))
         portions = [os.path.join(folder, name) for folder in folders if os.path.isdir(os.path.join(folder, name))]
         if portions:
             spec = importlib.machinery.ModuleSpec(fullname, None, is_package=True)
             spec.submodule_search_locations = portions
             return spec
+        for folder in folders:
+            file = os.path.join(folder, name + ".py")
+            if _is_file(file, folder, name + ".py"):
+                return importlib.util.spec_from_file_location(fullname, file, loader=PackageFileLoader(fullname, file))
         return None
 
     @staticmethod
@@ -201,6 +219,8 @@ def module_name_for(file: str | os.PathLike[str], root: str | os.PathLike[str]) 
     relative = real_file[len(real_root) + 1 :]
     if relative.endswith(".py"):
         relative = relative[:-3]
+        if os.path.isdir(real_file[:-3]):
+            relative += FILE_BESIDE_FOLDER  # the folder beside it has the plain name
     return ".".join((module_root_name(real_root), *relative.split(os.sep)))
 
 

@@ -99,30 +99,61 @@ def _resolve_node(runtime: Any, key: str) -> Any:
     return runtime.get_node(key)  # raises with suggestions
 
 
+#: The most characters ``lllm show`` prints of a value, and the largest file it reads whole.
+PREVIEW_CHARACTERS = 4000
+PREVIEW_FILE_BYTES = 1024 * 1024
+
+
+def _bounded(text: str, limit: int = PREVIEW_CHARACTERS) -> str:
+    """``text``, cut at ``limit`` characters with a note saying how much was left out."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}\n… ({len(text) - limit:,} more characters not shown)"
+
+
 def cmd_show(args: argparse.Namespace) -> int:
     from lllm import Prompt, resolve_config
 
     runtime = _project_runtime(args.project)
     node = _resolve_node(runtime, args.key)
     source = node.metadata.get("file_path")
-    value = resolve_config(node.qualified_key, runtime) if node.resource_type == "config" else node.value
+    size = None
+    if source:
+        try:
+            size = os.stat(source).st_size
+        except OSError:
+            size = None
+    preview_only = (
+        node.resource_type not in ("prompt", "config") and not node.is_loaded and size is not None and size > PREVIEW_FILE_BYTES
+    )
+    # The value first (unless the file is too large to read whole): loading may add metadata.
+    value = None
+    if not preview_only:
+        value = resolve_config(node.qualified_key, runtime) if node.resource_type == "config" else node.value
     print(f"key:     {node.qualified_key}")
     print(f"type:    {node.resource_type}")
     print(f"source:  {_relative(source)}")
     extra = {k: v for k, v in node.metadata.items() if k not in {"file_path"}}
     if extra:
-        print(f"metadata: {json.dumps(extra, default=str)}")
+        print(f"metadata: {_bounded(json.dumps(extra, default=str))}")
+    if preview_only:
+        print(f"size:    {size} bytes")
+        with open(source, "rb") as f:
+            head = f.read(PREVIEW_CHARACTERS)
+        print(f"preview (first {len(head)} bytes, not loaded):")
+        print(head.decode("utf-8", "replace"))
+        return 0
     if isinstance(value, Prompt):
         print(f"variables: {', '.join(value.template_vars) or '(none)'}")
         if value.metadata:
-            print(f"prompt metadata: {json.dumps(value.metadata, default=str)}")
+            print(f"prompt metadata: {_bounded(json.dumps(value.metadata, default=str))}")
         print("template:")
-        print(value.prompt)
+        print(_bounded(value.prompt))
     elif node.resource_type == "config":
         import yaml
 
         print("config (resolved):")
-        print(yaml.safe_dump(value, sort_keys=False).rstrip())
+        print(_bounded(yaml.safe_dump(value, sort_keys=False).rstrip()))
     elif isinstance(value, type):
         print(f"class:   {value.__module__}.{value.__qualname__}")
         endpoints = getattr(value, "endpoints", None)
@@ -130,47 +161,56 @@ def cmd_show(args: argparse.Namespace) -> int:
             for name, info in endpoints().items():
                 print(f"endpoint: {name} [{info.method}] {info.description}")
     else:
-        size = os.path.getsize(source) if source and os.path.exists(source) else None
         print(f"size:    {size if size is not None else '?'} bytes")
         print(f"value:   {type(value).__name__}")
         if not isinstance(value, bytes):
-            print(json.dumps(value, indent=2, default=str))
+            print(_bounded(json.dumps(value, indent=2, default=str)))
     return 0
 
 
 def cmd_check(args: argparse.Namespace) -> int:
     from lllm import Runtime, resolve_config
     from lllm.loader import PackageLoader
+    from lllm.project import load_shared_packages
     from lllm.scopes import find_project_root
 
     target = args.path or find_project_root()
     if target is None:
         raise FileNotFoundError(2, "No lllm.toml in this folder or above", os.getcwd())
+    target = os.path.abspath(target)
     problems: list[str] = []
     runtime = Runtime()
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+    loader = PackageLoader(runtime, on_problem=lambda problem: None)  # strict: collects every problem
+    try:
+        loader.load(target)
+    except (ValueError, OSError, RecursionError) as exc:  # ManifestError is a ValueError
+        problems.append(f"manifest: {_message(exc)}")
+    else:
+        # The shared packages a program there would load: one that is broken is a problem too.
+        load_shared_packages(loader, target if os.path.isdir(target) else os.path.dirname(target))
+    problems.extend(f"{p.kind}: {p.message}" for p in loader.take_problems())
+    for node in list(runtime.iter_nodes()):
         try:
-            PackageLoader(runtime, on_problem=lambda p: problems.append(f"{p.kind}: {p.message}")).load(target)
-        except (ValueError, OSError, RuntimeError) as exc:
-            problems.append(f"manifest: {_message(exc)}")
-        for node in list(runtime.iter_nodes()):
-            try:
-                node.value
-                if node.resource_type == "config":
-                    resolve_config(node.qualified_key, runtime)
-            except Exception as exc:  # every failing resource is a problem to report
-                problems.append(f"load: {node.qualified_key}: {_message(exc)}")
-    problems.extend(f"warning: {w.message}" for w in caught)
+            node.value  # noqa: B018 (reading the value is the check)
+            if node.resource_type == "config":
+                resolve_config(node.qualified_key, runtime)
+        except Exception as exc:  # every failing resource is a problem to report
+            problems.append(f"load: {node.qualified_key}: {_message(exc)}")
     if not any(p.startswith("manifest: ") for p in problems):
         from lllm._index.audit import stale_entries
 
         # What a warm start would have hidden: differences between the cache and the truth.
-        problems.extend(f"cache: {message}" for message in stale_entries(target, runtime))
+        root = target if os.path.isdir(target) else os.path.dirname(target)
+
+        def load_again(cached_loader: PackageLoader) -> None:
+            cached_loader.load(target)
+            load_shared_packages(cached_loader, root)
+
+        problems.extend(f"cache: {message}" for message in stale_entries(runtime, load_again))
     if problems:
         for problem in problems:
             print(problem)
-        print(f"{len(problems)} problem(s) found in {os.path.abspath(target)}.")
+        print(f"{len(problems)} problem(s) found in {target}.")
         return 1
     print(f"OK: {len(runtime.packages)} package(s), {len(runtime.keys())} resource(s), no problems.")
     return 0
@@ -241,10 +281,11 @@ def cmd_version(args: argparse.Namespace) -> int:
 
 
 def cmd_pkg_install(args: argparse.Namespace) -> int:
-    from lllm import Runtime, install_package
+    from lllm import install_package
     from lllm.manifest import read_manifest
 
-    path = install_package(args.zip, alias=args.alias, scope=args.scope, load=not args.no_load, runtime=Runtime())
+    # Installing runs no package code: the package's files are imported when a project loads it.
+    path = install_package(args.zip, alias=args.alias, scope=args.scope, load=False)
     version = read_manifest(path).version
     print(f"Installed {path.name} {version} ({args.scope} scope) to {path}")
     return 0
@@ -275,15 +316,16 @@ def cmd_pkg_export(args: argparse.Namespace) -> int:
     from lllm.manifest import ManifestError
     from lllm.project import populate
 
+    # Packages are found from their manifests alone (discover=False): exporting runs no package code.
     runtime = Runtime()
     try:
-        populate(runtime, args.project)
+        populate(runtime, args.project, discover=False)
     except (ManifestError, FileNotFoundError) as exc:
         if args.project is not None:
             raise
         print(f"lllm: warning: project not loaded ({_message(exc)}); looking in installed packages", file=sys.stderr)
         runtime = Runtime()
-        populate(runtime, discover_cwd=False)
+        populate(runtime, discover_cwd=False, discover=False)
     path = export_package(args.name, args.out, bundle_deps=args.bundle_deps, runtime=runtime)
     suffix = " (bundled with its dependencies)" if args.bundle_deps else ""
     print(f"Exported {args.name} to {path}{suffix}")
@@ -332,7 +374,7 @@ def build_parser() -> argparse.ArgumentParser:
     install.add_argument("zip")
     install.add_argument("--alias", help="install under this package name")
     install.add_argument("--scope", choices=["user", "project"], default="user")
-    install.add_argument("--no-load", action="store_true", help="do not load the package after installing")
+    install.add_argument("--no-load", action="store_true", help="kept for compatibility: installing never loads the package")
     install.set_defaults(run=cmd_pkg_install)
     listing = pkg_commands.add_parser("list", help="list installed packages")
     listing.add_argument("--scope", choices=["user", "project"])

@@ -30,35 +30,21 @@ __all__ = [
     "walk_stats",
 ]
 
-# A problem found during discovery: (message, file or None). The loader decides whether it
-# becomes a warning or is collected (``lllm check``).
-ProblemReporter = Callable[[str, "Path | None"], None]
+# A problem found during discovery: ``report(message, file or None, kind="import")``. The
+# loader records it as a ``LoadProblem`` of that kind (a warning, or a problem for ``lllm check``).
+ProblemReporter = Callable[..., None]
 
 
-def _warn_problem(message: str, file: Path | None) -> None:
+def _warn_problem(message: str, file: Path | None, kind: str = "import") -> None:
     warnings.warn(message, RuntimeWarning, stacklevel=3)
 
 
 def walk_files(root: Path, suffixes: Iterable[str] | None = None) -> list[Path]:
-    """Files under ``root`` in sorted walk order, skipping hidden and ``_`` names at every depth."""
+    """Files under ``root`` in sorted walk order, skipping hidden and ``_`` names at every
+    depth and each real folder after its first visit (see ``walk_stats``)."""
     wanted = None if suffixes is None else tuple(s.lower() for s in suffixes)
-    found: list[Path] = []
-
-    def visit(folder: str) -> None:
-        try:
-            entries = sorted(os.scandir(folder), key=lambda e: e.name)
-        except OSError:
-            return
-        for entry in entries:
-            if is_skipped(entry.name):
-                continue
-            if entry.is_dir():
-                visit(entry.path)
-            elif entry.is_file() and (wanted is None or entry.name.lower().endswith(wanted)):
-                found.append(Path(entry.path))
-
-    visit(str(root))
-    return found
+    files, _, _ = walk_stats(os.fspath(root))
+    return [Path(path) for path, relative, _ in files if wanted is None or relative.lower().endswith(wanted)]
 
 
 def _without_suffix(relative: str) -> str:
@@ -96,6 +82,7 @@ class SectionFolder:
         report: ProblemReporter | None = None,
         only: Iterable[Path] | None = None,
         options: Mapping[str, Any] | None = None,
+        confine: str | None = None,
     ) -> None:
         self.section = section
         self.path = Path(path)
@@ -107,6 +94,8 @@ class SectionFolder:
         self.package_root = self._anchor(package_root)
         self._report = report or _warn_problem
         self._only = None if only is None else [Path(p) for p in only]
+        # The real folder an installed package's walks may not leave (links outside are skipped).
+        self._confine = confine
         #: Extra keys of the section's table in ``lllm.toml`` (read-only), for plugins with options.
         self.options: Mapping[str, Any] = types.MappingProxyType(dict(options or {}))
         # id(object) -> (file, attribute) for objects found by objects_in, and file -> the
@@ -151,7 +140,11 @@ class SectionFolder:
         unchanged), only those are returned.
         """
         if self._only is None:
-            found = walk_files(self.path, suffixes)
+            walked, _, problems = walk_stats(self._path_text, self._confine)
+            for problem in problems:
+                self._report(problem.message, Path(problem.path), kind=problem.kind)
+            wanted = None if suffixes is None else tuple(s.lower() for s in suffixes)
+            found = [Path(path) for path, relative, _ in walked if wanted is None or relative.lower().endswith(wanted)]
         else:
             # The loader already walked the folder and names the files to look at, in walk order.
             wanted = None if suffixes is None else tuple(s.lower() for s in suffixes)
@@ -172,7 +165,7 @@ class SectionFolder:
         """The top-level objects of Python file ``file`` that satisfy ``predicate`` and were created there.
 
         The file is imported once per process (see ``import_file``); one that fails to import
-        is reported (a warning naming the file and the error, or a problem for ``lllm check``)
+        (any exception but ``KeyboardInterrupt``, ``SystemExit`` included) is reported (a warning naming the file and the error, or a problem for ``lllm check``)
         and gives ``[]``. An object imported from another module is left to that module:
         classes and functions are matched by ``__module__``, other objects by a
         ``defined_in_module`` attribute (``Prompt`` records it). Each object comes once, in
@@ -181,7 +174,9 @@ class SectionFolder:
         try:
             with ImportWatch() as watch:
                 module = import_file(file, self.package_root)
-        except Exception as exc:  # a user's file may raise anything at import
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:  # a user's file may raise anything at import: sys.exit(), argparse...
             self.report(f"{file}: failed to import: {type(exc).__name__}: {exc}", file)
             return []
         self.dependencies[str(file)] = import_closure([module.__name__, *watch.added])

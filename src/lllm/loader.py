@@ -23,7 +23,7 @@ from lllm.manifest import (
     Manifest,
     PathEntry,
     SectionTable,
-    read_manifest,
+    read_manifest_notes,
     validate_package_name,
 )
 from lllm.scopes import (
@@ -34,7 +34,7 @@ from lllm.scopes import (
 )
 from lllm.section_spec import SectionSpec
 from lllm.sections.loaders import FILE_LOADERS
-from lllm.walk import import_anchor
+from lllm.walk import import_anchor, inside
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -44,20 +44,55 @@ if TYPE_CHECKING:
 
 
 def has_local_plugins(runtime: Runtime) -> bool:
-    """Whether plugins were registered in code for ``runtime`` (without importing pluggy)."""
+    """Whether plugins were registered in code for ``runtime`` (without importing pluggy).
+
+    A plugin manager module still being imported by another thread has none registered yet.
+    """
     import sys
 
-    manager = sys.modules.get("lllm.plugin_manager")
-    return manager is not None and runtime in manager._runtime_hosts
+    hosts = getattr(sys.modules.get("lllm.plugin_manager"), "_runtime_hosts", None)
+    return hosts is not None and runtime in hosts
 
 
 class LoadProblem(NamedTuple):
-    """Something wrong found while loading: ``kind`` is one of ``import``, ``collision``,
-    ``missing-dependency``, ``missing-folder``, ``name-conflict``, ``plugin``, ``manifest``."""
+    """Something wrong found while loading, as data: ``kind`` is one of ``import``,
+    ``collision``, ``missing-dependency``, ``missing-folder``, ``name-conflict``, ``plugin``,
+    ``manifest`` (a key the manifest reader did not understand), ``package`` (a package that
+    could not be loaded at all and was skipped), ``confinement`` (an installed package naming
+    something outside its folder) or ``loop`` (a folder reached twice through links);
+    ``file`` is the file concerned (a string), when there is one."""
 
     kind: str
     message: str
-    file: Path | None = None
+    file: str | None = None
+
+
+def _warning_category(kind: str) -> type[Warning]:
+    if kind == "manifest":
+        from lllm.manifest import ManifestWarning
+
+        return ManifestWarning
+    if kind == "plugin":
+        from lllm.plugin_manager import PluginWarning
+
+        return PluginWarning
+    return RuntimeWarning
+
+
+def warn_problems(problems: list[LoadProblem]) -> None:
+    """Give each problem as a warning (``ManifestWarning`` for manifest notes,
+    ``PluginWarning`` for plugins, else ``RuntimeWarning``), pointing at the first caller
+    outside lllm and the import machinery: what the public entry points do after a load."""
+    import sys
+
+    frame, level = sys._getframe(1), 2
+    while frame is not None and frame.f_globals.get("__name__", "").startswith(("lllm", "importlib", "_frozen_importlib")):
+        frame = frame.f_back
+        # warnings.warn itself does not count the import machinery's frames.
+        if frame is not None and not ("importlib" in frame.f_code.co_filename and "_bootstrap" in frame.f_code.co_filename):
+            level += 1
+    for problem in problems:
+        warnings.warn(problem.message, _warning_category(problem.kind), stacklevel=level)
 
 
 class PackageProblemsError(RuntimeError):
@@ -74,7 +109,14 @@ def _same_folder(a: str | None, b: str | None) -> bool:
 
 
 class PackageLoader:
-    """Loads packages into one runtime, reporting problems as warnings or to a callback."""
+    """Loads packages into one runtime and collects what went wrong as ``LoadProblem`` data
+    (``problems``); the public entry points give them as warnings, or raise them together.
+
+    ``on_problem`` is called with each problem too, and makes the load strict: every
+    problem is wanted, so the index cache is not used and every broken plugin is reported.
+    ``discover=False`` reads manifests and registers packages, dependencies and aliases but
+    discovers no section: no package code runs (``lllm pkg export`` finds packages so).
+    """
 
     def __init__(
         self,
@@ -82,9 +124,13 @@ class PackageLoader:
         *,
         on_problem: Callable[[LoadProblem], None] | None = None,
         use_cache: bool | None = None,
+        discover: bool = True,
     ) -> None:
         self.runtime = runtime
         self._on_problem = on_problem
+        self.strict = on_problem is not None
+        self.discover = discover
+        self.problems: list[LoadProblem] = []
         self._host: PluginHost | None = None
         # The index cache is skipped for strict loads (every problem must be seen) and for
         # runtimes with plugins registered in code (the cached section table would not fit).
@@ -104,21 +150,49 @@ class PackageLoader:
         return self._host
 
     def report(self, kind: str, message: str, file: str | os.PathLike[str] | None = None) -> None:
-        """Record a problem: a ``RuntimeWarning``, or a call to the ``on_problem`` callback."""
-        if self._on_problem is None:
-            warnings.warn(message, RuntimeWarning, stacklevel=2)
-        else:
-            from pathlib import Path
+        """Record a problem (and pass it to the ``on_problem`` callback, if any)."""
+        problem = LoadProblem(kind, message, None if file is None else os.fspath(file))
+        self.problems.append(problem)
+        if self._on_problem is not None:
+            self._on_problem(problem)
 
-            self._on_problem(LoadProblem(kind, message, None if file is None else Path(file)))
+    def take_problems(self) -> list[LoadProblem]:
+        """The problems recorded so far, forgetting them."""
+        taken, self.problems = self.problems, []
+        return taken
+
+    def _report_plugin_problems(self) -> None:
+        """Report broken plugins: those that broke since the last report (each once per
+        process), or, for a strict load, every broken plugin."""
+        if self._host is None:
+            return
+        if self.strict:
+            for record in self._host.records():
+                if record.status == "broken":
+                    self.report("plugin", f"{record.origin} is broken and was skipped: {record.error}")
+            self._host.take_problems()
+        else:
+            for message in self._host.take_problems():
+                self.report("plugin", message)
 
     # ------------------------------------------------------------------------- packages
 
-    def load(self, path: str | os.PathLike[str], *, as_dependency: bool = False, shadow_ok: bool = False) -> PackageInfo | None:
+    def load(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        as_dependency: bool = False,
+        shadow_ok: bool = False,
+        confined: bool = False,
+    ) -> PackageInfo | None:
         """Load the package whose manifest (or folder) is ``path``, with its dependencies.
 
         Returns its ``PackageInfo``, or ``None`` when another package of that name was loaded
-        first (a warning names both unless ``shadow_ok``, used for shadowed scopes).
+        first (a problem names both unless ``shadow_ok``, used for shadowed scopes).
+        ``confined=True`` loads an installed package (see ``lllm.confinement``): a manifest
+        naming a folder outside the package raises ``ManifestError``, and links leading
+        outside are skipped. A broken manifest raises ``ManifestError``; a missing one
+        ``FileNotFoundError``.
         """
         index = None
         if self.index_cache is not None:
@@ -128,28 +202,23 @@ class PackageLoader:
                 index = self.index_cache.open(manifest_file)
         cached = index.manifest() if index is not None else None
         if cached is None:
-            from lllm.manifest import ManifestWarning
-
             stat_before = index.manifest_stat() if index is not None else None
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always", ManifestWarning)
-                manifest = read_manifest(path)
-            notes = [str(w.message) for w in caught if issubclass(w.category, ManifestWarning)]
+            manifest, notes = read_manifest_notes(path)
             if index is not None:
                 index.record_manifest(manifest, notes, stat_before)
-            for warning in caught:
-                warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
         else:
-            from lllm.manifest import ManifestWarning
-
-            manifest, notes = cached
-            for note in notes:  # what parsing said, said again on warm starts
-                warnings.warn(note, ManifestWarning, stacklevel=2)
+            manifest, notes = cached  # what parsing said, said again on warm starts
+        for note in notes:
+            self.report("manifest", note, manifest.file)
         name = installed_name(manifest.base_dir, manifest.name)
         if name != manifest.name:
             manifest = manifest._replace(name=validate_package_name(name, file=manifest.file, key=INSTALL_RECORD))
+        if confined:
+            from lllm.confinement import check_confined
+
+            check_confined(manifest)
         try:
-            return self.load_manifest(manifest, as_dependency=as_dependency, shadow_ok=shadow_ok, index=index)
+            return self.load_manifest(manifest, as_dependency=as_dependency, shadow_ok=shadow_ok, index=index, confined=confined)
         finally:
             if index is not None and self.index_cache is not None:
                 self._record_section_table(index)
@@ -162,6 +231,7 @@ class PackageLoader:
         as_dependency: bool = False,
         shadow_ok: bool = False,
         index: PackageIndex | None = None,
+        confined: bool = False,
     ) -> PackageInfo | None:
         """Load an already-read manifest (see ``load``), using ``index`` for unchanged files."""
         rt = self.runtime
@@ -187,9 +257,11 @@ class PackageLoader:
             if not rt._record_loaded_path(os.path.realpath(manifest.file or manifest.base_dir)):
                 return self._package_at(manifest.base_dir)
             rt.register_package(info, make_default=not as_dependency)
-        rt.register_many(self._discover_sections(manifest, info, index))
+        confine = os.path.realpath(manifest.base_dir) if confined else None
+        if self.discover:
+            rt.register_many(self._discover_sections(manifest, info, index, confine))
         for dependency in manifest.dependencies:
-            self._load_dependency(manifest, dependency)
+            self._load_dependency(manifest, dependency, confined)
         return info
 
     def _package_at(self, base_dir: str) -> PackageInfo | None:
@@ -198,7 +270,7 @@ class PackageLoader:
                 return info
         return None
 
-    def _load_dependency(self, parent: Manifest, dependency: PathEntry) -> None:
+    def _load_dependency(self, parent: Manifest, dependency: PathEntry, confined: bool) -> None:
         where = parent.file or parent.base_dir
         path = dependency.path
         bundled = os.path.join(parent.base_dir, PROJECT_PACKAGES_FOLDER, declared_folder_name(path))
@@ -215,7 +287,11 @@ class PackageLoader:
                 parent.file,
             )
             return
-        info = self.load(path, as_dependency=True)
+        try:
+            info = self.load(path, as_dependency=True, confined=confined)
+        except (OSError, ValueError, RecursionError) as exc:  # ManifestError is a ValueError
+            self.report("package", f"{where}: dependency {dependency.raw!r} was skipped: {type(exc).__name__}: {exc}", parent.file)
+            return
         if info is not None and dependency.alias:
             self.add_alias(info, dependency.alias, where)
 
@@ -262,7 +338,10 @@ class PackageLoader:
                 ]
             except (TypeError, ValueError):
                 index.forget_sections()  # type: ignore[union-attr]
-        owners = self.host.section_table().values()
+        try:
+            owners = self.host.section_table().values()
+        finally:
+            self._report_plugin_problems()
         self._fresh_table = [
             SectionRow(s.name, s.resource_type, r.name, s.cacheable, s.default_folder, s.description, dict(s.loaders), r.package)
             for s, r in owners
@@ -282,7 +361,9 @@ class PackageLoader:
         code = [path for record in records if record.status == "loaded" for path in record.code_files]
         index.record_sections(self._fresh_table, code)
 
-    def _discover_sections(self, manifest: Manifest, info: PackageInfo, index: PackageIndex | None) -> list[ResourceNode]:
+    def _discover_sections(
+        self, manifest: Manifest, info: PackageInfo, index: PackageIndex | None, confine: str | None
+    ) -> list[ResourceNode]:
         table = self._section_table(index)
         claimed = {spec.name for spec, _ in table}
         # A table no plugin claims is a generic file section of its own type.
@@ -294,7 +375,7 @@ class PackageLoader:
         nodes: dict[str, ResourceNode] = {}
         for spec, plugin in table + generic:
             self.runtime.sections.declare(spec.name, spec.resource_type)
-            self._collect(manifest, info, spec, plugin, manifest.sections.get(spec.name), nodes, index)
+            self._collect(manifest, info, spec, plugin, manifest.sections.get(spec.name), nodes, index, confine)
         return list(nodes.values())
 
     def _folders(self, manifest: Manifest, spec: SectionSpec, table: SectionTable | None) -> Iterator[tuple[str, str, PathEntry | None]]:
@@ -313,19 +394,26 @@ class PackageLoader:
         table: SectionTable | None,
         nodes: dict[str, ResourceNode],
         index: PackageIndex | None,
+        confine: str | None,
     ) -> None:
         where = manifest.file or manifest.base_dir
         for path, prefix, entry in self._folders(manifest, spec, table):
+            if confine is not None and not inside(os.path.realpath(path), confine):
+                # A default folder that is a link leading outside (paths in the manifest were checked).
+                self.report("confinement", f"{path}: skipped: it leads to {os.path.realpath(path)}, outside the package folder {confine}", path)
+                continue
             if not os.path.isdir(path):
                 if entry is not None:
                     self.report("missing-folder", f"{where}: [{spec.name}] path {entry.raw!r} not found at {path}; skipped.", manifest.file)
                 if index is not None:
-                    index.set_folder(spec.name, path, prefix, None)
+                    index.set_folder(spec.name, path if confine is None else f"{path}|confined", prefix, None)
                 continue
             options = table.options if table is not None else {}
-            job = _FolderJob(manifest, info, spec, plugin, path, prefix, options)
+            job = _FolderJob(manifest, info, spec, plugin, path, prefix, options, confine)
             if index is not None and spec.cacheable:
-                found = load_folder(index, self._folder_context(job), lambda files, job=job: self._discover_files(job, files))
+                found = load_folder(
+                    index, self._folder_context(job), lambda files, job=job: self._discover_files(job, files), self.report
+                )
             else:
                 found = self._discover(job)[0]
             batch = {node.qualified_key: node for node in found}
@@ -347,14 +435,15 @@ class PackageLoader:
     def _folder(self, job: _FolderJob, *, only: list[str] | None = None, problems: dict[str | None, list[str]] | None = None) -> SectionFolder:
         from lllm.discovery import SectionFolder
 
-        def report(message: str, file: Path | None) -> None:
+        def report(message: str, file: Path | None, kind: str = "import") -> None:
             if problems is not None:
                 problems.setdefault(None if file is None else str(file), []).append(message)
-            self.report("import", message, file)
+            self.report(kind, message, file)
 
         return SectionFolder(
             job.spec, job.path, job.info, job.prefix,
             plugin_name=job.plugin, package_root=job.manifest.base_dir, report=report, only=only, options=job.options,
+            confine=job.confine,
         )
 
     def _discover(self, job: _FolderJob, folder: SectionFolder | None = None) -> tuple[list[ResourceNode], bool]:
@@ -375,6 +464,7 @@ class PackageLoader:
                 return [], False
             record = owner[1]
         nodes = self.host.discover(record, folder)
+        self._report_plugin_problems()
         return nodes, record.status == "loaded"
 
     def _discover_files(self, job: _FolderJob, files: list[str]) -> Discovery:
@@ -404,6 +494,7 @@ class PackageLoader:
             resource_type=job.spec.resource_type,
             base_metadata={"package": package, "section": job.spec.name, "plugin": job.plugin},
             loaders=job.spec.loaders,
+            confine=job.confine,
         )
 
 
@@ -417,6 +508,8 @@ class _FolderJob(NamedTuple):
     path: str
     prefix: str
     options: Mapping[str, Any]
+    #: The real folder an installed package's walks may not leave, else ``None``.
+    confine: str | None
 
 
 def load_package(path: str | os.PathLike[str], *, runtime: Runtime | None = None, strict: bool = False) -> PackageInfo | None:
@@ -425,28 +518,20 @@ def load_package(path: str | os.PathLike[str], *, runtime: Runtime | None = None
     Resources go into ``runtime`` (the default runtime if omitted); the first package loaded
     into an empty runtime becomes its default namespace. A path that does not exist raises
     ``FileNotFoundError``; a malformed manifest ``ManifestError``. Other problems (files that
-    fail to import, duplicate keys, missing dependencies or folders) are ``RuntimeWarning``s,
-    or, with ``strict=True``, collected and raised together as ``PackageProblemsError``.
-    Returns the package's ``PackageInfo`` (``None`` if a package of that name from another
-    folder was already loaded).
+    fail to import, duplicate keys, missing dependencies or folders) are warnings, given once
+    the load is over, or, with ``strict=True``, collected and raised together as
+    ``PackageProblemsError``. Returns the package's ``PackageInfo`` (``None`` if a package of
+    that name from another folder was already loaded).
     """
     rt = get_default_runtime() if runtime is None else runtime
     if not strict:
-        return PackageLoader(rt).load(path)
-    from lllm.manifest import ManifestWarning
-    from lllm.plugin_manager import PluginWarning
-
+        loader = PackageLoader(rt)
+        try:
+            return loader.load(path)
+        finally:
+            warn_problems(loader.take_problems())
     problems: list[LoadProblem] = []
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", ManifestWarning)
-        warnings.simplefilter("always", PluginWarning)
-        info = PackageLoader(rt, on_problem=problems.append).load(path)
-    for warning in caught:
-        if issubclass(warning.category, (ManifestWarning, PluginWarning)):
-            kind = "manifest" if issubclass(warning.category, ManifestWarning) else "plugin"
-            problems.append(LoadProblem(kind, str(warning.message)))
-        else:
-            warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
+    info = PackageLoader(rt, on_problem=problems.append).load(path)
     if problems:
         raise PackageProblemsError(problems)
     return info

@@ -6,7 +6,10 @@ runtime, and never touches the folders it names (a missing folder is the loader'
 
 Errors are ``ManifestError`` (a ``ValueError``) naming the file, the key and, for TOML syntax
 errors, the line and column. Keys that are accepted but not understood (a typo such as
-``folders`` for ``paths``) give a ``RuntimeWarning`` naming the key and the file.
+``folders`` for ``paths``) are *notes*: ``read_manifest_notes`` returns them as data (what the
+loader uses), ``read_manifest`` gives each as a ``ManifestWarning`` naming the key and the file.
+A manifest that is not a regular file (a FIFO, a device), larger than 1 MiB or nested too
+deeply for the TOML parser is a ``ManifestError`` too, at once.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ __all__ = [
     "SectionTable",
     "Manifest",
     "read_manifest",
+    "read_manifest_notes",
     "manifest_for_folder",
     "validate_package_name",
 ]
@@ -37,6 +41,9 @@ MANIFEST_NAME = "lllm.toml"
 
 DEFAULT_VERSION = "0.0.0"
 """The version of a package whose manifest does not set one."""
+
+MAX_MANIFEST_SIZE = 1024 * 1024
+"""The largest manifest file read, in bytes."""
 
 _NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
 _PACKAGE_KEYS = ("name", "version", "description")
@@ -179,39 +186,80 @@ def read_manifest(path: str | os.PathLike[str]) -> Manifest:
 
     A path that does not exist, or a folder without ``lllm.toml``, raises
     ``FileNotFoundError``. Anything wrong with the file itself raises ``ManifestError``;
-    keys that are not understood give a ``RuntimeWarning`` and are otherwise ignored.
+    keys that are not understood give a ``ManifestWarning`` each and are otherwise ignored.
     """
+    manifest, notes = read_manifest_notes(path)
+    _warn_notes(notes)
+    return manifest
+
+
+def read_manifest_notes(path: str | os.PathLike[str]) -> tuple[Manifest, list[str]]:
+    """``read_manifest`` that returns the notes (keys not understood) instead of warning."""
     from pathlib import Path
 
     target = Path(os.path.abspath(path))
     if target.is_dir():
         file = target / MANIFEST_NAME
-        if not file.exists():
+        if not os.path.lexists(file):
             raise FileNotFoundError(2, f"No {MANIFEST_NAME} in folder", str(target))
-    elif target.exists():
+    elif os.path.lexists(target):
         file = target
     else:
         raise FileNotFoundError(2, "No such manifest file or folder", str(target))
-    return parse_manifest(_read_text(file), file)
+    return parse_manifest_notes(_read_text(file), file)
 
 
 def parse_manifest(text: str, file: str | os.PathLike[str]) -> Manifest:
     """Parse and validate manifest ``text`` as if read from ``file`` (which need not exist).
 
-    Relative paths resolve against ``file``'s folder; errors name ``file``. Used to check the
-    manifest inside an archive before anything is extracted.
+    Relative paths resolve against ``file``'s folder; errors name ``file``; notes are
+    ``ManifestWarning``s.
     """
+    manifest, notes = parse_manifest_notes(text, file)
+    _warn_notes(notes)
+    return manifest
+
+
+def parse_manifest_notes(text: str, file: str | os.PathLike[str]) -> tuple[Manifest, list[str]]:
+    """``parse_manifest`` that returns the notes instead of warning. Used to check the
+    manifest inside an archive before anything is extracted."""
     from pathlib import Path
 
-    file = Path(os.path.abspath(file))
-    return _ManifestReader(file).build(_parse_toml(file, text))
+    reader = _ManifestReader(Path(os.path.abspath(file)))
+    return reader.build(_parse_toml(reader.file, text)), reader.notes
+
+
+def _warn_notes(notes: list[str]) -> None:
+    # Point each warning at the first caller outside this module.
+    frame, level = sys._getframe(0), 1
+    while frame is not None and frame.f_globals.get("__name__") == __name__:
+        frame, level = frame.f_back, level + 1
+    for note in notes:
+        warnings.warn(note, ManifestWarning, stacklevel=level)
 
 
 def _read_text(file: Path) -> str:
+    """The text of manifest ``file``: opened without blocking (a FIFO never hangs), which must
+    be a regular file of at most ``MAX_MANIFEST_SIZE`` bytes and valid UTF-8."""
+    import stat
+
     try:
-        content = file.read_bytes()
+        fd = os.open(file, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
     except OSError as exc:
         raise ManifestError(file, f"cannot read the file: {exc.strerror or exc}") from exc
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode):
+        os.close(fd)
+        raise ManifestError(file, "cannot read the file: it is not a regular file (a FIFO, a device or a folder)")
+    with os.fdopen(fd, "rb") as stream:
+        if st.st_size > MAX_MANIFEST_SIZE:
+            raise ManifestError(file, f"the file is larger than {MAX_MANIFEST_SIZE // 1024} KiB")
+        try:
+            content = stream.read(MAX_MANIFEST_SIZE + 1)
+        except OSError as exc:
+            raise ManifestError(file, f"cannot read the file: {exc.strerror or exc}") from exc
+    if len(content) > MAX_MANIFEST_SIZE:
+        raise ManifestError(file, f"the file is larger than {MAX_MANIFEST_SIZE // 1024} KiB")
     try:
         return content.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -230,6 +278,8 @@ def _parse_toml(file: Path, text: str) -> dict[str, Any]:
         message, line, column, at_end = _split_toml_error(exc, text)
         key = _key_near(text, line, at_end) if line is not None else None
         raise ManifestError(file, f"invalid TOML: {message}", key, line, column) from exc
+    except RecursionError as exc:
+        raise ManifestError(file, "invalid TOML: arrays or tables nested too deeply") from exc
 
 
 def _position(text_before: str) -> tuple[int, int]:
@@ -300,20 +350,17 @@ def _normalise_key(key: str) -> str:
     return ".".join("".join(groups) for groups in parts)
 
 
-def _warn(file: Path, key: str, message: str) -> None:
-    # Point the warning at the first caller outside this module, however deep the reader is.
-    frame, level = sys._getframe(0), 1
-    while frame is not None and frame.f_globals.get("__name__") == __name__:
-        frame, level = frame.f_back, level + 1
-    warnings.warn(f"{file}: {key}: {message}", ManifestWarning, stacklevel=level)
-
-
 class _ManifestReader:
     """Turns the parsed TOML of one manifest file into a ``Manifest``."""
 
     def __init__(self, file: Path):
         self.file = file
         self.base_dir = file.parent
+        self.notes: list[str] = []
+
+    def note(self, key: str, message: str) -> None:
+        """Record a key that is accepted but not understood."""
+        self.notes.append(f"{self.file}: {key}: {message}")
 
     def error(self, key: str | None, message: str) -> ManifestError:
         return ManifestError(self.file, message, key)
@@ -327,7 +374,7 @@ class _ManifestReader:
                 continue
             if not isinstance(value, dict):
                 hint = " (did you mean to put it under [package]?)" if key in _PACKAGE_KEYS else ""
-                _warn(self.file, key, f"top-level key is not a table and is ignored{hint}")
+                self.note(key, f"top-level key is not a table and is ignored{hint}")
                 continue
             sections[key] = self.section(key, value)
         return Manifest(
@@ -356,7 +403,7 @@ class _ManifestReader:
         table = self.table("package", value)
         for key in table:
             if key not in _PACKAGE_KEYS:
-                _warn(self.file, f"package.{key}", "unknown key, ignored")
+                self.note(f"package.{key}", "unknown key, ignored")
         if "name" in table:
             name = validate_package_name(
                 self.string("package.name", table["name"]), file=self.file
@@ -377,7 +424,7 @@ class _ManifestReader:
         table = self.table("dependencies", value)
         for key in table:
             if key != "packages":
-                _warn(self.file, f"dependencies.{key}", "unknown key, ignored")
+                self.note(f"dependencies.{key}", "unknown key, ignored")
         entries = self.entry_list("dependencies.packages", table.get("packages", []))
         return tuple(
             self.dependency(f"dependencies.packages[{index}]", entry)
@@ -394,7 +441,7 @@ class _ManifestReader:
         options = {}
         for key, value in table.items():
             if key != "paths":
-                _warn(self.file, f"{name}.{key}", "unknown key (a section table reads only 'paths'), kept as an option")
+                self.note(f"{name}.{key}", "unknown key (a section table reads only 'paths'), kept as an option")
                 options[key] = value
         paths = None
         if "paths" in table:
@@ -455,7 +502,7 @@ class _ManifestReader:
     def entry_path(self, key: str, entry: dict[str, Any], known: tuple[str, ...]) -> str:
         for name in entry:
             if name != "path" and name not in known:
-                _warn(self.file, f"{key}.{name}", "unknown key, ignored")
+                self.note(f"{key}.{name}", "unknown key, ignored")
         if "path" not in entry:
             raise self.error(f"{key}.path", "missing: a table entry needs a 'path'")
         path = self.string(f"{key}.path", entry["path"])

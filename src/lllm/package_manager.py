@@ -1,9 +1,11 @@
 """Installing, exporting, listing and removing packages (``lllm pkg …``).
 
 Installs go to a scope folder (``user``: ``$LLLM_HOME/packages``; ``project``: the project's
-``lllm_packages``). An archive is checked whole before anything is written, extracted into a
-temporary folder beside the destination and renamed into place under a file lock, so a killed
-or concurrent install never leaves a half package visible.
+``lllm_packages``). An archive is checked whole before anything is written — the archive,
+its manifests, that they name no folder outside the package (``lllm.confinement``), and the
+file names discovery would register — without running any of its code; it is then extracted
+into a temporary folder beside the destination and renamed into place under a file lock, so
+a killed or concurrent install never leaves a half package visible.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from lllm.archive import ArchiveLimits, extract_package, inspect_archive
+from lllm.archive import ArchiveLimits, ArchivePlan, extract_package, inspect_archive
 from lllm.core.runtime import Runtime, get_default_runtime
 from lllm.filelock import exclusive_lock, try_lock, unlock
 from lllm.manifest import ManifestError, read_manifest, validate_package_name
@@ -91,7 +93,9 @@ def install_package(
     """Install the package in ``zip_path`` into ``scope`` and return its folder.
 
     ``alias`` installs it under another package name (recorded beside the package; its
-    manifest is left as shipped). With ``load=True`` the package is loaded into ``runtime``.
+    manifest is left as shipped). Installing runs none of the package's code (see
+    ``check_installable``); with ``load=True`` the package is then loaded into ``runtime``,
+    confined to its folder, which imports its Python files as any load does.
     Raises ``FileNotFoundError`` (no zip), ``ValueError`` (bad scope or alias; ``ArchiveError``
     for a broken or unsafe archive; ``ManifestError`` for its manifest) and
     ``FileExistsError`` when a package of that name is already installed in the scope.
@@ -101,6 +105,7 @@ def install_package(
         validate_package_name(alias, key="alias")
     plan = inspect_archive(zip_path, limits or ArchiveLimits())
     name = alias or plan.manifest.name
+    check_installable(plan, name)
     root = scope_dir(scope)
     root.mkdir(parents=True, exist_ok=True)
     destination = root / name
@@ -123,10 +128,51 @@ def install_package(
                 unlock(held)
             shutil.rmtree(staging, ignore_errors=True)
     if load:
-        from lllm.loader import PackageLoader
+        from lllm.loader import PackageLoader, warn_problems
 
-        PackageLoader(_runtime(runtime)).load(destination, as_dependency=True)
+        loader = PackageLoader(_runtime(runtime))
+        try:
+            loader.load(destination, as_dependency=True, confined=True)
+        finally:
+            warn_problems(loader.take_problems())
     return destination
+
+
+def check_installable(plan: ArchivePlan, name: str) -> None:
+    """Refuse (``ArchiveError`` or ``ManifestError``, nothing written) an archive whose package
+    could not be used once installed: a name lllm never loads (hidden or ``_`` names), a
+    manifest — its own or a bundled dependency's — naming a folder outside its package, or a
+    file in a section folder whose path cannot be a resource key. Nothing is imported."""
+    from lllm.archive import ArchiveError
+    from lllm.confinement import check_confined
+    from lllm.manifest import parse_manifest_notes
+
+    if name.startswith((".", "_")):
+        raise ArchiveError(f"{plan.archive}: package name {name!r} starts with {name[0]!r}: lllm skips such folders, so it would never load.")
+    check_confined(plan.manifest)
+    base = plan.manifest.base_dir
+    with zipfile.ZipFile(plan.archive) as zf:
+        for info, relative in plan.files:
+            parts = relative.split("/")
+            if len(parts) == 3 and parts[0] == PROJECT_PACKAGES_FOLDER and parts[2] == "lllm.toml":
+                bundled, _ = parse_manifest_notes(zf.read(info).decode("utf-8-sig", "replace"), os.path.join(base, relative))
+                check_confined(bundled)
+    folders = [os.path.relpath(entry.path, base).replace(os.sep, "/")
+               for table in plan.manifest.sections.values() for entry in (table.paths or ())]
+    folders += [n for n in (*_BUILTIN_FOLDERS, *plan.manifest.sections) if plan.manifest.sections.get(n) is None
+                or plan.manifest.sections[n].paths is None]
+    for _, relative in plan.files:
+        for folder in folders:
+            if relative.startswith(folder + "/"):
+                inner = relative[len(folder) + 1 :]
+                if ":" in inner and not any(part.startswith((".", "_")) for part in inner.split("/")):
+                    raise ArchiveError(
+                        f"{plan.archive}: {relative}: ':' cannot appear in a resource key (section folder {folder!r})."
+                    )
+
+
+#: The default folders of lllm's built-in sections.
+_BUILTIN_FOLDERS = ("prompts", "proxies", "tactics", "configs", "assets")
 
 
 def _export_files(base: Path, include_packages: bool, exclude: Path | None = None) -> list[tuple[str, Path]]:
@@ -310,7 +356,12 @@ def remove_package(name: str, *, scope: str | None = None, runtime: Runtime | No
         raise ValueError(f"Refusing to remove {folder}: it is a link or lies outside {root}.")
     with exclusive_lock(root / f".{name}{_LOCK_SUFFIX}"):
         doomed = Path(tempfile.mkdtemp(prefix=f"{_TEMP_PREFIX}{os.getpid()}-", dir=root))
-        os.rename(folder, doomed / name)
+        try:
+            os.rename(folder, doomed / name)
+        except FileNotFoundError:
+            # Another remove of the same package won the lock first.
+            shutil.rmtree(doomed, ignore_errors=True)
+            raise FileNotFoundError(2, f"Package {name!r} is not installed", str(root)) from None
         shutil.rmtree(doomed, ignore_errors=True)
     _unregister(_runtime(runtime), folder)
     return folder

@@ -8,8 +8,10 @@ The lllm distribution registers its built-in sections there too. Environment swi
 - ``LLLM_PLUGINS_AUTOLOAD=0`` loads the built-in plugins only;
 - ``LLLM_STRICT_PLUGINS=1`` raises ``PluginError`` where a broken plugin would be skipped.
 
-A broken plugin (import error, invalid hook, raising hook) is reported once as a
-``RuntimeWarning`` naming the plugin, its distribution and the error, and skipped.
+A broken plugin (import error, invalid hook, raising hook) is skipped; it is reported once
+per process, naming the plugin, its distribution and the error: as a ``LoadProblem`` of the
+load that found it (a ``PluginWarning`` when that load is over), or as a ``PluginWarning``
+from ``list_plugins``.
 """
 
 from __future__ import annotations
@@ -202,6 +204,7 @@ class PluginHost:
         self._records: list[PluginRecord] | None = None
         self._manager: pluggy.PluginManager | None = None
         self._sections: dict[str, tuple[SectionSpec, PluginRecord]] | None = None
+        self._problems: list[str] = []
 
     # ------------------------------------------------------------------------- records
 
@@ -292,14 +295,23 @@ class PluginHost:
                     sections.append(spec)
         return sections
 
-    @staticmethod
-    def _broken(record: PluginRecord, exc: BaseException) -> None:
+    def _broken(self, record: PluginRecord, exc: BaseException) -> None:
         record.status = "broken"
         record.error = f"{type(exc).__name__}: {exc}"
         message = f"lllm: {record.origin} is broken and was skipped: {record.error}"
         if _strict():
             raise PluginError(message) from exc
-        warnings.warn(message, PluginWarning, stacklevel=2)
+        with self._lock:
+            self._problems.append(message)
+
+    def take_problems(self) -> list[str]:
+        """The messages of plugins that broke since the last call (this host's and its
+        parent's), forgetting them: each is reported once."""
+        with self._lock:
+            taken, self._problems = self._problems, []
+        if self._parent is not None:
+            taken = self._parent.take_problems() + taken
+        return taken
 
     # ------------------------------------------------------------------------ sections
 
@@ -427,8 +439,14 @@ def unregister_plugin(name: str, *, runtime: Runtime | None = None) -> None:
 
 
 def list_plugins(runtime: Runtime | None = None) -> list[PluginRecord]:
-    """Every plugin known to ``runtime``'s host (importing them), in load order."""
-    return host_for(runtime).records()
+    """Every plugin known to ``runtime``'s host (importing them), in load order; a plugin
+    that broke and was not reported yet gives a ``PluginWarning``."""
+    host = host_for(runtime)
+    records = host.records()
+    from lllm.loader import LoadProblem, warn_problems
+
+    warn_problems([LoadProblem("plugin", message) for message in host.take_problems()])
+    return records
 
 
 def reset_plugins() -> None:

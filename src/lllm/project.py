@@ -16,7 +16,7 @@ from lllm.core.runtime import (
     set_default_runtime,
     set_runtime,
 )
-from lllm.loader import PackageLoader
+from lllm.loader import PackageLoader, warn_problems
 from lllm.manifest import Manifest, manifest_for_folder
 from lllm.scopes import (
     PROJECT_PACKAGES_FOLDER,
@@ -72,16 +72,25 @@ def load_project(loader: PackageLoader, *, cwd: str | os.PathLike[str] | None = 
 def load_shared_packages(loader: PackageLoader, project_root: str | None, *, include_installed: bool = True) -> None:
     """Load drop-in packages (project scope, then user scope) and, if asked, pip-installed ones.
 
-    A package whose name is already loaded is shadowed silently.
+    A package whose name is already loaded is shadowed silently. A package that cannot be
+    loaded at all (a broken manifest, a name that is not valid, a pip entry point whose
+    folder has no ``lllm.toml``) is skipped: a ``package`` problem names it and where it came
+    from, and the others load.
     """
-    folders: list[str] = []
+    sources: list[tuple[str, str]] = []
     if project_root is not None:
-        folders.extend(package_folders_in(os.path.join(project_root, PROJECT_PACKAGES_FOLDER)))
-    folders.extend(package_folders_in(os.path.join(lllm_home_text(), "packages")))
+        project_scope = os.path.join(project_root, PROJECT_PACKAGES_FOLDER)
+        sources.extend((folder, f"project-scope package {folder}") for folder in package_folders_in(project_scope))
+    user_scope = os.path.join(lllm_home_text(), "packages")
+    sources.extend((folder, f"user-scope package {folder}") for folder in package_folders_in(user_scope))
     if include_installed:
-        folders.extend(path for _, path in entry_point_packages())
-    for folder in folders:
-        loader.load(folder, as_dependency=True, shadow_ok=True)
+        for found in entry_point_packages(loader.report):
+            sources.append((found.folder, found.origin))
+    for folder, origin in sources:
+        try:
+            loader.load(folder, as_dependency=True, shadow_ok=True, confined=True)
+        except (OSError, ValueError, RecursionError) as exc:  # ManifestError is a ValueError
+            loader.report("package", f"lllm: {origin} was skipped: {type(exc).__name__}: {exc}", folder)
 
 
 def populate(
@@ -92,16 +101,19 @@ def populate(
     discover_shared_packages: bool = True,
     cwd_fallback: bool = True,
     installed_packages: bool | None = True,
+    discover: bool = True,
 ) -> str | None:
     """Fill ``runtime`` from ``path`` (or the cwd's project) and the shared packages; return the
     project root (a string).
 
     ``installed_packages`` says whether pip-installed packages join the shared packages;
     ``None`` means only when a project was found (auto-init reads no entry points otherwise).
+    ``discover=False`` registers the packages without discovering their sections: no package
+    code runs. Problems are given as warnings once the load is over.
     """
     import gc
 
-    loader = PackageLoader(runtime)
+    loader = PackageLoader(runtime, discover=discover)
     root: str | None = None
     # Loading allocates many small objects and frees few: pause the cyclic collector.
     collecting = gc.isenabled()
@@ -119,6 +131,7 @@ def populate(
     finally:
         if collecting:
             gc.enable()
+        warn_problems(loader.take_problems())
     runtime._mark_discovery_done()
     return root
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable, NamedTuple
 
 from lllm.manifest import MANIFEST_NAME
 
@@ -105,64 +105,103 @@ def package_folders_in(folder: str | os.PathLike[str]) -> list[str]:
     ]
 
 
-def entry_point_packages() -> list[tuple[str, str]]:
-    """``(entry point name, package folder)`` for every ``lllm.packages`` entry point that loads.
+class ShippedPackage(NamedTuple):
+    """A package shipped by a distribution through the ``lllm.packages`` entry points."""
+
+    name: str
+    folder: str
+    distribution: str
+
+    @property
+    def origin(self) -> str:
+        """``package entry point 'x' (distribution d)``, for messages."""
+        return f"package entry point {self.name!r} (distribution {self.distribution})"
+
+
+def entry_point_packages(report: Callable[[str, str, str | None], None] | None = None) -> list[ShippedPackage]:
+    """Every package the ``lllm.packages`` entry points ship: name, folder, distribution.
+
+    An entry point naming a module gives the module's folder, found without importing it
+    (``importlib.util.find_spec``): no code of the distribution runs. One naming a callable
+    or a string attribute is loaded and called. One that fails is passed to
+    ``report(kind, message, file)`` (kind ``package``), else warned about, and skipped.
 
     When every entry point names a module, the answer is kept in the index cache's
     environment facts, so a process whose environment is unchanged reads no distribution
-    metadata. An entry point naming a callable or an attribute may give another folder in
-    another process (it can read the environment): then the entry points are read every time.
+    metadata; one naming a callable or an attribute may answer differently in another
+    process (it can read the environment), so then entry points are read every time.
     """
     from lllm._index.facts import environment_facts, save_environment_facts
 
     facts = environment_facts()
     if facts is not None:
         known = facts.get(PACKAGES_ENTRY_POINT_GROUP)
-        if isinstance(known, list) and all(isinstance(i, list) and len(i) == 2 for i in known):
+        if isinstance(known, list) and all(isinstance(i, list) and len(i) == 3 and all(isinstance(v, str) for v in i) for i in known):
             # Only folders of installed code (under a sys.path entry) holding a manifest.
             roots = [os.path.realpath(p) + os.sep for p in sys.path if p and os.path.isdir(p)]
             if all(
-                any(os.path.realpath(str(path)).startswith(root) for root in roots)
-                and os.path.isfile(os.path.join(str(path), MANIFEST_NAME))
-                for _, path in known
+                any(os.path.realpath(folder).startswith(root) for root in roots)
+                and os.path.isfile(os.path.join(folder, MANIFEST_NAME))
+                for _, folder, _ in known
             ):
-                return [(str(name), str(path)) for name, path in known]
-    found, only_modules = _read_entry_point_packages()
-    if facts is not None and only_modules:
-        facts[PACKAGES_ENTRY_POINT_GROUP] = [[name, str(path)] for name, path in found]
+                return [ShippedPackage(*item) for item in known]
+    found, cacheable = _read_entry_point_packages(report)
+    if facts is not None and cacheable:
+        facts[PACKAGES_ENTRY_POINT_GROUP] = [list(item) for item in found]
         save_environment_facts(facts)
     return found
 
 
-def _read_entry_point_packages() -> tuple[list[tuple[str, str]], bool]:
-    """The entry points' packages, and whether every entry point names a module (so the
-    answer can be kept)."""
-    import warnings
-
+def _read_entry_point_packages(report: Callable[[str, str, str | None], None] | None) -> tuple[list[ShippedPackage], bool]:
+    """The entry points' packages, and whether the answer can be kept (every entry point
+    names a module, and none failed: a failure is never kept)."""
     from lllm.entry_points import entry_points
 
-    found: list[tuple[str, str]] = []
-    only_modules = True
+    found: list[ShippedPackage] = []
+    cacheable = True
     for ep in entry_points(PACKAGES_ENTRY_POINT_GROUP):
-        if ep.attr:
-            only_modules = False
+        dist = getattr(ep, "dist", None)
+        distribution = str(dist.metadata["Name"]) if dist is not None else "unknown"
+        shipped = ShippedPackage(ep.name, "", distribution)
         try:
-            target = ep.load()
-            if callable(target) and not isinstance(target, type):
-                target = target()
-            module_file = getattr(target, "__file__", None)
-            path = os.path.dirname(module_file) if module_file else os.fspath(target)
+            if ep.attr:
+                cacheable = False
+                target = ep.load()
+                if callable(target) and not isinstance(target, type):
+                    target = target()
+                module_file = getattr(target, "__file__", None)
+                folder = os.path.dirname(module_file) if module_file else os.fspath(target)
+            else:
+                folder = _module_folder(ep.module)
+            if not os.path.isfile(os.path.join(folder, MANIFEST_NAME)):
+                raise FileNotFoundError(2, f"the folder it names has no {MANIFEST_NAME}", folder)
         except Exception as exc:
-            only_modules = False  # a failure is never kept: the next process tries again
-            warnings.warn(
-                f"lllm: package entry point {ep.name!r} ({ep.value}) could not be loaded: "
-                f"{type(exc).__name__}: {exc}",
-                RuntimeWarning,
-                stacklevel=2,
-            )
+            cacheable = False
+            message = f"lllm: {shipped.origin} was skipped: {type(exc).__name__}: {exc}"
+            if report is not None:
+                report("package", message, None)
+            else:
+                import warnings
+
+                warnings.warn(message, RuntimeWarning, stacklevel=2)
             continue
-        found.append((ep.name, path))
-    return found, only_modules
+        found.append(shipped._replace(folder=os.path.abspath(folder)))
+    return found, cacheable
+
+
+def _module_folder(module: str) -> str:
+    """The folder of module ``module`` (a package's folder, or a module file's), found
+    without running it (``ModuleNotFoundError`` if it cannot be found)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec(module)
+    if spec is None:
+        raise ModuleNotFoundError(f"No module named {module!r}")
+    if spec.submodule_search_locations:
+        return os.fspath(list(spec.submodule_search_locations)[0])
+    if not spec.origin or not os.path.isabs(spec.origin):
+        raise ModuleNotFoundError(f"Module {module!r} has no folder")
+    return os.path.dirname(spec.origin)
 
 
 def install_record(folder: str | os.PathLike[str]) -> dict[str, object]:

@@ -10,32 +10,35 @@ packages involved are then removed, so the next start discovers them afresh.
 from __future__ import annotations
 
 import os
-import warnings
-from typing import Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from lllm.core.runtime import Runtime
+
+if TYPE_CHECKING:
+    from lllm.loader import PackageLoader
 
 
 def _view(runtime: Runtime) -> dict[str, tuple[str, Any]]:
     return {node.qualified_key: (node.resource_type, node.metadata.get("file_path")) for node in runtime.iter_nodes()}
 
 
-def stale_entries(target: str | os.PathLike[str], truth: Runtime) -> list[str]:
-    """The differences between ``truth`` (``target`` loaded without the cache) and a load of
-    ``target`` through the cache, as messages; empty when they agree or the cache is off."""
-    from lllm._index.location import cache_dir, package_file
+def stale_entries(truth: Runtime, load: Callable[[PackageLoader], object]) -> list[str]:
+    """The differences between ``truth`` (packages loaded without the cache) and the same
+    packages loaded through the cache by ``load(loader)``, as messages; empty when they agree
+    or the cache is off."""
+    from lllm._index.location import cache_dir
     from lllm.loader import PackageLoader
 
     directory = cache_dir()
     if directory is None:
         return []
     cached = Runtime()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the strict load already reported every problem
-        try:
-            PackageLoader(cached, use_cache=True).load(target)
-        except Exception as exc:  # an error the strict load reported already
-            return [f"the cached load failed: {type(exc).__name__}: {exc}"]
+    loader = PackageLoader(cached, use_cache=True)
+    try:
+        load(loader)
+    except Exception as exc:  # an error the strict load reported already
+        return [f"the cached load failed: {type(exc).__name__}: {exc}"]
+    loader.take_problems()  # the strict load reported every problem
     expected, found = _view(truth), _view(cached)
     messages = []
     for key in sorted(expected.keys() - found.keys()):
@@ -46,6 +49,8 @@ def stale_entries(target: str | os.PathLike[str], truth: Runtime) -> list[str]:
         if expected[key] != found[key]:
             messages.append(f"{key} is cached as {found[key]}, but is {expected[key]}")
     if messages:
+        from lllm._index.location import package_file
+
         for info in truth.packages.values():
             folder = info.base_dir
             if folder is not None and info.alias is None:

@@ -32,6 +32,8 @@ class FolderContext(NamedTuple):
     resource_type: str
     base_metadata: dict[str, Any]
     loaders: Mapping[str, str]
+    #: The real folder the walk may not leave through links (an installed package), or ``None``.
+    confine: str | None = None
 
 
 class Discovery(NamedTuple):
@@ -50,19 +52,34 @@ class Discovery(NamedTuple):
     complete: bool
 
 
-def load_folder(index: PackageIndex, context: FolderContext, discover: Callable[[list[str]], Discovery]) -> list[ResourceNode]:
+Reporter = Callable[[str, str, str], None]
+
+
+def load_folder(
+    index: PackageIndex, context: FolderContext, discover: Callable[[list[str]], Discovery], report: Reporter
+) -> list[ResourceNode]:
     """The nodes of one section folder: rebuilt from ``index`` for unchanged files, from
-    ``discover(files)`` for the others; the record is brought up to date."""
-    record = index.folder(context.section, context.root, context.prefix)
+    ``discover(files)`` for the others; the record is brought up to date. What a walk
+    skipped is passed to ``report(kind, message, path)``."""
+    record = index.folder(context.section, _key(context), context.prefix)
     try:
-        return _load(index, context, discover, record)
+        return _load(index, context, discover, report, record)
     except (TypeError, ValueError, KeyError, IndexError, AttributeError):
         # A malformed record (what decoding could not check): discover the folder whole.
-        return _load(index, context, discover, None)
+        return _load(index, context, discover, report, None)
+
+
+def _key(context: FolderContext) -> str:
+    """The folder's path as its record is keyed: a confined walk keeps records of its own."""
+    return context.root if context.confine is None else f"{context.root}|confined"
 
 
 def _load(
-    index: PackageIndex, context: FolderContext, discover: Callable[[list[str]], Discovery], record: FolderRecord | None
+    index: PackageIndex,
+    context: FolderContext,
+    discover: Callable[[list[str]], Discovery],
+    report: Reporter,
+    record: FolderRecord | None,
 ) -> list[ResourceNode]:
     seen_at = time.time_ns()
     files = record.files if record is not None else {}
@@ -70,7 +87,9 @@ def _load(
     if current is not None:
         dirs = record.dirs  # type: ignore[union-attr]
     else:
-        current, walked = walk_stats(context.root)
+        current, walked, skipped = walk_stats(context.root, context.confine)
+        for problem in skipped:
+            report(problem.kind, problem.message, problem.path)
         dirs = tuple((relative, trusted_time(mtime, seen_at), ctime, inode) for relative, mtime, ctime, inode in walked)
     dependencies = record.dependencies if record is not None else ()
     changed_dependencies = {i for i, (path, recorded) in enumerate(dependencies) if not unchanged(path, recorded)}
@@ -124,10 +143,10 @@ def _load(
         used = [(dep, table[dep][1] if dep in table else signature_now(dep)) for dep in found.dependencies.get(path, ()) if dep != path]
         new_files[relative] = FileRecord(signature(st, seen_at), flat, _indexes(table, used))
     if not complete:
-        index.set_folder(context.section, context.root, context.prefix, None)
+        index.set_folder(context.section, _key(context), context.prefix, None)
     else:
         record_dependencies = tuple((path, recorded) for path, (_, recorded) in table.items())
-        index.set_folder(context.section, context.root, context.prefix, FolderRecord(tuple(dirs), new_files, record_dependencies))
+        index.set_folder(context.section, _key(context), context.prefix, FolderRecord(tuple(dirs), new_files, record_dependencies))
     return nodes
 
 

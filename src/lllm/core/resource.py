@@ -177,9 +177,9 @@ class ResourceNode:
                     value = _call_named_loader(self, loader)
                 else:
                     value = loader()
-            except ResourceLoadError:
+            except (ResourceLoadError, KeyboardInterrupt):
                 raise
-            except Exception as exc:
+            except BaseException as exc:  # SystemExit from a package file's import ends no host program
                 raise ResourceLoadError(
                     self.qualified_key, self.metadata.get("file_path"), exc
                 ) from exc

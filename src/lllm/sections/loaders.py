@@ -33,9 +33,7 @@ def load_file_value(path: str | os.PathLike[str]) -> Any:
 
         return json.loads(data)
     if suffix in (".yaml", ".yml"):
-        import yaml
-
-        return yaml.safe_load(data)
+        return load_yaml(data, path)
     if suffix == ".toml":
         if sys.version_info >= (3, 11):
             import tomllib
@@ -44,6 +42,72 @@ def load_file_value(path: str | os.PathLike[str]) -> Any:
 
         return tomllib.loads(data.decode("utf-8"))
     return data
+
+
+#: The most values a YAML document may expand to through aliases, when that is also more than
+#: ``MAX_YAML_ALIAS_RATIO`` times its distinct values: beyond both, it is an alias bomb.
+MAX_YAML_EXPANSION = 100_000
+MAX_YAML_ALIAS_RATIO = 10
+
+
+def load_yaml(data: str | bytes, source: object) -> Any:
+    """``yaml.safe_load`` of ``data``, refusing (``ValueError`` naming ``source``) a document
+    whose aliases expand it far beyond its size (a "billion laughs"), or that refers to itself,
+    or that is nested too deeply to parse. Anchors and merges of ordinary size are fine."""
+    import yaml
+
+    loader = yaml.SafeLoader(data)
+    try:
+        try:
+            node = loader.get_single_node()
+        except RecursionError as exc:
+            raise ValueError(f"{source}: YAML nested too deeply") from exc
+        if node is None:
+            return None
+        _check_expansion(node, source)
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
+def _check_expansion(root: Any, source: object) -> None:
+    """Count the values ``root`` expands to (aliases counted at every use), iteratively."""
+    size: dict[int, int] = {}
+    distinct = 0
+    stack: list[tuple[Any, bool]] = [(root, False)]
+    open_nodes: set[int] = set()
+    while stack:
+        node, done = stack.pop()
+        key = id(node)
+        if done:
+            open_nodes.discard(key)
+            children = _children(node)
+            total = 1 + sum(size[id(child)] for child in children)
+            size[key] = total
+            if total > MAX_YAML_EXPANSION and total > MAX_YAML_ALIAS_RATIO * max(distinct, 1):
+                raise ValueError(
+                    f"{source}: YAML aliases expand it to more than {MAX_YAML_EXPANSION:,} values "
+                    f"({distinct:,} written): refused as an alias bomb"
+                )
+            continue
+        if key in size:
+            continue
+        if key in open_nodes:
+            raise ValueError(f"{source}: a YAML alias refers to a value that contains it: refused")
+        distinct += 1
+        open_nodes.add(key)
+        stack.append((node, True))
+        stack.extend((child, False) for child in _children(node) if id(child) not in size)
+
+
+def _children(node: Any) -> list[Any]:
+    import yaml
+
+    if isinstance(node, yaml.MappingNode):
+        return [item for pair in node.value for item in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
 
 
 def _suffix(path: str | os.PathLike[str]) -> str:
@@ -81,7 +145,7 @@ def split_front_matter(text: str, file: Path | str) -> tuple[dict[str, Any], str
     import yaml
 
     try:
-        metadata = yaml.safe_load("".join(lines[1:index]))
+        metadata = load_yaml("".join(lines[1:index]), file)
     except yaml.YAMLError as exc:
         raise ValueError(f"{file}: invalid YAML front matter: {exc}") from exc
     if metadata is None:
