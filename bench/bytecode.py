@@ -1,9 +1,10 @@
 """What content-checked bytecode costs: lllm's loader against Python's default imports.
 
 lllm imports the Python files of packages with its own loader (``lllm._imports``), which
-trusts a ``.pyc`` only when it is a checked hash-based one (PEP 552) of exactly the current
-source: it reads and hashes every source it imports. Python's default loader compares the
-source's modification time (whole seconds) and size with its timestamp ``.pyc`` instead.
+trusts a ``.pyc`` (kept in its cache folder) only when it is a checked hash-based one (PEP
+552) of exactly the current source: it reads and hashes every source it imports. Python's
+default loader compares the source's modification time (whole seconds) and size with its
+timestamp ``.pyc`` in ``__pycache__`` instead.
 
 This writes N prompt files (5 ``Prompt`` objects each, as in the startup benchmark's tree) and
 imports all of them in fresh processes, median of ``--repeat`` runs:
@@ -55,13 +56,14 @@ def write_files(root: Path, count: int) -> None:
 
 
 def clear_bytecode(root: Path) -> None:
-    for folder in root.rglob("__pycache__"):
-        shutil.rmtree(folder)
+    for folder in [*root.rglob("__pycache__"), root / "lllm-cache"]:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def measure(root: Path, mode: str, count: int) -> float:
     env = {k: v for k, v in os.environ.items() if not k.startswith("LLLM_")}
     env["LLLM_AUTO_INIT"] = "0"
+    env["LLLM_CACHE_DIR"] = str(root / "lllm-cache")  # where lllm keeps its bytecode
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     result = subprocess.run([sys.executable, "-c", CHILD, str(root), mode, str(count)], env=env,
                             capture_output=True, text=True, check=True, timeout=300)

@@ -76,6 +76,7 @@ for line in sys.stdin:
                 os.environ.pop(name, None)
             os.environ.update(request["env"])
             os.chdir(request["cwd"])
+            sys.path.insert(0, request["extra_path"])  # as a script's own folder: not in the fingerprint
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
                 lllm.project.auto_init()
@@ -124,7 +125,7 @@ class World:
 
     def _write_initial(self) -> None:
         write_files(self.project, {
-            "lllm.toml": '[package]\nname = "proj"\n[dependencies]\npaths = ["../dep as common"]\n',
+            "lllm.toml": '[package]\nname = "proj"\n[dependencies]\npackages = ["../dep as common"]\n',
             "prompts/hello.md": "Hello {name}",
             "prompts/notes/system.md": "System one",
             "prompts/chat.py": "from lllm import Prompt\nanswer = Prompt(path='answer', prompt='Answer v1')\n",
@@ -137,6 +138,15 @@ class World:
             "prompts/_shared.py": "TONE = 'calm'\n",
             "prompts/envy.py": "import os\nfrom lllm import Prompt\np = Prompt(path='p', prompt='env ' + os.environ['LLLM_DIFF_TONE'][:0])\n",
             "prompts/deep.py": "from lllm import Prompt\nfrom ..helpers import tone\np = Prompt(path='p', prompt=tone.TONE)\n",
+            "prompts/dyn.py": (
+                "import importlib\nfrom lllm import Prompt\nnames = importlib.import_module('.names', __package__)\n"
+                "d = Prompt(path='d_' + '_'.join(names.NAMES), prompt='dynamic')\n"
+            ),
+            "prompts/maybe.py": (
+                "from lllm import Prompt\ntry:\n    from ._local import LOCAL\nexcept ImportError:\n    LOCAL = 'none'\n"
+                "m = Prompt(path='m_' + LOCAL, prompt='maybe')\n"
+            ),
+            "prompts/outer.py": "from lllm import Prompt\nfrom tones import TONE\no = Prompt(path='o_' + TONE, prompt='outer')\n",
             "prompts/sub/x.md": "X one",
             "helpers/__init__.py": "",
             "helpers/tone.py": "TONE = 'warm'\n",
@@ -152,7 +162,10 @@ class World:
             "prompts/greeting.md": "Greetings",
             "prompts/code.py": "from lllm import Prompt\ng = Prompt(path='g', prompt='dep g')\n",
         })
-        write_files(self.outside, {"sub_a/y.md": "Y from a", "sub_b/z.md": "Z from b"})
+        write_files(self.outside, {
+            "sub_a/y.md": "Y from a", "sub_b/z.md": "Z from b",
+            "lib1/tones.py": "TONE = 'one'\n", "lib2/tones.py": "TONE = 'two'\n",
+        })
         write_files(self.site, {
             **EDITABLE_PLUGIN,
             "shipped_pkg/__init__.py": "",
@@ -167,6 +180,8 @@ class World:
             "shipping-1.0.dist-info/entry_points.txt": "[lllm.packages]\nshipped = shipped_pkg\ndyn = shipper:where\n",
         })
         self.env = {"LLLM_DIFF_TONE_NAME": "LLLM_DIFF_TONE", "LLLM_DIFF_TONE": "set", "LLLM_DIFF_SHIPPED": str(self.site / "dyn_a")}
+        #: A folder put on sys.path (as PYTHONPATH would), where prompts/outer.py finds `tones`.
+        self.extra_path = str(self.outside / "lib1")
         self.age_everything()
 
     def age_everything(self) -> None:
@@ -368,10 +383,10 @@ class World:
     def edit_manifest(self) -> str:
         manifest = self.project / "lllm.toml"
         variants = [
-            '[package]\nname = "proj"\n[dependencies]\npaths = ["../dep as common"]\n',
-            '[package]\nname = "proj"\n[dependencies]\npaths = ["../dep"]\n',
-            '[package]\nname = "proj"\n[dependencies]\npaths = ["../dep as common"]\n[prompts]\npaths = ["prompts under p"]\n',
-            '[package]\nname = "proj"\n[dependencies]\npaths = ["../dep as common"]\n[assets]\npaths = ["assets", "memos under m"]\n',
+            '[package]\nname = "proj"\n[dependencies]\npackages = ["../dep as common"]\n',
+            '[package]\nname = "proj"\n[dependencies]\npackages = ["../dep"]\n',
+            '[package]\nname = "proj"\n[dependencies]\npackages = ["../dep as common"]\n[prompts]\npaths = ["prompts under p"]\n',
+            '[package]\nname = "proj"\n[dependencies]\npackages = ["../dep as common"]\n[assets]\npaths = ["assets", "memos under m"]\n',
         ]
         self.rewrite(manifest, self.rng.choice(variants), keep_time=self.rng.random() < 0.3)
         return "manifest"
@@ -388,13 +403,25 @@ class World:
                      keep_time=self.rng.random() < 0.5)
         return f"tactic name {name}"
 
+    def switch_search_path(self) -> str:
+        self.extra_path = str(self.outside / self.rng.choice(["lib1", "lib2"]))
+        return f"sys.path gets {self.extra_path}"
+
+    def edit_local_module(self) -> str:
+        local = self.project / "prompts/_local.py"
+        if local.exists() and self.rng.random() < 0.4:
+            local.unlink()
+            return "delete prompts/_local.py (maybe.py falls back)"
+        self.rewrite(local, f"LOCAL = '{self.word(3)}'\n", keep_time=self.rng.random() < 0.5)
+        return "write prompts/_local.py"
+
     def changes(self) -> list[Callable[[], str]]:
         return [
             self.edit_text_same_size, self.edit_text, self.add_text, self.delete_file, self.rename_file,
             self.edit_python_keys, self.edit_siblings, self.edit_helper, self.break_or_fix_import, self.syntax_error,
             self.toggle_environment, self.edit_plugin, self.edit_plugin_reader, self.swap_folder_and_link,
             self.copy_tree_over, self.unzip_over, self.edit_config, self.edit_asset, self.edit_manifest,
-            self.edit_dependency, self.edit_tactic,
+            self.edit_dependency, self.edit_tactic, self.switch_search_path, self.edit_local_module,
         ]
 
 
@@ -420,7 +447,8 @@ class Server:
             env["LLLM_NO_CACHE"] = "1"
         unset = [name for name in ("LLLM_DIFF_SHIPPED", "LLLM_NO_CACHE") if name not in env]
         assert self.process.stdin is not None and self.process.stdout is not None
-        self.process.stdin.write(json.dumps({"env": env, "unset": unset, "cwd": str(self.world.project)}) + "\n")
+        request = {"env": env, "unset": unset, "cwd": str(self.world.project), "extra_path": self.world.extra_path}
+        self.process.stdin.write(json.dumps(request) + "\n")
         self.process.stdin.flush()
         result = json.loads(self.process.stdout.readline())
         assert "crash" not in result, result.get("crash")
@@ -428,6 +456,7 @@ class Server:
 
     def real(self) -> dict[str, Any]:
         env = {**self.base_env, **self.world.env}
+        env["PYTHONPATH"] = os.pathsep.join([self.base_env["PYTHONPATH"], self.world.extra_path])
         result = subprocess.run([sys.executable, "-c", REAL], cwd=self.world.project, env=env, capture_output=True,
                                 text=True, timeout=120)
         assert result.returncode == 0, result.stderr
@@ -462,6 +491,8 @@ def test_warm_starts_equal_the_truth_after_every_change(tmp_path: Path, request:
     try:
         first = server.load(cache=True)
         assert first == server.load(cache=False) and first["resources"]
+        assert any(key.startswith("common.") for key in first["resources"])  # the dependency, by its alias
+        assert not any("unknown key" in w for w in first["warnings"]), first["warnings"]
         for step in range(1, steps + 1):
             change = world.rng.choice(world.changes())
             kinds.add(change.__name__)

@@ -5,19 +5,22 @@ real folder they are anchored at (``_lllm_pkgs.<stem>_<digest>``), once per proc
 relative imports between them work and every runtime shares one module per file.
 
 Every module under ``_lllm_pkgs`` (the files, and the siblings and helpers they import) is
-loaded by ``PackageFileLoader``, which validates bytecode against the source's *content*:
-it uses a ``__pycache__`` file only when it is a checked hash-based ``.pyc`` (PEP 552) of
-exactly this source, and writes such files itself (unless ``sys.dont_write_bytecode``).
-A same-size edit made within the second its bytecode was written, a ``git checkout`` or an
-``unzip -o`` that restores old timestamps can therefore never run stale code, which
-Python's default timestamp ``.pyc`` files allow. lllm adds its finder to ``sys.meta_path``
-once, on the first such import; it answers only names under ``_lllm_pkgs``.
+loaded by ``PackageFileLoader``, which validates bytecode against the source's *content*: it
+keeps checked hash-based ``.pyc`` files (PEP 552) in the index cache's folder
+(``bytecode/``, private to the user; none when the cache is off, nor with
+``sys.dont_write_bytecode``) and uses one only when it was compiled from exactly the current
+source. A same-size edit made within the second its bytecode was written, a ``git checkout``
+or an ``unzip -o`` that restores old timestamps can therefore never run stale code, which
+Python's default timestamp ``.pyc`` files allow; and importing a package writes nothing into
+its folders. lllm adds its finder to ``sys.meta_path`` once, on the first such import; it
+answers only names under ``_lllm_pkgs``.
 
-``import_closure`` gives the files a module's import depends on, for the discovery index
-cache: the module's own file, and every module it imports (statically, or that appeared
-while it was imported) which is neither part of the standard library, of an installed
-distribution, nor of lllm itself — siblings in the package, helper modules of the project,
-the source of an editable install — transitively.
+``import_closure`` gives what a module's import depends on, for the discovery index cache:
+the files of every module it imports (statically, or that appeared while it was imported)
+that is neither part of the standard library, of an installed distribution, nor of lllm
+itself — siblings in the package, helper modules of the project, the source of an editable
+install — transitively, with the files that must stay absent for its imports to resolve as
+they did, and the modules found through ``sys.path``.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ import os
 import sys
 import threading
 import types
-from typing import Any, Iterable, Tuple
+from typing import Any, Iterable, NamedTuple, Tuple
 
 #: The parent of the synthetic packages that package files are imported under.
 MODULE_ROOT = "_lllm_pkgs"
@@ -53,10 +56,12 @@ class PackageFileLoader(importlib.machinery.SourceFileLoader):
     """
 
     import_statements: list[ImportStatement] | None = None
+    #: ``(stat, time_ns)`` of the source file taken just before the code that ran was read.
+    executed_stat: tuple[os.stat_result, int] | None = None
 
     def exec_module(self, module: types.ModuleType) -> None:
         """Run the module's code (keeping its import statements first, during discovery)."""
-        code = self.get_code(module.__name__)
+        code, self.executed_stat = self._code(module.__name__)
         if getattr(_watching, "depth", 0):
             self.import_statements = imported_names(code)
         exec(code, module.__dict__)
@@ -64,35 +69,57 @@ class PackageFileLoader(importlib.machinery.SourceFileLoader):
     def get_code(self, fullname: str) -> types.CodeType:
         """The code of module ``fullname``: from a checked hash-based ``.pyc`` of this exact
         source, else compiled from the source (and cached as such a ``.pyc``)."""
+        return self._code(fullname)[0]
+
+    def _code(self, fullname: str) -> tuple[types.CodeType, tuple[os.stat_result, int] | None]:
+        import time
+
         path = self.get_filename(fullname)
+        seen_at = time.time_ns()
+        try:
+            st: tuple[os.stat_result, int] | None = (os.stat(path), seen_at)
+        except OSError:
+            st = None
         source = self.get_data(path)
         source_hash = importlib.util.source_hash(source)
-        try:
-            bytecode_path: str | None = importlib.util.cache_from_source(path)
-        except NotImplementedError:  # no cache tag: bytecode caching is off
-            bytecode_path = None
+        bytecode_path = _bytecode_path(path)
         if bytecode_path is not None:
             code = _cached_code(bytecode_path, source_hash)
             if code is not None:
-                return code
+                return code, st
         code = self.source_to_code(source, path)
         if bytecode_path is not None and not sys.dont_write_bytecode:
             import marshal
 
+            from lllm._index.fileformat import write_private
+
             header = importlib.util.MAGIC_NUMBER + _CHECKED_HASH_FLAGS + source_hash
-            self.set_data(bytecode_path, header + marshal.dumps(code))  # errors are ignored there
-        return code
+            write_private(bytecode_path, header + marshal.dumps(code), temporary_prefix=".lllm-pyc-")
+        return code, st
+
+
+def _bytecode_path(source: str) -> str | None:
+    """Where the bytecode of ``source`` is kept: in the index cache's folder
+    (``bytecode/<checksum of the real path>.<cache tag>.pyc``), never beside the source, so
+    importing writes nothing into package folders; ``None`` when the cache is off."""
+    from lllm._index.location import cache_dir, digest
+
+    directory = cache_dir()
+    tag = sys.implementation.cache_tag
+    if directory is None or tag is None:
+        return None
+    return os.path.join(directory, "bytecode", f"{digest(os.path.realpath(source))}.{tag}.pyc")
 
 
 def _cached_code(bytecode_path: str, source_hash: bytes) -> types.CodeType | None:
     """The code in ``bytecode_path`` if it is a checked hash-based ``.pyc`` of a source with
-    ``source_hash``, else ``None`` (timestamp ``.pyc`` files are never trusted)."""
+    ``source_hash``, in a folder private to this user, else ``None``."""
     import marshal
 
-    try:
-        with open(bytecode_path, "rb") as f:
-            data = f.read()
-    except OSError:
+    from lllm._index.fileformat import read_private
+
+    data = read_private(bytecode_path)
+    if data is None:
         return None
     if (
         len(data) < 16
@@ -108,8 +135,9 @@ def _cached_code(bytecode_path: str, source_hash: bytes) -> types.CodeType | Non
     return code if isinstance(code, types.CodeType) else None
 
 
-#: Ends the module name of a ``.py`` file that has a folder of the same name beside it.
-FILE_BESIDE_FOLDER = ":py"
+#: Starts the module name of a ``.py`` file whose stem is no plain module name: one with a
+#: folder of the same name beside it, or with a dot in it (``v1.2.py``); the stem follows in hex.
+ENCODED_FILE = "_lllm_file_"
 
 
 class PackageFileFinder:
@@ -121,7 +149,8 @@ class PackageFileFinder:
     Unlike Python's own finder, a folder wins over a ``.py`` file of the same name beside it
     (``proxies/`` over ``proxies.py`` at a package root; ``prompts/chat/`` over
     ``prompts/chat.py``), so the files in the folder load and the file beside it never runs by
-    accident; the file itself is imported as ``<name>:py`` (see ``module_name_for``).
+    accident; such a file is imported under an encoded name (``ENCODED_FILE``, see
+    ``module_name_for``), as is a file with a dot in its stem.
     """
 
     #: Marks the finder in ``sys.meta_path`` (one per process, even if lllm is reloaded).
@@ -134,8 +163,11 @@ class PackageFileFinder:
             return None
         name = fullname.rpartition(".")[2]
         folders = [os.fspath(p) for p in path]
-        if name.endswith(FILE_BESIDE_FOLDER):
-            stem = name[: -len(FILE_BESIDE_FOLDER)]
+        if name.startswith(ENCODED_FILE):
+            try:
+                stem = bytes.fromhex(name[len(ENCODED_FILE) :]).decode("utf-8", "surrogateescape")
+            except ValueError:
+                return None
             for folder in folders:
                 file = os.path.join(folder, stem + ".py")
                 if _is_file(file, folder, stem + ".py"):
@@ -216,12 +248,14 @@ def module_name_for(file: str | os.PathLike[str], root: str | os.PathLike[str]) 
     real_file = os.path.realpath(file)
     if not real_file.startswith(real_root + os.sep):
         raise ValueError(f"{file} is not inside {root}")
-    relative = real_file[len(real_root) + 1 :]
-    if relative.endswith(".py"):
-        relative = relative[:-3]
-        if os.path.isdir(real_file[:-3]):
-            relative += FILE_BESIDE_FOLDER  # the folder beside it has the plain name
-    return ".".join((module_root_name(real_root), *relative.split(os.sep)))
+    parts = real_file[len(real_root) + 1 :].split(os.sep)
+    if parts[-1].endswith(".py"):
+        stem = parts[-1][:-3]
+        # A folder beside it has the plain name; a dot would read as a package boundary.
+        if "." in stem or os.path.isdir(real_file[:-3]):
+            stem = ENCODED_FILE + stem.encode("utf-8", "surrogateescape").hex()
+        parts[-1] = stem
+    return ".".join((module_root_name(real_root), *parts))
 
 
 def import_file(file: str | os.PathLike[str], root: str | os.PathLike[str]) -> types.ModuleType:
@@ -235,8 +269,8 @@ def import_file(file: str | os.PathLike[str], root: str | os.PathLike[str]) -> t
 
     name = module_name_for(file, root)
     module = sys.modules.get(name)
-    if module is not None:
-        return module
+    if module is not None and not getattr(getattr(module, "__spec__", None), "_initializing", False):
+        return module  # (a module another thread is still running: import_module waits for it)
     with _setup_lock:
         _install_finder()
         _ensure_package_module(MODULE_ROOT, None)
@@ -347,8 +381,9 @@ def _import_statements(module: types.ModuleType) -> list[ImportStatement]:
 
 
 def _direct_imports(module: types.ModuleType) -> set[str]:
-    """The modules ``module``'s code imports (or may import), as absolute names present in
-    ``sys.modules``: every package on the way, and ``from x import y`` submodules."""
+    """The absolute names ``module``'s code imports or may import: every package on the way,
+    ``from x import y`` names that may be submodules (a package's ``__all__`` for ``*``),
+    whether or not they were found."""
     package = module.__package__ or ""
     names: set[str] = set()
     for name, level, fromlist in _import_statements(module):
@@ -357,36 +392,141 @@ def _direct_imports(module: types.ModuleType) -> set[str]:
         except (ImportError, ValueError):
             continue
         parts = absolute.split(".")
-        names.update(".".join(parts[: i + 1]) for i in range(len(parts)) if parts[: i + 1] != [""])
-        names.update(f"{absolute}.{item}" for item in fromlist if item != "*")
-    return {n for n in names if n in sys.modules}
+        names.update(".".join(parts[: i + 1]) for i in range(len(parts)) if parts[i])
+        imported = sys.modules.get(absolute)
+        if fromlist and hasattr(imported, "__path__") or imported is None and fromlist:
+            items: list[str] = []
+            for item in fromlist:
+                if item == "*":
+                    items.extend(str(n) for n in getattr(imported, "__all__", ()))
+                else:
+                    items.append(item)
+            names.update(f"{absolute}.{item}" for item in items)
+    return names
 
 
-def import_closure(module_names: Iterable[str]) -> list[str]:
-    """The tracked files (see ``is_tracked_file``) that the modules ``module_names`` were
-    built from or import, transitively, in a stable order."""
-    files: dict[str, None] = {}
+#: The signature of a file that must stay absent (an import that found nothing there).
+ABSENT = (-1, -1, -1, -1)
+
+
+class Dependency(NamedTuple):
+    """One input of an import, as the index cache records it.
+
+    - a file (``module`` empty): it must keep its signature — the one it had when its code was
+      read (``stat``, from lllm's loader) or, when that is not known, its signature now;
+    - a file that must stay absent (``absent``): an import that found nothing there, or a
+      folder that would win over a module file of the same name;
+    - a module found through ``sys.path`` (``module`` set): it must still be found at ``path``
+      (``""``: it must still not be found), whatever ``sys.path`` is in the next process.
+    """
+
+    path: str
+    module: str = ""
+    stat: tuple[os.stat_result, int] | None = None
+    absent: bool = False
+
+
+def import_closure(module_names: Iterable[str]) -> list[Dependency]:
+    """What the modules ``module_names`` were built from and import, transitively: the files
+    of tracked modules (see ``is_tracked_file``; the standard library, installed
+    distributions and lllm are covered by the environment signature instead), the files that
+    must stay absent for the imports to find what they found, and the modules found through
+    ``sys.path``, in a stable order."""
+    found: dict[tuple[str, str], Dependency] = {}
     seen: set[str] = set()
     pending = list(module_names)
     while pending:
         name = pending.pop()
-        if name in seen:
+        if name in seen or name == "__main__":
             continue
         seen.add(name)
         module = sys.modules.get(name)
+        parent_name, _, last = name.rpartition(".")
+        parent = sys.modules.get(parent_name) if parent_name else None
         if module is None:
+            _not_found(found, name, parent, last)
             continue
         file = getattr(module, "__file__", None)
-        ours = name.startswith(_PREFIX)
-        if not ours and not is_tracked_file(file):
-            continue  # a module of the standard library or of a distribution: not followed
-        if file and (ours or is_tracked_file(file)):
-            files[os.path.abspath(file)] = None
+        if not name.startswith(_PREFIX):
+            location = _module_location(module)
+            if not is_tracked_file(location):
+                continue  # the standard library, a distribution or lllm: not followed
+            if file:
+                path = os.path.abspath(file)
+                found.setdefault((path, name), Dependency(path, name, _executed_stat(module)))
+        else:
+            if file:
+                path = os.path.abspath(file)
+                found.setdefault((path, ""), Dependency(path, "", _executed_stat(module)))
+                if not path.endswith("__init__.py") and os.path.basename(path)[:-3] == last:
+                    # A folder of that name would win over the file (see PackageFileFinder).
+                    folder = path[:-3]
+                    found.setdefault((folder, ""), Dependency(folder, absent=True))
+            else:  # a folder (namespace package): an __init__.py would make it another package
+                for folder in getattr(module, "__path__", ()):
+                    init = os.path.join(folder, "__init__.py")
+                    found.setdefault((init, ""), Dependency(init, absent=True))
         pending.extend(_direct_imports(module))
-        parent = name.rpartition(".")[0]
-        if parent:
-            pending.append(parent)
-    return sorted(files)
+        if parent_name:
+            pending.append(parent_name)
+    return sorted(found.values(), key=lambda d: (d.path, d.module))
+
+
+def _not_found(found: dict[tuple[str, str], Dependency], name: str, parent: types.ModuleType | None, last: str) -> None:
+    """Record what must stay absent for ``name`` to stay unfound (if it may be a module)."""
+    if name.startswith(_PREFIX):
+        for folder in getattr(parent, "__path__", ()):
+            for candidate in (os.path.join(folder, last + ".py"), os.path.join(folder, last)):
+                found.setdefault((candidate, ""), Dependency(candidate, absent=True))
+    elif parent is None or (hasattr(parent, "__path__") and is_tracked_file(_module_location(parent))):
+        # A module of the user's code (or any top-level name) that a later process may find.
+        found.setdefault(("", name), Dependency("", name, absent=True))
+
+
+def _module_location(module: types.ModuleType) -> str | None:
+    """A module's file, or a namespace package's first folder."""
+    return getattr(module, "__file__", None) or next(iter(getattr(module, "__path__", ())), None)
+
+
+def _executed_stat(module: types.ModuleType) -> tuple[os.stat_result, int] | None:
+    loader = getattr(getattr(module, "__spec__", None), "loader", None)
+    return getattr(loader, "executed_stat", None)
+
+
+def locate(name: str) -> str | None:
+    """The file module ``name`` would be imported from now (a namespace package's first
+    folder), asking the ``sys.meta_path`` finders as the import system does, without running
+    any module; ``None`` if it would not be found."""
+    path = None
+    spec = None
+    parts = name.split(".")
+    for depth in range(1, len(parts) + 1):
+        spec = _find_spec(".".join(parts[:depth]), path)
+        if spec is None:
+            return None
+        if depth < len(parts):
+            path = spec.submodule_search_locations
+            if path is None:
+                return None
+    assert spec is not None
+    if spec.has_location and spec.origin:
+        return os.path.abspath(spec.origin)
+    locations = list(spec.submodule_search_locations or ())
+    return os.path.abspath(locations[0]) if locations else None
+
+
+def _find_spec(name: str, path: Any) -> importlib.machinery.ModuleSpec | None:
+    for finder in sys.meta_path:
+        find_spec = getattr(finder, "find_spec", None)
+        if find_spec is None:
+            continue
+        try:
+            spec = find_spec(name, path)
+        except (ImportError, ValueError, OSError):
+            continue
+        if spec is not None:
+            return spec  # type: ignore[no-any-return]
+    return None
 
 
 class ImportWatch:

@@ -239,6 +239,7 @@ def cmd_cache_info(args: argparse.Namespace) -> int:
     for package in info["packages"]:
         gone = "" if package["exists"] else " (manifest gone)"
         print(f"  {package['manifest']}{gone}: {package['bytes']:,} bytes")
+    print(f"bytecode:     {info['bytecode']['files']} file(s), {info['bytecode']['bytes']:,} bytes")
     return 0
 
 

@@ -12,7 +12,7 @@ import warnings
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
-from lllm._imports import MODULE_ROOT, ImportWatch, import_closure, import_file, module_root_name
+from lllm._imports import MODULE_ROOT, Dependency, ImportWatch, import_closure, import_file, module_root_name
 from lllm.core.resource import REFERENCE_LOADER, PackageInfo, ResourceNode
 from lllm.section_spec import SectionSpec
 from lllm.walk import import_anchor, is_skipped, walk_stats
@@ -98,10 +98,12 @@ class SectionFolder:
         self._confine = confine
         #: Extra keys of the section's table in ``lllm.toml`` (read-only), for plugins with options.
         self.options: Mapping[str, Any] = types.MappingProxyType(dict(options or {}))
-        # id(object) -> (file, attribute) for objects found by objects_in, and file -> the
-        # files its import loaded: the index cache records both.
+        # id(object) -> (file, attribute) for objects found by objects_in, file -> what its
+        # import depends on, and file -> how its module's code was read: the index cache
+        # records them.
         self.origins: dict[int, tuple[Path, str]] = {}
-        self.dependencies: dict[str, list[str]] = {}
+        self.dependencies: dict[str, list[Dependency]] = {}
+        self.module_stats: dict[str, tuple[os.stat_result, int] | None] = {}
 
     def _anchor(self, package_root: Path | None) -> Path:
         anchor = import_anchor(self._path_text, None if package_root is None else os.fspath(package_root))
@@ -180,6 +182,8 @@ class SectionFolder:
             self.report(f"{file}: failed to import: {type(exc).__name__}: {exc}", file)
             return []
         self.dependencies[str(file)] = import_closure([module.__name__, *watch.added])
+        loader = getattr(getattr(module, "__spec__", None), "loader", None)
+        self.module_stats[str(file)] = getattr(loader, "executed_stat", None)
         found: list[Any] = []
         seen: set[int] = set()
         for attribute, value in list(vars(module).items()):

@@ -7,6 +7,7 @@ stores them. Dependencies load after their parent, once each; aliases share node
 
 from __future__ import annotations
 
+import functools
 import os
 import warnings
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, NamedTuple
@@ -85,7 +86,8 @@ def warn_problems(problems: list[LoadProblem]) -> None:
     outside lllm and the import machinery: what the public entry points do after a load."""
     import sys
 
-    frame, level = sys._getframe(1), 2
+    frame: Any = sys._getframe(1)
+    level = 2
     while frame is not None and frame.f_globals.get("__name__", "").startswith(("lllm", "importlib", "_frozen_importlib")):
         frame = frame.f_back
         # warnings.warn itself does not count the import machinery's frames.
@@ -203,7 +205,8 @@ class PackageLoader:
         cached = index.manifest() if index is not None else None
         if cached is None:
             stat_before = index.manifest_stat() if index is not None else None
-            manifest, notes = read_manifest_notes(path)
+            manifest, found_notes = read_manifest_notes(path)
+            notes: tuple[str, ...] | list[str] = found_notes
             if index is not None:
                 index.record_manifest(manifest, notes, stat_before)
         else:
@@ -349,17 +352,21 @@ class PackageLoader:
         return [(spec, record.name) for spec, record in owners]
 
     def _record_section_table(self, index: PackageIndex) -> None:
-        """Record the section table this loader built, with the code files of the plugins —
-        taken now, after discovery imported what it needed — unless a plugin is broken (a
-        failure is never cached: the next process tries the plugins again)."""
-        if self._fresh_table is None:
+        """Record the section table with the code files of the plugins — taken now, after
+        discovery imported what it needed, and added to those recorded before when the table
+        came from the cache — unless a plugin is broken (a failure is never cached: the next
+        process tries the plugins again). Nothing to do when no plugin was loaded."""
+        if self._host is None:
             return
         records = self.host.records()
         if any(record.status == "broken" for record in records):
             index.forget_sections()
             return
         code = [path for record in records if record.status == "loaded" for path in record.code_files]
-        index.record_sections(self._fresh_table, code)
+        if self._fresh_table is not None:
+            index.record_sections(self._fresh_table, code)
+        else:
+            index.add_plugin_code(code)
 
     def _discover_sections(
         self, manifest: Manifest, info: PackageInfo, index: PackageIndex | None, confine: str | None
@@ -398,6 +405,8 @@ class PackageLoader:
     ) -> None:
         where = manifest.file or manifest.base_dir
         for path, prefix, entry in self._folders(manifest, spec, table):
+            if plugin and self._host is not None and self._plugin_broken(plugin):
+                return  # as without the cache: a plugin broken in this process gives nothing more
             if confine is not None and not inside(os.path.realpath(path), confine):
                 # A default folder that is a link leading outside (paths in the manifest were checked).
                 self.report("confinement", f"{path}: skipped: it leads to {os.path.realpath(path)}, outside the package folder {confine}", path)
@@ -411,9 +420,7 @@ class PackageLoader:
             options = table.options if table is not None else {}
             job = _FolderJob(manifest, info, spec, plugin, path, prefix, options, confine)
             if index is not None and spec.cacheable:
-                found = load_folder(
-                    index, self._folder_context(job), lambda files, job=job: self._discover_files(job, files), self.report
-                )
+                found = load_folder(index, self._folder_context(job), functools.partial(self._discover_files, job), self.report)
             else:
                 found = self._discover(job)[0]
             batch = {node.qualified_key: node for node in found}
@@ -431,6 +438,9 @@ class PackageLoader:
                     )
                     continue
                 nodes[node.qualified_key] = node
+
+    def _plugin_broken(self, name: str) -> bool:
+        return any(record.name == name and record.status == "broken" for record in self.host.records())
 
     def _folder(self, job: _FolderJob, *, only: list[str] | None = None, problems: dict[str | None, list[str]] | None = None) -> SectionFolder:
         from lllm.discovery import SectionFolder
@@ -468,16 +478,29 @@ class PackageLoader:
         return nodes, record.status == "loaded"
 
     def _discover_files(self, job: _FolderJob, files: list[str]) -> Discovery:
-        """Discover only ``files`` of ``job``'s folder, for the index cache."""
+        """Discover only ``files`` of ``job``'s folder, for the index cache.
+
+        Each imported file depends on what its import loaded and, since a module already
+        imported may be imported again dynamically without showing, on every helper module
+        of its package loaded by then (modules outside this folder, and private ``_`` ones).
+        """
         problems: dict[str | None, list[str]] = {}
         folder = self._folder(job, only=files, problems=problems)
         nodes, worked = self._discover(job, folder)
+        dependencies = dict(folder.dependencies)
+        if dependencies:
+            from lllm._imports import import_closure
+
+            helpers = import_closure(_helper_modules(job.manifest.base_dir, job.path))
+            dependencies = {file: [*found, *helpers] for file, found in dependencies.items()}
         return Discovery(
             nodes,
             {file for file in problems if file is not None},
             folder.origins,
-            folder.dependencies,
-            worked and None not in problems,
+            dependencies,
+            folder.module_stats,
+            None not in problems,
+            plugin_failed=not worked,
         )
 
     @staticmethod
@@ -496,6 +519,30 @@ class PackageLoader:
             loaders=job.spec.loaders,
             confine=job.confine,
         )
+
+
+def _helper_modules(package_root: str, folder: str) -> list[str]:
+    """The modules of the package rooted at ``package_root`` (under its synthetic package)
+    loaded now that are not files discovered in ``folder``: modules of other folders, and
+    private ones (a segment starting with ``_`` or ``.``)."""
+    import sys
+
+    from lllm._imports import module_root_name
+
+    prefix = module_root_name(os.path.realpath(package_root)) + "."
+    inside_folder = os.path.realpath(folder) + os.sep
+    helpers = []
+    for name, module in list(sys.modules.items()):
+        if not name.startswith(prefix):
+            continue
+        file = getattr(module, "__file__", None)
+        if not file:
+            continue
+        real = os.path.realpath(file)
+        private = any(part.startswith(("_", ".")) for part in real[len(inside_folder) :].split(os.sep))
+        if not real.startswith(inside_folder) or private:
+            helpers.append(name)
+    return helpers
 
 
 class _FolderJob(NamedTuple):

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import os
 import threading
-import warnings
 import weakref
 from typing import TYPE_CHECKING, Any, Iterable
 
@@ -117,7 +116,7 @@ class PluginRecord:
                 return []
         top = target.__name__.partition(".")[0]
         names = [name for name in list(sys.modules) if name == top or name.startswith(top + ".")]
-        return import_closure([target.__name__, *names])
+        return [found.path for found in import_closure([target.__name__, *names]) if found.path and not found.absent]
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-friendly description (used by ``lllm plugins --json``)."""

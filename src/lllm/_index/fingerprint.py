@@ -1,9 +1,11 @@
 """The environment signature an index file is valid for.
 
-It holds lllm's version and a signature of its code, the Python version, the modification
-times of the ``sys.path`` folders that hold distributions (installing, upgrading or removing
-a distribution, and so a plugin, changes them) and the plugin switches. A file written under
-any other signature is ignored.
+It holds lllm's version and a signature of its code, the Python version, ``sys.path`` (but
+its first entry, the script's folder), the modification times of the ``sys.path`` folders
+that hold distributions (installing, upgrading or removing a distribution, and so a plugin,
+changes them) with a checksum of their ``.pth`` files and of every distribution's
+``entry_points.txt`` (edited in place by some development installs), and the plugin
+switches. A file written under any other signature is ignored.
 """
 
 from __future__ import annotations
@@ -43,12 +45,13 @@ def _compute() -> dict[str, Any]:
 
     paths = []
     for entry in sys.path:
-        mtime = _distributions_mtime(entry)
-        if mtime is not None:
-            paths.append([entry, mtime])
+        state = _distributions_state(entry)
+        if state is not None:
+            paths.append([entry, *state])
     return {
         "lllm": __version__,
         "python": sys.version,
+        "sys_path": sys.path[1:],
         "paths": paths,
         "code": _code_signature(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
         "switches": {name: os.environ.get(name, "") for name in SWITCHES},
@@ -75,23 +78,37 @@ def _code_signature(package_dir: str) -> int:
     return zlib.crc32("\n".join(entries).encode("utf-8", "surrogateescape"))
 
 
-def _distributions_mtime(entry: str) -> int | None:
-    """The modification time of a ``sys.path`` entry that can hold distributions (and so
-    plugins), else ``None``.
+def _distributions_state(entry: str) -> tuple[int, int] | None:
+    """``(modification time, checksum of its .pth and entry_points.txt files)`` of a
+    ``sys.path`` entry that can hold distributions (and so plugins), else ``None``.
 
     A folder counts while it holds a ``*.dist-info`` or ``*.egg-info``: installing, upgrading
-    or removing one changes the folder's time. Other folders (a script's own folder, say) are
-    left out, so scripts run from different folders share one cache. A file entry (a zip or
-    an egg) always counts.
+    or removing one changes the folder's time; editing a ``.pth`` file or an
+    ``entry_points.txt`` in place does not, hence their size and times. Other folders (a
+    script's own folder, say) are left out, so scripts run from different folders share one
+    cache. A file entry (a zip or an egg) always counts.
     """
     if not entry:
         return None
     try:
         st = os.stat(entry)
         if not os.path.isdir(entry):
-            return st.st_mtime_ns
-        if any(name.endswith((".dist-info", ".egg-info")) for name in os.listdir(entry)):
-            return st.st_mtime_ns
+            return st.st_mtime_ns, 0
+        names = os.listdir(entry)
     except OSError:
-        pass
-    return None
+        return None
+    watched = [
+        os.path.join(entry, name, "entry_points.txt") if name.endswith((".dist-info", ".egg-info")) else os.path.join(entry, name)
+        for name in names
+        if name.endswith((".dist-info", ".egg-info", ".pth"))
+    ]
+    if not any(name.endswith((".dist-info", ".egg-info")) for name in names):
+        return None
+    details = []
+    for path in sorted(watched):
+        try:
+            file = os.stat(path)
+            details.append(f"{path}\0{file.st_size}\0{file.st_mtime_ns}\0{file.st_ctime_ns}")
+        except OSError:
+            continue
+    return st.st_mtime_ns, zlib.crc32("\n".join(details).encode("utf-8", "surrogateescape"))

@@ -10,15 +10,27 @@ whose discovery reported a problem it could not pin on a file, is not recorded a
 
 from __future__ import annotations
 
+import os
 import time
-from typing import Any, Callable, Mapping, NamedTuple
+from typing import TYPE_CHECKING, Any, Callable, Mapping, NamedTuple
 
-from lllm._index.freshness import current_signature, restat, signature, signature_now, trusted_time, unchanged
+from lllm._index.freshness import (
+    MISSING,
+    current_signature,
+    dependency_unchanged,
+    restat,
+    signature,
+    signature_now,
+    trusted_time,
+)
 from lllm._index.nodes import add_cached_nodes, describe_node
 from lllm._index.package_index import PackageIndex
 from lllm._index.records import FileRecord, FolderRecord
 from lllm.core.resource import ResourceNode
 from lllm.walk import walk_stats
+
+if TYPE_CHECKING:
+    from lllm._imports import Dependency
 
 
 class FolderContext(NamedTuple):
@@ -40,18 +52,23 @@ class Discovery(NamedTuple):
     """What discovering some files of a folder found.
 
     ``problem_files``: files a problem was reported for; ``origins``: ``id(object)`` →
-    ``(file, attribute)`` for objects found in Python files; ``dependencies``: file → the
-    files its import loaded; ``complete``: ``False`` when the plugin failed or a problem
-    could not be pinned on a file.
+    ``(file, attribute)`` for objects found in Python files; ``dependencies``: file → what
+    its import depends on (``lllm._imports.Dependency``); ``module_stats``: file → the
+    ``(stat, time)`` its module's code was read with (a module imported earlier in this
+    process may be older than the file); ``complete``: ``False`` when a problem could not be
+    pinned on a file; ``plugin_failed``: the plugin raised (the folder gives nothing).
     """
 
     nodes: list[ResourceNode]
     problem_files: set[str]
     origins: Mapping[int, tuple[Any, str]]
-    dependencies: Mapping[str, list[str]]
+    dependencies: Mapping[str, list[Dependency]]
+    module_stats: Mapping[str, tuple[os.stat_result, int] | None]
     complete: bool
+    plugin_failed: bool = False
 
 
+NOTHING_FOUND = Discovery([], set(), {}, {}, {}, True)
 Reporter = Callable[[str, str, str], None]
 
 
@@ -92,7 +109,7 @@ def _load(
             report(problem.kind, problem.message, problem.path)
         dirs = tuple((relative, trusted_time(mtime, seen_at), ctime, inode) for relative, mtime, ctime, inode in walked)
     dependencies = record.dependencies if record is not None else ()
-    changed_dependencies = {i for i, (path, recorded) in enumerate(dependencies) if not unchanged(path, recorded)}
+    changed_dependencies = {i for i, entry in enumerate(dependencies) if not dependency_unchanged(*entry)}
     changed = []
     for path, relative, st in current:
         entry = files.get(relative)
@@ -105,12 +122,13 @@ def _load(
             changed.append(path)
     nodes: list[ResourceNode] = []
     if not changed and record is not None and dirs is record.dirs:
-        add_cached_nodes(
-            nodes, [(path, files[relative].resources) for path, relative, _ in current],
-            context.package_root, context.namespace, context.resource_type, context.base_metadata, context.loaders,
-        )
+        _add_cached(nodes, context, [(path, files[relative].resources) for path, relative, _ in current])
         return nodes  # the record stays as it is
-    found = discover(changed) if changed else Discovery([], set(), {}, {}, True)
+    found = discover(changed) if changed else NOTHING_FOUND
+    if found.plugin_failed:
+        # As without the cache: a plugin that raised gives nothing for the folder.
+        index.set_folder(context.section, _key(context), context.prefix, None)
+        return []
     by_file: dict[str, list[ResourceNode]] = {path: [] for path in changed}
     complete = found.complete
     for node in found.nodes:
@@ -121,41 +139,67 @@ def _load(
         else:
             own.append(node)
     names = {reference: name for name, reference in context.loaders.items()}
-    table: dict[str, tuple[int, Any]] = {}  # dependency path -> (index, signature)
+    table: dict[tuple[str, str], tuple[int, tuple[Any, ...]]] = {}  # (path, module) -> (index, signature)
     new_files: dict[str, FileRecord] = {}
     for path, relative, st in current:
         fresh = by_file.get(path)
         if fresh is None:
             entry = files[relative]
-            add_cached_nodes(
-                nodes, [(path, entry.resources)],
-                context.package_root, context.namespace, context.resource_type, context.base_metadata, context.loaders,
-            )
-            used = [dependencies[i] for i in entry.dependencies]
+            _add_cached(nodes, context, [(path, entry.resources)])
+            used = [((dep_path, module), recorded) for dep_path, recorded, module in (dependencies[i] for i in entry.dependencies)]
             new_files[relative] = FileRecord(entry.signature, entry.resources, _indexes(table, used))
             continue
         nodes.extend(fresh)
         described = [describe_node(node, found.origins, names) for node in fresh]
-        if path in found.problem_files or any(d is None for d in described):
-            new_files[relative] = FileRecord(signature(st, seen_at), None, ())  # discovered again next time
+        executed = found.module_stats.get(path)
+        if (
+            path in found.problem_files
+            or any(d is None for d in described)
+            or (executed is not None and current_signature(executed[0]) != current_signature(st))
+        ):
+            # A failure, something only the plugin can rebuild, or a module older than its
+            # file (imported earlier in this process): discovered again next time.
+            new_files[relative] = FileRecord(signature(st, seen_at), None, ())
             continue
         flat = tuple(item for d in described for item in d)  # type: ignore[union-attr]
-        used = [(dep, table[dep][1] if dep in table else signature_now(dep)) for dep in found.dependencies.get(path, ()) if dep != path]
+        used = [
+            ((dep.path, dep.module), _recorded(dep, table))
+            for dep in found.dependencies.get(path, ())
+            if dep.path != path or dep.module
+        ]
         new_files[relative] = FileRecord(signature(st, seen_at), flat, _indexes(table, used))
     if not complete:
         index.set_folder(context.section, _key(context), context.prefix, None)
     else:
-        record_dependencies = tuple((path, recorded) for path, (_, recorded) in table.items())
+        record_dependencies = tuple((path, recorded, module) for (path, module), (_, recorded) in table.items())
         index.set_folder(context.section, _key(context), context.prefix, FolderRecord(tuple(dirs), new_files, record_dependencies))
     return nodes
 
 
-def _indexes(table: dict[str, tuple[int, Any]], used: list[tuple[str, Any]]) -> tuple[int, ...]:
-    """The indexes of ``used`` ``(path, signature)`` entries in ``table``, adding new ones."""
+def _add_cached(nodes: list[ResourceNode], context: FolderContext, files: list[tuple[str, Any]]) -> None:
+    add_cached_nodes(nodes, files, context.package_root, context.namespace, context.resource_type, context.base_metadata, context.loaders)
+
+
+def _recorded(dependency: Dependency, table: dict[tuple[str, str], tuple[int, tuple[Any, ...]]]) -> tuple[Any, ...]:
+    """The signature to record for a dependency found just now."""
+    known = table.get((dependency.path, dependency.module))
+    if known is not None:
+        return known[1]
+    if dependency.absent or not dependency.path:
+        return MISSING
+    if dependency.stat is not None:
+        return signature(*dependency.stat)  # as its code was read
+    return signature_now(dependency.path)
+
+
+def _indexes(
+    table: dict[tuple[str, str], tuple[int, tuple[Any, ...]]], used: list[tuple[tuple[str, str], Any]]
+) -> tuple[int, ...]:
+    """The indexes of ``used`` ``((path, module), signature)`` entries in ``table``, adding new ones."""
     indexes = []
-    for path, recorded in used:
-        entry = table.get(path)
+    for key, recorded in used:
+        entry = table.get(key)
         if entry is None:
-            entry = table[path] = (len(table), tuple(recorded))
+            entry = table[key] = (len(table), tuple(recorded))
         indexes.append(entry[0])
     return tuple(indexes)

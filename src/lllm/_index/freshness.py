@@ -20,7 +20,7 @@ from typing import Any, Iterable
 _TICK_NS = 50_000_000
 _COARSE_TICK_NS = 2_000_000_000
 
-#: The signature of a file that is gone or cannot be read.
+#: The signature of a file that does not exist (or cannot be read).
 MISSING: tuple[int, int, int, int] = (-1, -1, -1, -1)
 
 
@@ -52,12 +52,28 @@ def signature_now(path: str) -> tuple[int, int, int, int]:
 
 
 def unchanged(path: str, recorded: Any) -> bool:
-    """Whether ``path`` still has the ``recorded`` signature (a malformed one never matches)."""
+    """Whether ``path`` still has the ``recorded`` signature (``MISSING``: still does not
+    exist; a malformed signature never matches)."""
+    if not isinstance(recorded, (tuple, list)):
+        return False
     try:
         st = os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return tuple(recorded) == MISSING
     except (OSError, ValueError, TypeError):
         return False
-    return tuple(recorded) == current_signature(st) if isinstance(recorded, (tuple, list)) else False
+    return tuple(recorded) == current_signature(st)
+
+
+def dependency_unchanged(path: str, recorded: Any, module: str) -> bool:
+    """Whether a recorded dependency still holds: the file keeps its signature, and a module
+    found through ``sys.path`` is still found there (or, with ``path`` empty, still not found)."""
+    if module:
+        from lllm._imports import locate
+
+        if locate(module) != (path or None):
+            return False
+    return not path or unchanged(path, recorded)
 
 
 def restat(root: str, dirs: list[Any], files: Iterable[str]) -> list[tuple[str, str, os.stat_result]] | None:

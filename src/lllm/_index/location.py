@@ -1,10 +1,11 @@
 """Where index files live, and looking after that folder: ``lllm cache info`` and ``lllm cache clear``.
 
 Files: ``<digest>.<cache tag>.idx`` per package manifest (replaced in place when the
-environment changes) and ``env-<digest>.<cache tag>.idx`` per environment (facts such as
-the pip-shipped package folders). Environment files are pruned when a new one is written:
-the newest ``KEEP_ENVIRONMENTS`` stay, and none older than ``MAX_AGE_DAYS``; package files
-not written for ``MAX_AGE_DAYS`` go too (their packages are discovered again, once).
+environment changes), ``env-<digest>.<cache tag>.idx`` per environment (facts such as the
+pip-shipped package folders) and ``bytecode/<digest>.<cache tag>.pyc`` per package Python
+file (see ``lllm._imports``). Environment files are pruned when a new one is written: the
+newest ``KEEP_ENVIRONMENTS`` stay, and none older than ``MAX_AGE_DAYS``; package and bytecode
+files not written for ``MAX_AGE_DAYS`` go too (they are made again when needed).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 
 SUFFIX = ".idx"
 ENVIRONMENT_PREFIX = "env-"
+BYTECODE_FOLDER = "bytecode"
 KEEP_ENVIRONMENTS = 8
 MAX_AGE_DAYS = 30
 
@@ -60,14 +62,14 @@ def environment_file(directory: str, environment: Any) -> str:
     return os.path.join(directory, f"{ENVIRONMENT_PREFIX}{digest(repr(environment))}.{sys.implementation.cache_tag}{SUFFIX}")
 
 
-def _index_files(directory: str) -> list[tuple[str, os.stat_result]]:
+def _index_files(directory: str, suffix: str = SUFFIX) -> list[tuple[str, os.stat_result]]:
     try:
         entries = list(os.scandir(directory))
     except OSError:
         return []
     found = []
     for entry in entries:
-        if entry.name.endswith(SUFFIX) and not entry.name.startswith("."):
+        if entry.name.endswith(suffix) and not entry.name.startswith("."):
             try:
                 found.append((entry.path, entry.stat()))
             except OSError:
@@ -86,6 +88,7 @@ def prune(directory: str, *, now: float | None = None) -> int:
             environments.append((st.st_mtime, path))
         if st.st_mtime < limit:
             doomed.append(path)
+    doomed.extend(path for path, st in _index_files(os.path.join(directory, BYTECODE_FOLDER), ".pyc") if st.st_mtime < limit)
     environments.sort(reverse=True)
     doomed.extend(path for _, path in environments[KEEP_ENVIRONMENTS:])
     removed = 0
@@ -124,25 +127,29 @@ def describe(directory: str) -> dict[str, Any]:
             entry["manifest"] = manifest
             entry["exists"] = isinstance(manifest, str) and os.path.isfile(manifest)
             packages.append(entry)
+    bytecode = _index_files(os.path.join(directory, BYTECODE_FOLDER), ".pyc")
     return {
         "directory": directory,
-        "files": len(files),
-        "bytes": sum(st.st_size for _, st in files),
+        "files": len(files) + len(bytecode),
+        "bytes": sum(st.st_size for _, st in files) + sum(st.st_size for _, st in bytecode),
         "environments": environments,
         "packages": packages,
+        "bytecode": {"files": len(bytecode), "bytes": sum(st.st_size for _, st in bytecode)},
     }
 
 
 def clear(directory: str) -> int:
-    """Remove every index file (and leftover temporary file) from ``directory``; the number removed."""
+    """Remove every index and bytecode file (and leftover temporary file) from ``directory``;
+    the number removed."""
     removed = 0
+    bytecode = os.path.join(directory, BYTECODE_FOLDER)
     try:
-        entries = list(os.scandir(directory))
+        entries = list(os.scandir(directory)) + (list(os.scandir(bytecode)) if os.path.isdir(bytecode) else [])
     except OSError:
         return 0
     for entry in entries:
         name = entry.name
-        if name.endswith(SUFFIX) or (name.startswith((".lllm-index-", ".lllm-env-")) and name.endswith(".tmp")):
+        if name.endswith((SUFFIX, ".pyc")) or (name.startswith((".lllm-index-", ".lllm-env-", ".lllm-pyc-")) and name.endswith(".tmp")):
             try:
                 os.unlink(entry.path)
                 removed += 1

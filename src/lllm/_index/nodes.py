@@ -59,8 +59,8 @@ def add_cached_nodes(
     ``files`` gives ``(path, resources)`` per file (four items per resource, see the module
     doc); ``loaders`` is the section's declared loaders. Anything malformed raises
     ``ValueError`` or the error its use gives (``TypeError``...): the caller then discovers
-    the folder instead. Keys are checked here. Nodes of one file share one metadata dict
-    unless they have extra metadata.
+    the folder instead. Keys are checked here. Each node has its own metadata dict, as after
+    discovery.
     """
     lazy = ResourceNode._lazy_unchecked
     append = nodes.append
@@ -71,6 +71,7 @@ def add_cached_nodes(
         if resources is None or len(resources) % 4:
             raise ValueError("malformed resource list")
         shared = {"file_path": file, **base_metadata}
+        alone = len(resources) == 4  # a file of several resources gives each its own metadata
         items = iter(resources)
         for key, name, attribute, extra in zip(items, items, items, items):
             if name == PYTHON and type(attribute) is str and attribute:
@@ -83,7 +84,7 @@ def add_cached_nodes(
                     raise ValueError("malformed metadata")
                 append(lazy(key, namespace, resource_type, {**shared, **extra}, loader))
             else:
-                append(lazy(key, namespace, resource_type, shared, loader))
+                append(lazy(key, namespace, resource_type, shared if alone else dict(shared), loader))
     if keys:
         _check_keys(keys)
 

@@ -120,6 +120,23 @@ class PackageIndex:
             self.data["sections"] = encoded
             self.dirty = True
 
+    def add_plugin_code(self, plugin_code: list[str]) -> None:
+        """Add plugin code files not recorded yet to the (unchanged) section table's: modules a
+        plugin imported only now. Those recorded keep the signature they were checked against."""
+        stored = self.data.get("sections")
+        if stored is None:
+            return
+        try:
+            record = decode_sections(stored)
+        except (ValueError, TypeError, KeyError, IndexError, AttributeError):
+            self.forget_sections()
+            return
+        known = {path for path, _ in record.plugin_code}
+        added = tuple((path, signature_now(path)) for path in sorted(set(plugin_code) - known))
+        if added:
+            self.data["sections"] = encode_sections(SectionsRecord(record.rows, record.plugin_code + added))
+            self.dirty = True
+
     # ------------------------------------------------------------------------ folders
 
     @staticmethod

@@ -61,11 +61,13 @@ class FileRecord(NamedTuple):
 
 class FolderRecord(NamedTuple):
     """One section folder: every folder walked (relative path, mtime, ctime, inode; ``""``
-    first), its files by relative path in walk order, and the dependency table."""
+    first), its files by relative path in walk order, and the dependency table: ``(path,
+    signature, module)`` per dependency (see ``lllm._imports.Dependency``; the signature is
+    ``MISSING`` for a file that must stay absent, ``module`` is empty for a plain file)."""
 
     dirs: tuple[tuple[str, int, int, int], ...]
     files: dict[str, FileRecord]
-    dependencies: tuple[tuple[str, Signature], ...]
+    dependencies: tuple[tuple[str, Signature, str], ...]
 
 
 # ------------------------------------------------------------------------------- codec
@@ -95,7 +97,7 @@ def decode_folder(data: Any) -> FolderRecord:
     if type(dirs) is not tuple or type(files) is not dict or type(dependencies) is not tuple:
         raise ValueError("malformed folder record")
     for entry in dependencies:
-        if type(entry) is not tuple or len(entry) != 2 or type(entry[0]) is not str:
+        if type(entry) is not tuple or len(entry) != 3 or type(entry[0]) is not str or type(entry[2]) is not str:
             raise ValueError("malformed dependency")
         _signature(entry[1])
     count = len(dependencies)
