@@ -583,3 +583,13 @@ def test_old_environment_and_package_files_are_pruned(tmp_path: Path, monkeypatc
     assert facts.environment_facts().get("new") is None  # this environment's record survived, and is read back
     assert not stale_package.exists() and recent_package.exists()
     fingerprint.forget()
+
+
+def test_records_of_folders_no_longer_listed_are_dropped(project: Path, tmp_path: Path, monkeypatch) -> None:
+    cache = tmp_path / "cache"
+    load_keys(project, cache, monkeypatch)
+    (index_file,) = [f for f in cache.glob("*.idx") if not f.name.startswith("env-")]
+    assert any(key.startswith("assets|") for key in read_record(index_file)["folders"])
+    (project / "lllm.toml").write_text('[package]\nname = "proj"\n[assets]\npaths = []\n')
+    load_keys(project, cache, monkeypatch)
+    assert not any(key.startswith("assets|") for key in read_record(index_file)["folders"])

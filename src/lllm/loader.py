@@ -263,6 +263,8 @@ class PackageLoader:
         confine = os.path.realpath(manifest.base_dir) if confined else None
         if self.discover:
             rt.register_many(self._discover_sections(manifest, info, index, confine))
+            if index is not None:
+                index.drop_unvisited_folders()
         for dependency in manifest.dependencies:
             self._load_dependency(manifest, dependency, confined)
         return info

@@ -13,7 +13,7 @@ from typing import Any
 
 from lllm._index.fileformat import read_record, write_record
 from lllm._index.fingerprint import environment
-from lllm._index.freshness import signature, signature_now, unchanged
+from lllm._index.freshness import current_signature, signature, signature_now, unchanged
 from lllm._index.location import package_file
 from lllm._index.records import (
     FolderRecord,
@@ -42,7 +42,7 @@ class PackageIndex:
         self.manifest_file = manifest_file
         self.data: dict[str, Any] = data or {}
         self.dirty = data is None
-        self._manifest_seen_at = 0
+        self._visited: set[str] = set()
 
     # ------------------------------------------------------------------------ manifest
 
@@ -60,24 +60,24 @@ class PackageIndex:
         except (ValueError, TypeError, KeyError, IndexError, AttributeError):
             return None
 
-    def manifest_stat(self) -> os.stat_result | None:
-        """The manifest file's ``stat`` now, taken before reading it (see ``record_manifest``)."""
-        self._manifest_seen_at = time.time_ns()
+    def manifest_stat(self) -> tuple[os.stat_result, int] | None:
+        """The manifest file's ``stat`` now and when it was taken (before reading the file)."""
+        seen_at = time.time_ns()
         try:
-            return os.stat(self.manifest_file)
+            return os.stat(self.manifest_file), seen_at
         except OSError:
             return None
 
-    def record_manifest(self, manifest: Manifest, notes: list[str], stat_before: os.stat_result | None) -> None:
+    def record_manifest(self, manifest: Manifest, notes: list[str], stat_before: tuple[os.stat_result, int] | None) -> None:
         """Record the manifest just parsed and its warnings, if the file did not change while
         it was read (``stat_before`` from ``manifest_stat``) and it holds only values the
         cache can store (a TOML date does not: such a manifest is parsed each time)."""
         self.dirty = True
         self.data.pop("manifest", None)
-        if stat_before is None or not unchanged(self.manifest_file, (stat_before.st_size, stat_before.st_mtime_ns, stat_before.st_ctime_ns, stat_before.st_ino)):
+        if stat_before is None or not unchanged(self.manifest_file, current_signature(stat_before[0])):
             return
         record = ManifestRecord(
-            signature(stat_before, self._manifest_seen_at), os.path.dirname(self.manifest_file), manifest_to_data(manifest), tuple(notes)
+            signature(*stat_before), os.path.dirname(self.manifest_file), manifest_to_data(manifest), tuple(notes)
         )
         import marshal
 
@@ -146,7 +146,9 @@ class PackageIndex:
     def folder(self, section: str, path: str, prefix: str) -> FolderRecord | None:
         """The cached record of one section folder, or ``None`` (absent or malformed)."""
         folders = self.data.get("folders")
-        stored = folders.get(self._folder_key(section, path, prefix)) if type(folders) is dict else None
+        key = self._folder_key(section, path, prefix)
+        self._visited.add(key)
+        stored = folders.get(key) if type(folders) is dict else None
         if stored is None:
             return None
         try:
@@ -169,6 +171,16 @@ class PackageIndex:
         if folders.get(key) != encoded:
             folders[key] = encoded
             self.dirty = True
+
+
+    def drop_unvisited_folders(self) -> None:
+        """Forget the records of section folders this load did not look at (a section path
+        the manifest no longer lists), after a load that looked at every section."""
+        folders = self.data.get("folders")
+        if type(folders) is dict:
+            for key in [key for key in folders if key not in self._visited]:
+                del folders[key]
+                self.dirty = True
 
 
 class IndexCache:
