@@ -509,3 +509,23 @@ def test_load_runtime_without_cwd_discovery_is_empty(work: Path, monkeypatch: py
     assert empty.default_namespace is None
     assert get_runtime("empty") is empty
 
+
+
+@pytest.mark.parametrize("variable,value,expect", [
+    ("LLLM_NO_CACHE", "2", "it stays off"),
+    ("LLLM_AUTO_INIT", "2", "it stays on"),
+    ("LLLM_AUTO_INIT", "nope", "it stays on"),
+])
+def test_a_switch_value_not_understood_is_named_and_keeps_the_default(tmp_path: Path, variable: str, value: str, expect: str) -> None:
+    from lllm.testing import write_files
+
+    write_files(tmp_path / "proj", {"lllm.toml": '[package]\nname = "proj"\n', "prompts/a.md": "A"})
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LLLM_")}
+    env.update({"LLLM_HOME": str(tmp_path / "home"), "LLLM_CACHE_DIR": str(tmp_path / "cache"), variable: value})
+    code = "import warnings\nwarnings.simplefilter('always')\nimport lllm\nprint(lllm.get_default_runtime().keys())\n"
+    result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path / "proj", env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert f"{variable}={value!r} is not understood" in result.stderr and expect in result.stderr, result.stderr
+    assert "proj.prompts:a" in result.stdout  # auto-init ran: the default
+    if variable == "LLLM_NO_CACHE":
+        assert any((tmp_path / "cache").glob("*.idx"))  # the cache stayed on

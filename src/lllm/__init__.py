@@ -69,6 +69,8 @@ def _has_something_to_load() -> bool:
     """Whether auto-init could find anything, using only ``os`` (keeps an empty folder's import cheap)."""
     import os
 
+    from lllm._flags import flag
+
     env = os.environ
     if env.get("LLLM_CONFIG"):
         return True
@@ -81,11 +83,10 @@ def _has_something_to_load() -> bool:
         if parent == folder:
             break
         folder = parent
-    off = {"0", "false", "no", "off"}
-    if env.get("LLLM_AUTO_CWD_FALLBACK", "1").strip().lower() not in off:
+    if flag("LLLM_AUTO_CWD_FALLBACK", True):
         if any(os.path.isdir(os.path.join(start, name)) for name in ("prompts", "configs", "tactics", "proxies")):
             return True
-    if env.get("LLLM_AUTO_SHARED_PACKAGES", "1").strip().lower() not in off:
+    if flag("LLLM_AUTO_SHARED_PACKAGES", True):
         home = os.path.expanduser(env.get("LLLM_HOME") or os.path.join("~", ".lllm"))
         try:
             return any(not n.startswith((".", "_")) for n in os.listdir(os.path.join(home, "packages")))
@@ -96,9 +97,9 @@ def _has_something_to_load() -> bool:
 
 def _auto_init() -> None:
     """Populate the default runtime at import (see ``lllm.project.auto_init``); never raises."""
-    import os
+    from lllm._flags import flag
 
-    if os.environ.get("LLLM_AUTO_INIT", "1").strip().lower() in {"0", "false", "no", "off"}:
+    if not flag("LLLM_AUTO_INIT", True):
         return
     try:
         if not _has_something_to_load():

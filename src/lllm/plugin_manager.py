@@ -140,12 +140,10 @@ class PluginRecord:
         }
 
 
-def _env_flag(name: str) -> bool:
-    return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
-
-
 def _strict() -> bool:
-    return _env_flag("LLLM_STRICT_PLUGINS")
+    from lllm._flags import flag
+
+    return flag("LLLM_STRICT_PLUGINS", False)
 
 
 from lllm.entry_points import entry_points  # noqa: E402  (re-exported: the one reader)
@@ -228,7 +226,9 @@ class PluginHost:
     @staticmethod
     def _apply_switches(records: list[PluginRecord]) -> None:
         disabled = {n.strip() for n in os.environ.get("LLLM_DISABLE_PLUGINS", "").split(",") if n.strip()}
-        autoload = os.environ.get("LLLM_PLUGINS_AUTOLOAD", "1").strip().lower() not in {"0", "false", "no", "off"}
+        from lllm._flags import flag
+
+        autoload = flag("LLLM_PLUGINS_AUTOLOAD", True)
         for record in records:
             if record.name in disabled:
                 record.status, record.error = "disabled", "disabled by LLLM_DISABLE_PLUGINS"

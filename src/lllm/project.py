@@ -180,4 +180,6 @@ def auto_init() -> None:
 
 
 def _enabled(variable: str) -> bool:
-    return os.environ.get(variable, "1").strip().lower() not in {"0", "false", "no", "off"}
+    from lllm._flags import flag
+
+    return flag(variable, True)

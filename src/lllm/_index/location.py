@@ -25,7 +25,9 @@ MAX_AGE_DAYS = 30
 
 def cache_dir() -> str | None:
     """Where index files live, or ``None`` when ``LLLM_NO_CACHE`` is set."""
-    if os.environ.get("LLLM_NO_CACHE", "").strip().lower() in {"1", "true", "yes", "on"}:
+    from lllm._flags import flag
+
+    if flag("LLLM_NO_CACHE", False):
         return None
     return default_cache_dir()
 
