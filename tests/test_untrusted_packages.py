@@ -22,6 +22,7 @@ from plugin_fixtures import clean_env, run_python
 
 import lllm
 from lllm.manifest import ManifestError, read_manifest
+from lllm.testing import settle
 
 _SCRIPT = shutil.which("lllm", path=os.path.dirname(sys.executable))
 LLLM = [_SCRIPT] if _SCRIPT else [sys.executable, "-c", "import lllm_cli, sys; sys.exit(lllm_cli.main())"]
@@ -397,3 +398,181 @@ def test_warnings_name_the_caller(world: dict[str, Path]) -> None:
     result = subprocess.run([sys.executable, "-c", script], cwd=world["project"], env=env_of(world),
                             capture_output=True, text=True, timeout=60)
     assert "<string>:3: RuntimeWarning" in result.stderr and "boom" in result.stderr, result.stderr
+
+
+def test_dotted_folder_and_file_names_load(world: dict[str, Path]) -> None:
+    write_tree(world["project"], {
+        "prompts/v1.2/chat.py": "from lllm import Prompt\nfrom .helper import NAME\np = Prompt(path=NAME, prompt='P')\n",
+        "prompts/v1.2/helper.py": "NAME = 'dotted'\n",
+        "prompts/v2.0.py": "from lllm import Prompt\nq = Prompt(path='q', prompt='Q')\n",
+    })
+    for _ in range(2):
+        result = start(world)
+        assert {"proj.prompts:v1.2/chat/dotted", "proj.prompts:v2.0/q"} <= set(result["keys"]), result
+
+
+# -------------------------------------------------- what a security review of this found
+
+
+def test_a_linked_bundle_folder_cannot_lead_outside(world: dict[str, Path]) -> None:
+    outside = write_tree(world["root"] / "outside", {"dep/lllm.toml": '[package]\nname="dep"\n', "dep/prompts/o.md": "O"})
+    evil = write_tree(world["home"] / "packages/evil", {"lllm.toml": '[package]\nname="evil"\n[dependencies]\npackages=["../dep"]\n'})
+    (evil / "lllm_packages").symlink_to(outside, target_is_directory=True)
+    result = start(world)
+    assert not any(k.startswith("dep.") for k in result["keys"]), result
+
+
+def test_a_project_naming_an_installed_package_keeps_it_confined(world: dict[str, Path]) -> None:
+    secret = write_tree(world["root"] / "secret", {"key.txt": "SECRET"})
+    write_tree(world["project"], {"lllm_packages/evil/lllm.toml": f'[package]\nname="evil"\n[assets]\npaths=["{secret}"]\n'})
+    (world["project"] / "lllm.toml").write_text('[package]\nname = "proj"\n[dependencies]\npackages = ["lllm_packages/evil"]\n')
+    result = start(world)
+    assert not any(k.startswith("evil.") for k in result["keys"]), result
+    assert any("evil/lllm.toml" in w and "assets.paths[0]" in w for w in result["warnings"]), result["warnings"]
+
+
+def test_a_file_link_pointed_outside_after_a_warm_start_is_refused(world: dict[str, Path]) -> None:
+    outside = write_tree(world["root"] / "outside", {"o.md": "OUTSIDE"})
+    package = write_tree(world["home"] / "packages/pk", {"lllm.toml": '[package]\nname="pk"\n', "real.md": "REAL"})
+    (package / "innerf").symlink_to(package / "real.md")
+    (package / "prompts").mkdir()
+    (package / "prompts/f.md").symlink_to("../innerf")
+    settle(package)
+    assert "pk.prompts:f" in start(world)["keys"]
+    assert "pk.prompts:f" in start(world)["keys"]  # warm
+    (package / "innerf").unlink()
+    (package / "innerf").symlink_to(outside / "o.md")
+    time.sleep(0.06)
+    result = start(world)
+    assert "pk.prompts:f" not in result["keys"] and any("outside the package folder" in w for w in result["warnings"]), result
+
+
+def test_nested_bundled_manifests_are_checked_at_install(world: dict[str, Path]) -> None:
+    archive = make_zip(world["root"] / "nested.zip", {
+        "evil/lllm.toml": '[package]\nname="evil"\n[dependencies]\npackages=["lllm_packages/b"]\n',
+        "evil/lllm_packages/b/lllm.toml": '[package]\nname="b"\n[dependencies]\npackages=["lllm_packages/c"]\n',
+        "evil/lllm_packages/b/lllm_packages/c/lllm.toml": '[package]\nname="c"\n[assets]\npaths=["../../../../../../etc"]\n',
+    })
+    result = cli(world, "pkg", "install", str(archive))
+    assert result.returncode == 1 and "c/lllm.toml" in result.stderr, result.stderr
+    assert list((world["home"] / "packages").iterdir()) == []
+
+
+def test_export_of_an_installed_package_bundles_nothing_from_outside(world: dict[str, Path]) -> None:
+    private = write_tree(world["root"] / "private", {"lllm.toml": '[package]\nname="private"\n', "prompts/p.md": "P"})
+    write_tree(world["home"] / "packages/evil", {"lllm.toml": f'[package]\nname="evil"\n[dependencies]\npackages=["{private}"]\n'})
+    result = cli(world, "pkg", "export", "evil", str(world["root"] / "out.zip"), "--bundle-deps")
+    assert result.returncode == 1 and "outside the package folder" in result.stderr, result.stderr
+    assert not (world["root"] / "out.zip").exists()
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
+def test_a_fifo_install_record_does_not_hang(world: dict[str, Path]) -> None:
+    package = write_tree(world["home"] / "packages/pk", {"lllm.toml": '[package]\nname="pk"\n', "prompts/a.md": "A"})
+    os.mkfifo(package / ".lllm-install.json")
+    assert "pk.prompts:a" in start(world)["keys"]
+    assert cli(world, "pkg", "list").returncode == 0
+
+
+def test_hostile_objects_break_only_their_own_file(world: dict[str, Path]) -> None:
+    write_tree(world["home"] / "packages/aaa", {
+        "lllm.toml": '[package]\nname="aaa"\n',
+        "tactics/evil.py": "import sys\nfrom lllm import Tactic\nclass S(str):\n    def __len__(self):\n        sys.exit(3)\n"
+                           "class Evil(Tactic):\n    name = S('e')\n",
+    })
+    write_tree(world["home"] / "packages/zzz", {
+        "lllm.toml": '[package]\nname="zzz"\n',
+        "tactics/good.py": "from lllm import Tactic\nclass Good(Tactic):\n    name = 'good'\n",
+    })
+    script = LIST_KEYS + "print('STILL RUNNING')\n"
+    result = subprocess.run([sys.executable, "-c", script], cwd=world["project"], env=env_of(world), capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 0 and "STILL RUNNING" in result.stdout, result.stderr
+    assert "zzz.tactics:good" in result.stdout and "evil.py" in result.stdout
+
+
+def test_a_file_name_that_is_not_utf8_breaks_no_command(world: dict[str, Path]) -> None:
+    folder = world["home"] / "packages/pk"
+    write_tree(folder, {"lllm.toml": '[package]\nname="pk"\n', "prompts/a.md": "A"})
+    with open(os.path.join(os.fsencode(folder / "prompts"), b"b\xff.md"), "w") as f:
+        f.write("B")
+    env = env_of(world, PYTHONIOENCODING="utf-8")
+    listed = subprocess.run([*LLLM, "ls"], cwd=world["project"], env=env, capture_output=True, text=True, timeout=60)
+    assert listed.returncode == 0 and "pk.prompts:a" in listed.stdout, listed.stderr
+    assert "not valid UTF-8" in listed.stderr
+
+
+def test_a_very_deep_package_installs_and_removes(world: dict[str, Path]) -> None:
+    files = {"deep/lllm.toml": '[package]\nname="deep"\n', "deep/assets/" + "d/" * 1100 + "x.txt": "x"}
+    archive = make_zip(world["root"] / "deep.zip", files)
+    for args in (["pkg", "install", str(archive)], ["pkg", "remove", "deep"], ["pkg", "install", str(archive)], ["pkg", "remove", "deep"]):
+        result = cli(world, *args)
+        assert result.returncode == 0, result.stderr
+
+
+def test_yaml_aliases_to_long_strings_are_refused_quickly(world: dict[str, Path]) -> None:
+    text = "x" * 10_000
+    write_tree(world["project"], {"configs/big.yaml": f'big: &a "{text}"\nlist: [' + ", ".join(["*a"] * 20_000) + "]\n"})
+    started = time.monotonic()
+    result = cli(world, "show", "configs:big")
+    assert result.returncode == 1 and "alias bomb" in result.stderr, result.stderr
+    assert time.monotonic() - started < 30
+
+
+def test_a_linked_package_in_a_scope_may_depend_on_a_package_beside_it(world: dict[str, Path]) -> None:
+    mine = write_tree(world["root"] / "dev/mine", {"lllm.toml": '[package]\nname="mine"\n[dependencies]\npackages=["../styles"]\n', "prompts/m.md": "M"})
+    (world["home"] / "packages/mine").symlink_to(mine, target_is_directory=True)
+    write_tree(world["home"] / "packages/styles", {"lllm.toml": '[package]\nname="styles"\n', "prompts/s.md": "S"})
+    result = start(world)
+    assert {"mine.prompts:m", "styles.prompts:s"} <= set(result["keys"]), result
+
+
+def test_an_exported_bundle_with_dependencies_elsewhere_installs_and_loads(world: dict[str, Path]) -> None:
+    write_tree(world["root"] / "libs/common", {"lllm.toml": '[package]\nname="common"\n', "prompts/c.md": "C"})
+    app = write_tree(world["root"] / "work/app", {
+        "lllm.toml": '[package]\nname="app"\n[dependencies]\npackages=["../../libs/common"]\n', "prompts/a.md": "A",
+    })
+    exported = subprocess.run([*LLLM, "pkg", "export", "app", str(world["root"] / "app.zip"), "--bundle-deps"], cwd=app,
+                              env=env_of(world), capture_output=True, text=True, timeout=60)
+    assert exported.returncode == 0, exported.stderr
+    installed = cli(world, "pkg", "install", str(world["root"] / "app.zip"))
+    assert installed.returncode == 0, installed.stderr
+    assert {"app.prompts:a", "common.prompts:c"} <= set(start(world)["keys"])
+
+
+def test_threads_loading_one_package_into_one_runtime_all_see_it(tmp_path: Path) -> None:
+    package = write_tree(tmp_path / "p", {"lllm.toml": '[package]\nname="p"\n', **{f"prompts/f{i}.md": "x" for i in range(200)}})
+    runtime = lllm.Runtime()
+    barrier = threading.Barrier(16)
+    seen: list[int] = []
+
+    def load() -> None:
+        barrier.wait()
+        lllm.load_package(package, runtime=runtime)
+        seen.append(len(runtime.keys()))
+
+    threads = [threading.Thread(target=load) for _ in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert seen == [200] * 16
+
+
+def test_export_runs_no_distribution_code(world: dict[str, Path]) -> None:
+    marker = world["root"] / "RAN"
+    site = write_tree(world["root"] / "site", {
+        "shipd/__init__.py": f"open({str(marker)!r}, 'a').write('module')\n",
+        "shipd/where.py": f"open({str(marker)!r}, 'a').write('where')\ndef folder():\n    return '/nowhere'\n",
+        "shipping-1.0.dist-info/METADATA": "Metadata-Version: 2.1\nName: shipping\nVersion: 1.0\n",
+        "shipping-1.0.dist-info/entry_points.txt": "[lllm.packages]\nshipd = shipd.where:folder\n",
+    })
+    result = cli(world, "pkg", "export", "proj", str(world["root"] / "out.zip"), site=site)
+    assert result.returncode == 0, result.stderr
+    assert not marker.exists()
+
+
+def test_a_sibling_dependency_must_be_a_package_folder(world: dict[str, Path]) -> None:
+    archive = make_zip(world["root"] / "lock.zip", {"pk/lllm.toml": '[package]\nname="pk"\n[dependencies]\npackages=["../.evil.lllm-lock"]\n'})
+    result = cli(world, "pkg", "install", str(archive))
+    assert result.returncode == 1 and "outside the package folder" in result.stderr, result.stderr

@@ -138,6 +138,8 @@ def _cached_code(bytecode_path: str, source_hash: bytes) -> types.CodeType | Non
 #: Starts the module name of a ``.py`` file whose stem is no plain module name: one with a
 #: folder of the same name beside it, or with a dot in it (``v1.2.py``); the stem follows in hex.
 ENCODED_FILE = "_lllm_file_"
+#: Starts the module name of a folder with a dot in its name; the name follows in hex.
+ENCODED_FOLDER = "_lllm_folder_"
 
 
 class PackageFileFinder:
@@ -163,7 +165,13 @@ class PackageFileFinder:
             return None
         name = fullname.rpartition(".")[2]
         folders = [os.fspath(p) for p in path]
-        if name.startswith(ENCODED_FILE):
+        folder_only = name.startswith(ENCODED_FOLDER)
+        if folder_only:
+            try:
+                name = bytes.fromhex(name[len(ENCODED_FOLDER) :]).decode("utf-8", "surrogateescape")
+            except ValueError:
+                return None
+        elif name.startswith(ENCODED_FILE):
             try:
                 stem = bytes.fromhex(name[len(ENCODED_FILE) :]).decode("utf-8", "surrogateescape")
             except ValueError:
@@ -185,6 +193,8 @@ class PackageFileFinder:
             spec = importlib.machinery.ModuleSpec(fullname, None, is_package=True)
             spec.submodule_search_locations = portions
             return spec
+        if folder_only:
+            return None
         for folder in folders:
             file = os.path.join(folder, name + ".py")
             if _is_file(file, folder, name + ".py"):
@@ -253,9 +263,15 @@ def module_name_for(file: str | os.PathLike[str], root: str | os.PathLike[str]) 
         stem = parts[-1][:-3]
         # A folder beside it has the plain name; a dot would read as a package boundary.
         if "." in stem or os.path.isdir(real_file[:-3]):
-            stem = ENCODED_FILE + stem.encode("utf-8", "surrogateescape").hex()
+            stem = ENCODED_FILE + _hex(stem)
         parts[-1] = stem
+    # A folder with a dot in its name (prompts/v1.2/) is a package under an encoded name too.
+    parts[:-1] = [ENCODED_FOLDER + _hex(part) if "." in part else part for part in parts[:-1]]
     return ".".join((module_root_name(real_root), *parts))
+
+
+def _hex(name: str) -> str:
+    return name.encode("utf-8", "surrogateescape").hex()
 
 
 def import_file(file: str | os.PathLike[str], root: str | os.PathLike[str]) -> types.ModuleType:

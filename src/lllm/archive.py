@@ -57,6 +57,8 @@ def _entry_parts(archive: Path, name: str) -> tuple[str, ...]:
     normalised = name.replace("\\", "/")
     if normalised.startswith("/") or (len(normalised) > 1 and normalised[1] == ":") or "\x00" in normalised:
         raise ArchiveError(f"{archive}: entry {name!r} has an absolute path.")
+    if any(ord(char) < 32 or ord(char) == 127 for char in normalised):
+        raise ArchiveError(f"{archive}: entry {name!r} has a control character in its name.")
     parts = tuple(p for p in normalised.split("/") if p not in ("", "."))
     if ".." in parts:
         raise ArchiveError(f"{archive}: entry {name!r} leaves the package folder ('..').")
@@ -187,14 +189,16 @@ def extract_package(plan: ArchivePlan, destination: Path) -> None:
     Every target is checked to stay inside ``destination``; files are created exclusively,
     and no more bytes are written than the archive declared.
     """
+    from lllm._fs import make_folders
+
     destination.mkdir(mode=0o755)
     base = os.path.realpath(destination)
     with zipfile.ZipFile(plan.archive) as zf:
         for relative in plan.directories:
-            _inside(base, destination / relative).mkdir(parents=True, exist_ok=True)
+            make_folders(_inside(base, destination / relative))
         for info, relative in plan.files:
             target = _inside(base, destination / relative)
-            target.parent.mkdir(parents=True, exist_ok=True)
+            make_folders(target.parent)
             remaining = info.file_size
             with zf.open(info) as source, open(target, "xb") as sink:
                 while True:

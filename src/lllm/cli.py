@@ -123,9 +123,7 @@ def cmd_show(args: argparse.Namespace) -> int:
             size = os.stat(source).st_size
         except OSError:
             size = None
-    preview_only = (
-        node.resource_type not in ("prompt", "config") and not node.is_loaded and size is not None and size > PREVIEW_FILE_BYTES
-    )
+    preview_only = not node.is_loaded and size is not None and size > PREVIEW_FILE_BYTES
     # The value first (unless the file is too large to read whole): loading may add metadata.
     value = None
     if not preview_only:
@@ -406,6 +404,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     warnings.showwarning = _show_warning
+    for stream in (sys.stdout, sys.stderr):  # a file name that is not valid UTF-8 never ends a command
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="backslashreplace")
     try:
         return run(args)
     except BrokenPipeError:

@@ -15,7 +15,7 @@ from typing import Any, Callable, Iterable, Mapping
 from lllm._imports import MODULE_ROOT, Dependency, ImportWatch, import_closure, import_file, module_root_name
 from lllm.core.resource import REFERENCE_LOADER, PackageInfo, ResourceNode
 from lllm.section_spec import SectionSpec
-from lllm.walk import import_anchor, is_skipped, walk_stats
+from lllm.walk import import_anchor, inside, is_skipped, walk_stats
 
 __all__ = [
     "MODULE_ROOT",
@@ -151,6 +151,13 @@ class SectionFolder:
             # The loader already walked the folder and names the files to look at, in walk order.
             wanted = None if suffixes is None else tuple(s.lower() for s in suffixes)
             found = [f for f in self._only if wanted is None or f.name.lower().endswith(wanted)]
+            if self._confine is not None:  # a link may have been pointed elsewhere since the walk
+                inside_folder = [f for f in found if inside(os.path.realpath(f), self._confine)]
+                for file in found:
+                    if file not in inside_folder:
+                        message = f"{file}: skipped: it leads to {os.path.realpath(file)}, outside the package folder {self._confine}"
+                        self._report(message, file, kind="confinement")
+                found = inside_folder
         usable = []
         for file in found:
             if ":" in self.relative_path(file):
@@ -187,7 +194,13 @@ class SectionFolder:
         found: list[Any] = []
         seen: set[int] = set()
         for attribute, value in list(vars(module).items()):
-            if id(value) in seen or not predicate(value) or _origin(value) != module.__name__:
+            try:  # a package's objects may raise anything when looked at
+                if id(value) in seen or not predicate(value) or _origin(value) != module.__name__:
+                    continue
+            except KeyboardInterrupt:
+                raise
+            except BaseException as exc:
+                self.report(f"{file}: {attribute} skipped: {type(exc).__name__}: {exc}", file)
                 continue
             seen.add(id(value))
             found.append(value)

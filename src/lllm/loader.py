@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import os
+import threading
 import warnings
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, NamedTuple
 
@@ -80,6 +81,12 @@ def _warning_category(kind: str) -> type[Warning]:
     return RuntimeWarning
 
 
+def _internal(module: str) -> bool:
+    """Whether a frame of ``module`` is lllm's or the import machinery's (not a user's
+    ``lllm_helpers`` module)."""
+    return module.partition(".")[0] in ("lllm", "importlib", "_frozen_importlib", "_frozen_importlib_external")
+
+
 def warn_problems(problems: list[LoadProblem]) -> None:
     """Give each problem as a warning (``ManifestWarning`` for manifest notes,
     ``PluginWarning`` for plugins, else ``RuntimeWarning``), pointing at the first caller
@@ -88,7 +95,7 @@ def warn_problems(problems: list[LoadProblem]) -> None:
 
     frame: Any = sys._getframe(1)
     level = 2
-    while frame is not None and frame.f_globals.get("__name__", "").startswith(("lllm", "importlib", "_frozen_importlib")):
+    while frame is not None and _internal(frame.f_globals.get("__name__", "")):
         frame = frame.f_back
         # warnings.warn itself does not count the import machinery's frames.
         if frame is not None and not ("importlib" in frame.f_code.co_filename and "_bootstrap" in frame.f_code.co_filename):
@@ -154,6 +161,8 @@ class PackageLoader:
     def report(self, kind: str, message: str, file: str | os.PathLike[str] | None = None) -> None:
         """Record a problem (and pass it to the ``on_problem`` callback, if any)."""
         problem = LoadProblem(kind, message, None if file is None else os.fspath(file))
+        if problem in self.problems:
+            return  # one package tried twice (a dependency, then a shared package): said once
         self.problems.append(problem)
         if self._on_problem is not None:
             self._on_problem(problem)
@@ -241,6 +250,7 @@ class PackageLoader:
         existing = rt.packages.get(manifest.name)
         if existing is not None:
             if _same_folder(package_folder(existing), manifest.base_dir):
+                self._wait_for_other_thread(os.path.realpath(manifest.file or manifest.base_dir))
                 return existing
             if as_dependency and existing.version == manifest.version and existing.alias is None:
                 # Another copy of the same release (two packages bundling one dependency).
@@ -254,20 +264,46 @@ class PackageLoader:
                 )
             return None
         info = PackageInfo(manifest.name, manifest.version, manifest.description, manifest.base_dir)
+        path = os.path.realpath(manifest.file or manifest.base_dir)
         # Recording the path and the package together: another thread loading the same
-        # package into this runtime then finds its PackageInfo, never a gap.
+        # package into this runtime then finds its PackageInfo, never a gap, and waits until
+        # its resources are registered (the thread loading it, back through a dependency
+        # cycle, does not wait for itself).
         with rt._lock:
-            if not rt._record_loaded_path(os.path.realpath(manifest.file or manifest.base_dir)):
-                return self._package_at(manifest.base_dir)
-            rt.register_package(info, make_default=not as_dependency)
-        confine = os.path.realpath(manifest.base_dir) if confined else None
-        if self.discover:
-            rt.register_many(self._discover_sections(manifest, info, index, confine))
-            if index is not None:
-                index.drop_unvisited_folders()
-        for dependency in manifest.dependencies:
-            self._load_dependency(manifest, dependency, confined)
+            if not rt._record_loaded_path(path):
+                loading = rt._loading.get(path)
+                if loading is not None and loading[0] != threading.get_ident():
+                    waiting = loading[1]
+                else:
+                    return self._package_at(manifest.base_dir)
+            else:
+                waiting = None
+                done = threading.Event()
+                rt._loading[path] = (threading.get_ident(), done)
+                rt.register_package(info, make_default=not as_dependency)
+        if waiting is not None:
+            waiting.wait()
+            return self._package_at(manifest.base_dir)
+        try:
+            confine = os.path.realpath(manifest.base_dir) if confined else None
+            if self.discover:
+                rt.register_many(self._discover_sections(manifest, info, index, confine))
+                if index is not None:
+                    index.drop_unvisited_folders()
+            for dependency in manifest.dependencies:
+                self._load_dependency(manifest, dependency, confined)
+        finally:
+            with rt._lock:
+                rt._loading.pop(path, None)
+            done.set()
         return info
+
+    def _wait_for_other_thread(self, path: str) -> None:
+        """Wait until another thread loading the package at ``path`` into this runtime is done."""
+        with self.runtime._lock:
+            loading = self.runtime._loading.get(path)
+        if loading is not None and loading[0] != threading.get_ident():
+            loading[1].wait()
 
     def _package_at(self, base_dir: str) -> PackageInfo | None:
         for info in self.runtime.packages.values():
@@ -279,7 +315,15 @@ class PackageLoader:
         where = parent.file or parent.base_dir
         path = dependency.path
         bundled = os.path.join(parent.base_dir, PROJECT_PACKAGES_FOLDER, declared_folder_name(path))
-        if not os.path.exists(path) and os.path.isfile(os.path.join(bundled, MANIFEST_NAME)):
+        if confined:
+            from lllm.confinement import dependency_target
+
+            target = dependency_target(parent, dependency)
+            if target is None and os.path.lexists(path):
+                self.report("confinement", f"{where}: dependency {dependency.raw!r} leads outside the package; skipped.", parent.file)
+                return
+            path = target or path
+        elif not os.path.exists(path) and os.path.isfile(os.path.join(bundled, MANIFEST_NAME)):
             # A dependency shipped inside the package by `export_package(..., bundle_deps=True)`.
             path = bundled
         if not os.path.exists(path):
@@ -292,6 +336,11 @@ class PackageLoader:
                 parent.file,
             )
             return
+        if not confined:
+            from lllm.confinement import is_installed_location
+
+            # A project may name an installed package as a dependency: it stays confined.
+            confined = is_installed_location(path if os.path.isdir(path) else os.path.dirname(path))
         try:
             info = self.load(path, as_dependency=True, confined=confined)
         except (OSError, ValueError, RecursionError) as exc:  # ManifestError is a ValueError

@@ -241,25 +241,17 @@ def _warn_notes(notes: list[str]) -> None:
 def _read_text(file: Path) -> str:
     """The text of manifest ``file``: opened without blocking (a FIFO never hangs), which must
     be a regular file of at most ``MAX_MANIFEST_SIZE`` bytes and valid UTF-8."""
-    import stat
+    from lllm._fs import read_regular_file
 
     try:
-        fd = os.open(file, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+        content = read_regular_file(file, MAX_MANIFEST_SIZE)
     except OSError as exc:
         raise ManifestError(file, f"cannot read the file: {exc.strerror or exc}") from exc
-    st = os.fstat(fd)
-    if not stat.S_ISREG(st.st_mode):
-        os.close(fd)
-        raise ManifestError(file, "cannot read the file: it is not a regular file (a FIFO, a device or a folder)")
-    with os.fdopen(fd, "rb") as stream:
-        if st.st_size > MAX_MANIFEST_SIZE:
-            raise ManifestError(file, f"the file is larger than {MAX_MANIFEST_SIZE // 1024} KiB")
-        try:
-            content = stream.read(MAX_MANIFEST_SIZE + 1)
-        except OSError as exc:
-            raise ManifestError(file, f"cannot read the file: {exc.strerror or exc}") from exc
-    if len(content) > MAX_MANIFEST_SIZE:
-        raise ManifestError(file, f"the file is larger than {MAX_MANIFEST_SIZE // 1024} KiB")
+    except ValueError as exc:
+        reason = "it is not a regular file (a FIFO, a device or a folder)" if "regular" in str(exc) else (
+            f"the file is larger than {MAX_MANIFEST_SIZE // 1024} KiB"
+        )
+        raise ManifestError(file, f"cannot read the file: {reason}") from exc
     try:
         return content.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

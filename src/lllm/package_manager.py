@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import tempfile
 import zipfile
 from pathlib import Path
@@ -65,10 +64,20 @@ def _clean_stale_temporaries(root: Path) -> None:
         if fd is None and (entry / _STAGING_LOCK).exists():
             continue  # held: an install elsewhere (another host sharing the folder) is running
         try:
-            shutil.rmtree(entry, ignore_errors=True)
+            _remove_quietly(entry)
         finally:
             if fd is not None:
                 unlock(fd)
+
+
+def _remove_quietly(folder: Path) -> None:
+    """Delete ``folder`` (any depth); what cannot be deleted is left for the next clean-up."""
+    from lllm._fs import remove_tree
+
+    try:
+        remove_tree(folder)
+    except OSError:
+        pass
 
 
 def _check_complete(plan: Any, folder: Path) -> None:
@@ -126,7 +135,7 @@ def install_package(
         finally:
             if held is not None:
                 unlock(held)
-            shutil.rmtree(staging, ignore_errors=True)
+            _remove_quietly(staging)
     if load:
         from lllm.loader import PackageLoader, warn_problems
 
@@ -140,8 +149,9 @@ def install_package(
 
 def check_installable(plan: ArchivePlan, name: str) -> None:
     """Refuse (``ArchiveError`` or ``ManifestError``, nothing written) an archive whose package
-    could not be used once installed: a name lllm never loads (hidden or ``_`` names), a
-    manifest — its own or a bundled dependency's — naming a folder outside its package, or a
+    could not be used once installed: a name lllm never loads (hidden or ``_`` names), any
+    manifest in it — its own, bundled dependencies' at any depth, manifest files its
+    dependencies name — using an absolute path or naming a folder outside its package, or a
     file in a section folder whose path cannot be a resource key. Nothing is imported."""
     from lllm.archive import ArchiveError
     from lllm.confinement import check_confined
@@ -149,14 +159,31 @@ def check_installable(plan: ArchivePlan, name: str) -> None:
 
     if name.startswith((".", "_")):
         raise ArchiveError(f"{plan.archive}: package name {name!r} starts with {name[0]!r}: lllm skips such folders, so it would never load.")
-    check_confined(plan.manifest)
     base = plan.manifest.base_dir
+    entries = {os.path.normpath(os.path.join(base, relative)): info for info, relative in plan.files}
+
+    def has_manifest(path: str) -> bool:
+        return os.path.normpath(path) in entries
+
+    pending = [(plan.manifest.file or os.path.join(base, "lllm.toml"), plan.manifest)]
+    pending += [
+        (path, None) for path in entries if os.path.basename(path) == "lllm.toml" and path != plan.manifest.file
+    ]
+    seen: set[str] = set()
     with zipfile.ZipFile(plan.archive) as zf:
-        for info, relative in plan.files:
-            parts = relative.split("/")
-            if len(parts) == 3 and parts[0] == PROJECT_PACKAGES_FOLDER and parts[2] == "lllm.toml":
-                bundled, _ = parse_manifest_notes(zf.read(info).decode("utf-8-sig", "replace"), os.path.join(base, relative))
-                check_confined(bundled)
+        while pending:
+            file, manifest = pending.pop()
+            if file in seen:
+                continue
+            seen.add(file)
+            if manifest is None:
+                manifest, _ = parse_manifest_notes(zf.read(entries[file]).decode("utf-8-sig", "replace"), file)
+            check_confined(manifest, has_manifest)
+            _refuse_absolute(manifest)
+            for dependency in manifest.dependencies:  # a dependency named by its manifest file
+                target = os.path.normpath(dependency.path)
+                if target in entries and target.endswith(".toml"):
+                    pending.append((target, None))
     folders = [os.path.relpath(entry.path, base).replace(os.sep, "/")
                for table in plan.manifest.sections.values() for entry in (table.paths or ())]
     folders += [n for n in (*_BUILTIN_FOLDERS, *plan.manifest.sections) if plan.manifest.sections.get(n) is None
@@ -171,15 +198,34 @@ def check_installable(plan: ArchivePlan, name: str) -> None:
                     )
 
 
+def _refuse_absolute(manifest: Any) -> None:
+    """An archive's manifests may not use absolute paths: they could only mean this machine
+    (one naming the archive's own would-be folder passes ``check_confined`` but not a load)."""
+    from lllm.manifest import ManifestError
+
+    keyed = [(f"dependencies.packages[{i}]", d.raw.split(" as ")[0]) for i, d in enumerate(manifest.dependencies)]
+    keyed += [
+        (f"{table.name}.paths[{i}]", e.raw.split(" under ")[0]) for table in manifest.sections.values() for i, e in enumerate(table.paths or ())
+    ]
+    for key, raw in keyed:
+        if os.path.isabs(raw.strip()):
+            raise ManifestError(manifest.file, f"{raw.strip()!r} is an absolute path, outside the package folder", key)
+
+
 #: The default folders of lllm's built-in sections.
 _BUILTIN_FOLDERS = ("prompts", "proxies", "tactics", "configs", "assets")
 
 
 def _export_files(base: Path, include_packages: bool, exclude: Path | None = None) -> list[tuple[str, Path]]:
+    """The files to export from ``base``: relative path and file, in sorted walk order, without
+    hidden names, bytecode, links, the output zip itself and (unless ``include_packages``) the
+    top-level ``lllm_packages/``. Iterative: any depth."""
     found: list[tuple[str, Path]] = []
     excluded = os.path.realpath(exclude) if exclude is not None else None
-
-    def visit(folder: Path, prefix: str) -> None:
+    pending = [(str(base), "")]
+    while pending:
+        folder, prefix = pending.pop()
+        subfolders = []
         for entry in sorted(os.scandir(folder), key=lambda e: e.name):
             if entry.name.startswith(".") or entry.name == "__pycache__" or entry.name.endswith((".pyc", ".pyo")):
                 continue
@@ -189,12 +235,11 @@ def _export_files(base: Path, include_packages: bool, exclude: Path | None = Non
                 continue
             relative = f"{prefix}{entry.name}"
             if entry.is_dir():
-                visit(Path(entry.path), relative + "/")
+                subfolders.append((entry.path, relative + "/"))
             elif entry.is_file() and os.path.realpath(entry.path) != excluded:
                 found.append((relative, Path(entry.path)))
-
-    visit(base, "")
-    return found
+        pending.extend(reversed(subfolders))
+    return sorted(found, key=lambda item: item[0])
 
 
 def _dependency_folder(parent: str | os.PathLike[str], declared: str | os.PathLike[str]) -> Path | None:
@@ -220,11 +265,20 @@ def _transitive_dependencies(base: Path) -> list[tuple[str, Path]]:
     seen: set[str] = {os.path.realpath(base)}
     ordered: list[tuple[str, Path]] = []
     pending = [base]
+    from lllm.confinement import check_confined, dependency_target, is_installed_location
+
     while pending:
         current = pending.pop(0)
         manifest = read_manifest(current)
+        confined = current != base and is_installed_location(str(current))
+        if confined:
+            check_confined(manifest)  # an installed package bundles nothing from outside its folder
         for dependency in manifest.dependencies:
-            folder = _dependency_folder(manifest.base_dir, dependency.path)
+            if confined:
+                target = dependency_target(manifest, dependency)
+                folder = None if target is None else _dependency_folder(manifest.base_dir, target)
+            else:
+                folder = _dependency_folder(manifest.base_dir, dependency.path)
             if folder is None:
                 raise FileNotFoundError(2, f"Dependency {dependency.raw!r} of {manifest.file} not found; cannot bundle it", str(dependency.path))
             real = os.path.realpath(folder)
@@ -360,8 +414,8 @@ def remove_package(name: str, *, scope: str | None = None, runtime: Runtime | No
             os.rename(folder, doomed / name)
         except FileNotFoundError:
             # Another remove of the same package won the lock first.
-            shutil.rmtree(doomed, ignore_errors=True)
+            _remove_quietly(doomed)
             raise FileNotFoundError(2, f"Package {name!r} is not installed", str(root)) from None
-        shutil.rmtree(doomed, ignore_errors=True)
+        _remove_quietly(doomed)
     _unregister(_runtime(runtime), folder)
     return folder

@@ -84,7 +84,7 @@ def load_shared_packages(loader: PackageLoader, project_root: str | None, *, inc
     user_scope = os.path.join(lllm_home_text(), "packages")
     sources.extend((folder, f"user-scope package {folder}") for folder in package_folders_in(user_scope))
     if include_installed:
-        for found in entry_point_packages(loader.report):
+        for found in entry_point_packages(loader.report, run_code=loader.discover):
             sources.append((found.folder, found.origin))
     for folder, origin in sources:
         try:

@@ -118,13 +118,16 @@ class ShippedPackage(NamedTuple):
         return f"package entry point {self.name!r} (distribution {self.distribution})"
 
 
-def entry_point_packages(report: Callable[[str, str, str | None], None] | None = None) -> list[ShippedPackage]:
+def entry_point_packages(
+    report: Callable[[str, str, str | None], None] | None = None, *, run_code: bool = True
+) -> list[ShippedPackage]:
     """Every package the ``lllm.packages`` entry points ship: name, folder, distribution.
 
     An entry point naming a module gives the module's folder, found without importing it
     (``importlib.util.find_spec``): no code of the distribution runs. One naming a callable
-    or a string attribute is loaded and called. One that fails is passed to
-    ``report(kind, message, file)`` (kind ``package``), else warned about, and skipped.
+    or a string attribute is loaded and called — unless ``run_code`` is false (exporting),
+    when it is left out. One that fails is passed to ``report(kind, message, file)`` (kind
+    ``package``), else warned about, and skipped.
 
     When every entry point names a module, the answer is kept in the index cache's
     environment facts, so a process whose environment is unchanged reads no distribution
@@ -145,14 +148,16 @@ def entry_point_packages(report: Callable[[str, str, str | None], None] | None =
                 for _, folder, _ in known
             ):
                 return [ShippedPackage(*item) for item in known]
-    found, cacheable = _read_entry_point_packages(report)
+    found, cacheable = _read_entry_point_packages(report, run_code)
     if facts is not None and cacheable:
         facts[PACKAGES_ENTRY_POINT_GROUP] = [list(item) for item in found]
         save_environment_facts(facts)
     return found
 
 
-def _read_entry_point_packages(report: Callable[[str, str, str | None], None] | None) -> tuple[list[ShippedPackage], bool]:
+def _read_entry_point_packages(
+    report: Callable[[str, str, str | None], None] | None, run_code: bool = True
+) -> tuple[list[ShippedPackage], bool]:
     """The entry points' packages, and whether the answer can be kept (every entry point
     names a module, and none failed: a failure is never kept)."""
     from lllm.entry_points import entry_points
@@ -166,6 +171,8 @@ def _read_entry_point_packages(report: Callable[[str, str, str | None], None] | 
         try:
             if ep.attr:
                 cacheable = False
+                if not run_code:
+                    continue
                 target = ep.load()
                 if callable(target) and not isinstance(target, type):
                     target = target()
@@ -206,9 +213,10 @@ def _module_folder(module: str) -> str:
 
 def install_record(folder: str | os.PathLike[str]) -> dict[str, object]:
     """The install record of a package folder (``{}`` when absent or unreadable)."""
-    try:
-        with open(os.path.join(folder, INSTALL_RECORD), encoding="utf-8") as f:
-            text = f.read()
+    from lllm._fs import read_regular_file
+
+    try:  # without blocking: a FIFO in an installed package must not hang every start
+        text = read_regular_file(os.path.join(folder, INSTALL_RECORD), 64 * 1024).decode("utf-8")
     except (OSError, ValueError):
         return {}
     import json  # only now: most packages have no record, and warm starts need no json

@@ -21,7 +21,8 @@ UNKNOWN_FOLDER = (-1, -1, -1)
 class WalkProblem(NamedTuple):
     """Something a walk skipped: ``kind`` is ``loop`` (a folder reached a second time, through
     a link), ``confinement`` (a link leading outside the folder the walk is confined to) or
-    ``walk`` (a folder that cannot be listed); ``path`` is the entry skipped."""
+    ``walk`` (a folder that cannot be listed, a name that is not valid UTF-8); ``path`` is
+    the entry skipped."""
 
     kind: str
     message: str
@@ -83,6 +84,14 @@ def walk_stats(
         name = entry.name
         if name[0] in "._":
             continue
+        if not name.isascii():
+            try:
+                name.encode("utf-8")
+            except UnicodeEncodeError:  # bytes that are not UTF-8: no key can be made of them
+                shown = os.fsencode(entry.path).decode("utf-8", "backslashreplace")
+                problems.append(WalkProblem("walk", f"{shown}: skipped: the name is not valid UTF-8", entry.path))
+                folders[index] = (folders[index][0], *UNKNOWN_FOLDER)
+                continue
         try:
             if confine is not None and entry.is_symlink():
                 target = os.path.realpath(entry.path)

@@ -38,6 +38,8 @@ class Runtime:
         self._resolved: dict[tuple[str | None, str], ResourceNode | None] = {}
         self._packages: dict[str, PackageInfo] = {}
         self._loaded_package_paths: set[str] = set()
+        # Manifest path -> (thread id, event) while a thread loads that package into this runtime.
+        self._loading: dict[str, tuple[int, threading.Event]] = {}
         self._default_namespace: str | None = None
         self._discovery_done = False
         self._lock = threading.RLock()

@@ -25,6 +25,8 @@ def class_nodes(
         for cls in folder.objects_in(file, lambda value: isinstance(value, type) and is_wanted(value)):
             try:
                 nodes.append(folder.eager(key_of(file, cls), cls, file))
-            except ValueError as exc:
-                folder.report(f"{file}: {kind} {cls.__name__} skipped: {exc}", file)
+            except KeyboardInterrupt:
+                raise
+            except BaseException as exc:  # a class's own attributes may raise anything
+                folder.report(f"{file}: {kind} {type.__getattribute__(cls, '__name__')} skipped: {type(exc).__name__}: {exc}", file)
     return nodes

@@ -44,8 +44,9 @@ def load_file_value(path: str | os.PathLike[str]) -> Any:
     return data
 
 
-#: The most values a YAML document may expand to through aliases, when that is also more than
-#: ``MAX_YAML_ALIAS_RATIO`` times its distinct values: beyond both, it is an alias bomb.
+#: How far a YAML document may expand through aliases: beyond ``MAX_YAML_EXPANSION`` values
+#: (a value weighs one more per 16 characters of text) *and* ``MAX_YAML_ALIAS_RATIO`` times
+#: what is written, it is an alias bomb.
 MAX_YAML_EXPANSION = 100_000
 MAX_YAML_ALIAS_RATIO = 10
 
@@ -56,7 +57,7 @@ def load_yaml(data: str | bytes, source: object) -> Any:
     or that is nested too deeply to parse. Anchors and merges of ordinary size are fine."""
     import yaml
 
-    loader = yaml.SafeLoader(data)
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(data)  # libyaml's parser when PyYAML has it
     try:
         try:
             node = loader.get_single_node()
@@ -71,9 +72,10 @@ def load_yaml(data: str | bytes, source: object) -> Any:
 
 
 def _check_expansion(root: Any, source: object) -> None:
-    """Count the values ``root`` expands to (aliases counted at every use), iteratively."""
-    size: dict[int, int] = {}
-    distinct = 0
+    """Measure what ``root`` expands to (aliases counted at every use), iteratively: each
+    value weighs 1, plus one per 16 characters of text, so aliases to long strings count."""
+    weight: dict[int, int] = {}
+    written = 0
     stack: list[tuple[Any, bool]] = [(root, False)]
     open_nodes: set[int] = set()
     while stack:
@@ -81,23 +83,27 @@ def _check_expansion(root: Any, source: object) -> None:
         key = id(node)
         if done:
             open_nodes.discard(key)
-            children = _children(node)
-            total = 1 + sum(size[id(child)] for child in children)
-            size[key] = total
-            if total > MAX_YAML_EXPANSION and total > MAX_YAML_ALIAS_RATIO * max(distinct, 1):
+            total = _own_weight(node) + sum(weight[id(child)] for child in _children(node))
+            weight[key] = total
+            if total > MAX_YAML_EXPANSION and total > MAX_YAML_ALIAS_RATIO * max(written, 1):
                 raise ValueError(
-                    f"{source}: YAML aliases expand it to more than {MAX_YAML_EXPANSION:,} values "
-                    f"({distinct:,} written): refused as an alias bomb"
+                    f"{source}: YAML aliases expand it more than {MAX_YAML_ALIAS_RATIO} times beyond what is "
+                    f"written (over {MAX_YAML_EXPANSION:,} values or 16-character pieces): refused as an alias bomb"
                 )
             continue
-        if key in size:
+        if key in weight:
             continue
         if key in open_nodes:
             raise ValueError(f"{source}: a YAML alias refers to a value that contains it: refused")
-        distinct += 1
+        written += _own_weight(node)
         open_nodes.add(key)
         stack.append((node, True))
-        stack.extend((child, False) for child in _children(node) if id(child) not in size)
+        stack.extend((child, False) for child in _children(node) if id(child) not in weight)
+
+
+def _own_weight(node: Any) -> int:
+    value = getattr(node, "value", None)
+    return 1 + (len(value) // 16 if isinstance(value, str) else 0)
 
 
 def _children(node: Any) -> list[Any]:

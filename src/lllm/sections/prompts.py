@@ -37,7 +37,12 @@ def lllm_discover(folder: SectionFolder) -> list[ResourceNode]:
     for file in folder.files(suffixes=(".py", *TEXT_SUFFIXES)):
         if file.suffix.lower() == ".py":
             for prompt in folder.objects_in(file, lambda value: isinstance(value, Prompt)):
-                nodes.append(folder.eager(folder.module_key(file, prompt.path), prompt, file))
+                try:
+                    nodes.append(folder.eager(folder.module_key(file, prompt.path), prompt, file))
+                except KeyboardInterrupt:
+                    raise
+                except BaseException as exc:  # a Prompt subclass may raise anything
+                    folder.report(f"{file}: a prompt skipped: {type(exc).__name__}: {exc}", file)
         else:
             nodes.append(_text_node(folder, file))
     return nodes
