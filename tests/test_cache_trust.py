@@ -425,10 +425,21 @@ def test_an_unchanged_tree_is_not_walked_again_when_bytecode_is_written(tmp_path
     monkeypatch.setenv("LLLM_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setattr(sys, "dont_write_bytecode", False)
     load_package(project, runtime=Runtime())  # discovery compiles prompts/a.py
-    assert not (project / "prompts/__pycache__").exists()  # its bytecode went to the cache's folder
-    assert list((tmp_path / "cache/bytecode").glob("*.pyc"))
+    assert not (project / "prompts/__pycache__").exists()  # nothing written into the package
     walks: list[str] = []
     original = lllm._index.folders.walk_stats
     monkeypatch.setattr(lllm._index.folders, "walk_stats", lambda root, confine=None: walks.append(root) or original(root, confine))
     load_package(project, runtime=Runtime())
     assert walks == []
+
+
+def test_bytecode_is_kept_in_the_cache_folder_on_first_access(tmp_path: Path) -> None:
+    project = write_project(tmp_path / "proj", {"prompts/a.py": "from lllm import Prompt\na = Prompt(path='a', prompt='A')\n"})
+    cache = tmp_path / "cache"
+    read = "import lllm\nprint(lllm.get_default_runtime().get('proj.prompts:a/a').prompt)\n"
+    env = child_env(cache, tmp_path / "home")
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    runs = [subprocess.run([sys.executable, "-c", read], cwd=project, env=env, capture_output=True, text=True, timeout=60) for _ in range(3)]
+    assert [r.stdout.strip() for r in runs] == ["A"] * 3, [r.stderr for r in runs]
+    assert len(list((cache / "bytecode").glob("*.pyc"))) == 1  # written by the warm start's first access
+    assert not (project / "prompts/__pycache__").exists()

@@ -7,9 +7,9 @@ relative imports between them work and every runtime shares one module per file.
 Every module under ``_lllm_pkgs`` (the files, and the siblings and helpers they import) is
 loaded by ``PackageFileLoader``, which validates bytecode against the source's *content*: it
 keeps checked hash-based ``.pyc`` files (PEP 552) in the index cache's folder
-(``bytecode/``, private to the user; none when the cache is off, nor with
-``sys.dont_write_bytecode``) and uses one only when it was compiled from exactly the current
-source. A same-size edit made within the second its bytecode was written, a ``git checkout``
+(``bytecode/``, private to the user; written on first access of a resource, not during
+discovery; none when the cache is off, nor with ``sys.dont_write_bytecode``) and uses one
+only when it was compiled from exactly the current source. A same-size edit made within the second its bytecode was written, a ``git checkout``
 or an ``unzip -o`` that restores old timestamps can therefore never run stale code, which
 Python's default timestamp ``.pyc`` files allow; and importing a package writes nothing into
 its folders. lllm adds its finder to ``sys.meta_path`` once, on the first such import; it
@@ -88,7 +88,9 @@ class PackageFileLoader(importlib.machinery.SourceFileLoader):
             if code is not None:
                 return code, st
         code = self.source_to_code(source, path)
-        if bytecode_path is not None and not sys.dont_write_bytecode:
+        # Not during discovery (an ImportWatch): a cold start would write a file per package
+        # file at once; bytecode is written on first access of a resource instead.
+        if bytecode_path is not None and not sys.dont_write_bytecode and not getattr(_watching, "depth", 0):
             import marshal
 
             from lllm._index.fileformat import write_private

@@ -162,10 +162,12 @@ def _load(
             new_files[relative] = FileRecord(signature(st, seen_at), None, ())
             continue
         flat = tuple(item for d in described for item in d)  # type: ignore[union-attr]
+        # The file itself, and a folder of its name (which would only change the name its
+        # module is imported under), are its own signature's business.
         used = [
             ((dep.path, dep.module), _recorded(dep, table))
             for dep in found.dependencies.get(path, ())
-            if dep.path != path or dep.module
+            if dep.module or dep.path not in (path, path[:-3])
         ]
         new_files[relative] = FileRecord(signature(st, seen_at), flat, _indexes(table, used))
     if not complete:
