@@ -647,3 +647,20 @@ def test_check_reports_what_a_warm_start_would_hide(tmp_path: Path, home: Path) 
     listed = run(["ls"], package, home, LLLM_CACHE_DIR=cache, MOOD="angry")
     assert "moody.prompts:mood/angry" in listed.stdout, describe(listed)
     assert_ok(run(["check"], package, home, LLLM_CACHE_DIR=cache, MOOD="angry"))
+
+
+def test_python_dash_m_lllm_is_the_command(project: Path, home: Path) -> None:
+    env = _env(home)
+    env.pop("LLLM_AUTO_INIT", None)
+    result = subprocess.run([sys.executable, "-m", "lllm", "ls"], cwd=project, env=env, capture_output=True, text=True, timeout=60)
+    assert_ok(result)
+    assert "acme_assistant.prompts:chat/answer" in result.stdout
+    version = subprocess.run([sys.executable, "-m", "lllm", "--version"], cwd=project, env=env, capture_output=True, text=True, timeout=60)
+    assert version.stdout.strip() == f"lllm {lllm.__version__}"
+    # Like the `lllm` script, it does not auto-load the project around it before the command runs.
+    broken = project.parent / "broken-here"
+    broken.mkdir(exist_ok=True)
+    (broken / "lllm.toml").write_text("[package\n")
+    listed = subprocess.run([sys.executable, "-m", "lllm", "pkg", "list"], cwd=broken, env=env, capture_output=True, text=True, timeout=60)
+    assert_ok(listed)
+    assert "automatic loading failed" not in listed.stderr

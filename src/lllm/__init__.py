@@ -95,11 +95,26 @@ def _has_something_to_load() -> bool:
     return False
 
 
+def _module_run(argv: list[str]) -> str:
+    """The module ``python -m <module>`` runs, from the interpreter's own arguments."""
+    for index, argument in enumerate(argv[1:-1], start=1):
+        if argument == "-m":
+            return argv[index + 1]
+    return ""
+
+
 def _auto_init() -> None:
     """Populate the default runtime at import (see ``lllm.project.auto_init``); never raises."""
+    import os
+    import sys
+
     from lllm._flags import flag
 
-    if not flag("LLLM_AUTO_INIT", True):
+    # `python -m lllm` (the lllm command) imports this package first: like the `lllm`
+    # script, it loads exactly what each command needs, unless LLLM_AUTO_INIT says otherwise.
+    run = _module_run(getattr(sys, "orig_argv", []))
+    command = sys.argv[:1] == ["-m"] and (run == "lllm" or run.startswith("lllm."))
+    if not flag("LLLM_AUTO_INIT", not (command and "LLLM_AUTO_INIT" not in os.environ)):
         return
     try:
         if not _has_something_to_load():

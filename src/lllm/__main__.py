@@ -1,0 +1,7 @@
+"""``python -m lllm``: the ``lllm`` command (see ``lllm_cli``)."""
+
+import sys
+
+from lllm_cli import main
+
+sys.exit(main())
