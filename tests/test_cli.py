@@ -664,3 +664,82 @@ def test_python_dash_m_lllm_is_the_command(project: Path, home: Path) -> None:
     listed = subprocess.run([sys.executable, "-m", "lllm", "pkg", "list"], cwd=broken, env=env, capture_output=True, text=True, timeout=60)
     assert_ok(listed)
     assert "automatic loading failed" not in listed.stderr
+
+
+# ------------------------------------------------------------- errors and warnings
+
+
+def test_every_error_and_warning_of_lllm_has_one_base() -> None:
+    from lllm.archive import ArchiveError
+    from lllm.core.errors import (
+        ConfigError,
+        InvalidKeyError,
+        LllmError,
+        LllmWarning,
+        LoadWarning,
+        PackageError,
+        PackageNotLoadedError,
+        RuntimeNotFoundError,
+    )
+    from lllm.core.prompt import ParseError
+    from lllm.loader import PackageProblemsError
+    from lllm.manifest import ManifestError, ManifestWarning
+    from lllm.plugin_manager import PluginConflictError, PluginError, PluginWarning
+
+    errors = [ArchiveError, ConfigError, InvalidKeyError, PackageError, PackageNotLoadedError, RuntimeNotFoundError, ParseError,
+              PackageProblemsError, ManifestError, PluginError, PluginConflictError, lllm.ResourceNotFoundError,
+              lllm.ResourceTypeError, lllm.ResourceLoadError]
+    assert all(issubclass(error, LllmError) for error in errors)
+    # ... keeping the built-in classes they always had
+    assert issubclass(lllm.ResourceNotFoundError, KeyError) and issubclass(ManifestError, ValueError)
+    assert all(issubclass(w, LllmWarning) and issubclass(w, RuntimeWarning) for w in (ManifestWarning, PluginWarning, LoadWarning))
+    with pytest.raises(InvalidKeyError):
+        lllm.load_resource("no-colon", runtime=lllm.Runtime())
+    with pytest.raises(RuntimeNotFoundError):
+        lllm.get_runtime("no-such-runtime")
+
+
+def test_a_bug_keeps_its_traceback_and_the_warning_display_is_put_back(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import warnings
+
+    import lllm.cli
+
+    def broken(args: object) -> int:
+        raise TypeError("a real bug")
+
+    monkeypatch.setattr(lllm.cli, "cmd_cache_info", broken)
+    before = warnings.showwarning
+    with pytest.raises(TypeError, match="a real bug"):
+        lllm.cli.main(["cache", "info"])
+    assert warnings.showwarning is before
+    monkeypatch.setenv("LLLM_CACHE_DIR", str(tmp_path / "cache"))
+    assert lllm.cli.main(["cache", "clear"]) == 0
+    assert warnings.showwarning is before
+
+
+def test_check_ignores_unrelated_warnings_and_warnings_have_one_prefix(tmp_path: Path, home: Path) -> None:
+    package = write_tree(tmp_path / "pkg", {
+        "lllm.toml": '[package]\nname = "pkg"\n',
+        "prompts/old.py": "import warnings\nfrom lllm import Prompt\nwarnings.warn('an old API', DeprecationWarning)\np = Prompt(path='p', prompt='P')\n",
+    })
+    assert_ok(run(["check"], package, home))
+    write_tree(package, {"prompts/bad.py": "raise RuntimeError('boom')\n"})
+    listed = run(["ls"], package, home)
+    assert "lllm: warning: " in listed.stderr and "lllm: warning: lllm:" not in listed.stderr, listed.stderr
+
+
+def test_check_calls_a_section_conflict_a_plugin_problem(tmp_path: Path, home: Path) -> None:
+    plugin = (
+        "from lllm.plugin import SectionSpec, hookimpl\n@hookimpl\ndef lllm_sections():\n"
+        "    return [SectionSpec(name='notes', resource_type='note')]\n@hookimpl\ndef lllm_discover(folder):\n    return []\n"
+    )
+    site = write_tree(tmp_path / "site", {
+        "one.py": plugin, "two.py": plugin,
+        "one-1.0.dist-info/METADATA": "Metadata-Version: 2.1\nName: one\nVersion: 1.0\n",
+        "one-1.0.dist-info/entry_points.txt": "[lllm.plugins]\none = one\n",
+        "two-1.0.dist-info/METADATA": "Metadata-Version: 2.1\nName: two\nVersion: 1.0\n",
+        "two-1.0.dist-info/entry_points.txt": "[lllm.plugins]\ntwo = two\n",
+    })
+    package = write_tree(tmp_path / "pkg", {"lllm.toml": '[package]\nname = "pkg"\n'})
+    result = run(["check"], package, home, third_party_plugins=True, PYTHONPATH=str(site))
+    assert result.returncode == 1 and "plugin: Section 'notes' is claimed by two plugins" in result.stdout, describe(result)

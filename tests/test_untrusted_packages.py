@@ -397,7 +397,7 @@ def test_warnings_name_the_caller(world: dict[str, Path]) -> None:
     script = "import warnings\nwarnings.simplefilter('always')\nimport lllm  # line 3\n"
     result = subprocess.run([sys.executable, "-c", script], cwd=world["project"], env=env_of(world),
                             capture_output=True, text=True, timeout=60)
-    assert "<string>:3: RuntimeWarning" in result.stderr and "boom" in result.stderr, result.stderr
+    assert "<string>:3: LoadWarning" in result.stderr and "boom" in result.stderr, result.stderr
 
 
 def test_dotted_folder_and_file_names_load(world: dict[str, Path]) -> None:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import attrs
 
+from lllm.core.errors import LllmError
 from lllm.manifest import MANIFEST_NAME, Manifest, parse_manifest
 
 DEFAULT_MAX_TOTAL_SIZE = 512 * 1024 * 1024
@@ -26,7 +27,7 @@ _RATIO_FLOOR = 64 * 1024
 _IGNORED_TOP_LEVEL = frozenset({"__MACOSX"})
 
 
-class ArchiveError(ValueError):
+class ArchiveError(LllmError, ValueError):
     """A package archive is broken or unsafe; the message names the archive and the entry."""
 
 

@@ -1,6 +1,7 @@
 """The ``lllm`` command: a thin shell over the public Python API.
 
-Errors are one line on stderr with exit status 1; usage errors exit with status 2.
+lllm's own errors (``LllmError``) and operating-system errors are one line on stderr with exit
+status 1; anything else is a bug and keeps its traceback. Usage errors exit with status 2.
 """
 
 from __future__ import annotations
@@ -13,9 +14,10 @@ import warnings
 from typing import Any, Callable, Sequence
 
 from lllm import __version__
+from lllm.core.errors import LllmError
 
 # Errors a command reports as one line; anything else is a bug and keeps its traceback.
-_EXPECTED_ERRORS: tuple[type[BaseException], ...] = (OSError, ValueError, KeyError, TypeError, RuntimeError)
+_EXPECTED_ERRORS: tuple[type[BaseException], ...] = (LllmError, OSError)
 
 
 def _print_table(rows: list[Sequence[str]], headers: Sequence[str]) -> None:
@@ -169,6 +171,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 def cmd_check(args: argparse.Namespace) -> int:
     from lllm import Runtime, resolve_config
     from lllm.loader import PackageLoader
+    from lllm.plugin_manager import PluginError
     from lllm.project import load_shared_packages
     from lllm.scopes import find_project_root
 
@@ -181,7 +184,9 @@ def cmd_check(args: argparse.Namespace) -> int:
     loader = PackageLoader(runtime, on_problem=lambda problem: None)  # strict: collects every problem
     try:
         loader.load(target)
-    except (ValueError, OSError, RecursionError) as exc:  # ManifestError is a ValueError
+    except PluginError as exc:  # two plugins claiming one section, or a strict plugin failure
+        problems.append(f"plugin: {_message(exc)}")
+    except (LllmError, OSError, RecursionError) as exc:
         problems.append(f"manifest: {_message(exc)}")
     else:
         # The shared packages a program there would load: one that is broken is a problem too.
@@ -392,7 +397,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _show_warning(message: Any, category: type[Warning], filename: str, lineno: int, file: Any = None, line: Any = None) -> None:
-    print(f"lllm: warning: {message}", file=sys.stderr)
+    text = str(message)
+    print(f"lllm: warning: {text.removeprefix('lllm: ')}", file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -403,7 +409,8 @@ def main(argv: list[str] | None = None) -> int:
     if run is None:
         parser.print_help()
         return 2
-    warnings.showwarning = _show_warning
+    previous = warnings.showwarning
+    warnings.showwarning = _show_warning  # put back when the command is over
     for stream in (sys.stdout, sys.stderr):  # a file name that is not valid UTF-8 never ends a command
         reconfigure = getattr(stream, "reconfigure", None)
         if reconfigure is not None:
@@ -421,6 +428,8 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    finally:
+        warnings.showwarning = previous
 
 
 if __name__ == "__main__":

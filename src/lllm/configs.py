@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 from typing import Any, Mapping
 
+from lllm.core.errors import ConfigError
 from lllm.core.resource import ResourceNode
 from lllm.core.runtime import Runtime, get_default_runtime
 
@@ -35,17 +36,17 @@ def _base_node(runtime: Runtime, node: ResourceNode, base: str) -> ResourceNode:
 def _resolve(runtime: Runtime, node: ResourceNode, chain: list[str]) -> dict[str, Any]:
     value = node.value
     if not isinstance(value, Mapping):
-        raise ValueError(f"Config {node.qualified_key!r} is a {type(value).__name__}, not a mapping.")
+        raise ConfigError(f"Config {node.qualified_key!r} is a {type(value).__name__}, not a mapping.")
     data = copy.deepcopy(dict(value))
     base = data.pop(BASE_KEY, None)
     if base is None:
         return data
     if not isinstance(base, str) or not base:
-        raise ValueError(f"Config {node.qualified_key!r}: '{BASE_KEY}' must be a config name, got {base!r}.")
+        raise ConfigError(f"Config {node.qualified_key!r}: '{BASE_KEY}' must be a config name, got {base!r}.")
     parent = _base_node(runtime, node, base)
     if parent.qualified_key in chain:
         cycle = " -> ".join([*chain, parent.qualified_key])
-        raise ValueError(f"Config inheritance cycle: {cycle}")
+        raise ConfigError(f"Config inheritance cycle: {cycle}")
     return deep_merge(_resolve(runtime, parent, [*chain, parent.qualified_key]), data)
 
 

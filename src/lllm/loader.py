@@ -18,6 +18,7 @@ import attrs
 from lllm._index.folders import Discovery, FolderContext, load_folder
 from lllm._index.package_index import PackageIndex, open_cache
 from lllm._index.records import SectionRow
+from lllm.core.errors import LllmError, LoadWarning
 from lllm.core.resource import PackageInfo, ResourceNode, package_folder
 from lllm.core.runtime import Runtime, get_default_runtime
 from lllm.manifest import (
@@ -78,7 +79,7 @@ def _warning_category(kind: str) -> type[Warning]:
         from lllm.plugin_manager import PluginWarning
 
         return PluginWarning
-    return RuntimeWarning
+    return LoadWarning
 
 
 def _internal(module: str) -> bool:
@@ -104,7 +105,7 @@ def warn_problems(problems: list[LoadProblem]) -> None:
         warnings.warn(problem.message, _warning_category(problem.kind), stacklevel=level)
 
 
-class PackageProblemsError(RuntimeError):
+class PackageProblemsError(LllmError, RuntimeError):
     """A strict load found problems; ``problems`` lists every one."""
 
     def __init__(self, problems: list[LoadProblem]):

@@ -20,6 +20,8 @@ import types
 import warnings
 from typing import TYPE_CHECKING, Any, Mapping, NamedTuple
 
+from lllm.core.errors import LllmError, LllmWarning, PackageError
+
 if TYPE_CHECKING:
     from pathlib import Path
 
@@ -50,11 +52,11 @@ _PACKAGE_KEYS = ("name", "version", "description")
 _EMPTY_MAPPING: Mapping[str, Any] = types.MappingProxyType({})
 
 
-class ManifestWarning(RuntimeWarning):
+class ManifestWarning(LllmWarning, RuntimeWarning):
     """A manifest key lllm does not understand (a typo, a misplaced key); loading goes on."""
 
 
-class ManifestError(ValueError):
+class ManifestError(LllmError, ValueError):
     """A manifest that cannot be used: bad TOML, a wrong type, a bad name, an unreadable file.
 
     ``file`` is the manifest (a ``Path``), ``key`` the dotted key at fault (such as
@@ -152,8 +154,8 @@ def validate_package_name(
 ) -> str:
     """Return ``name`` if it is a valid package name (ASCII letters, digits, ``_`` and ``-``).
 
-    Otherwise raise ``ManifestError`` naming ``file`` and ``key``, or a plain ``ValueError``
-    when ``file`` is ``None``.
+    Otherwise raise ``ManifestError`` naming ``file`` and ``key``, or a ``PackageError`` (a
+    ``ValueError``) when ``file`` is ``None``.
     """
     if _is_package_name(name):
         return name
@@ -162,7 +164,7 @@ def validate_package_name(
         "(no '.', ':', '/' or spaces)"
     )
     if file is None:
-        raise ValueError(message[0].upper() + message[1:] + ".")
+        raise PackageError(message[0].upper() + message[1:] + ".")
     raise ManifestError(file, message, key)
 
 

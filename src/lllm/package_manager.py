@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from lllm.archive import ArchiveLimits, ArchivePlan, extract_package, inspect_archive
+from lllm.core.errors import PackageError, PackageNotLoadedError
 from lllm.core.runtime import Runtime, get_default_runtime
 from lllm.filelock import exclusive_lock, try_lock, unlock
 from lllm.manifest import ManifestError, read_manifest, validate_package_name
@@ -315,7 +316,7 @@ def export_package(
     info = rt.packages.get(package_name)
     if info is None or info.base_dir is None:
         known = ", ".join(sorted(rt.packages)) or "none"
-        raise KeyError(f"Package {package_name!r} is not loaded; loaded packages: {known}.")
+        raise PackageNotLoadedError(f"Package {package_name!r} is not loaded; loaded packages: {known}.")
     base = Path(info.base_dir)
     target = _zip_name(output_path)
     # The zip never contains itself (an output path inside the package folder).
@@ -324,7 +325,7 @@ def export_package(
         used: dict[str, Path] = {}
         for folder, dependency in _transitive_dependencies(base):
             if folder in used and used[folder] != dependency:
-                raise ValueError(f"Cannot bundle both {used[folder]} and {dependency}: same folder name {folder!r}.")
+                raise PackageError(f"Cannot bundle both {used[folder]} and {dependency}: same folder name {folder!r}.")
             used[folder] = dependency
             prefix = f"{package_name}/{PROJECT_PACKAGES_FOLDER}/{folder}/"
             entries.extend((prefix + rel, file) for rel, file in _export_files(dependency, False, target))
@@ -403,11 +404,11 @@ def remove_package(name: str, *, scope: str | None = None, runtime: Runtime | No
         raise FileNotFoundError(2, f"Package {name!r} is not installed", ", ".join(str(scope_dir(s)) for s in scopes))
     if len(found) > 1:
         paths = " and ".join(str(path) for _, path in found)
-        raise ValueError(f"Package {name!r} is installed in both scopes ({paths}); pass scope='user' or 'project'.")
+        raise PackageError(f"Package {name!r} is installed in both scopes ({paths}); pass scope='user' or 'project'.")
     _, folder = found[0]
     root = folder.parent
     if folder.is_symlink() or os.path.realpath(folder) != os.path.join(os.path.realpath(root), name):
-        raise ValueError(f"Refusing to remove {folder}: it is a link or lies outside {root}.")
+        raise PackageError(f"Refusing to remove {folder}: it is a link or lies outside {root}.")
     with exclusive_lock(root / f".{name}{_LOCK_SUFFIX}"):
         doomed = Path(tempfile.mkdtemp(prefix=f"{_TEMP_PREFIX}{os.getpid()}-", dir=root))
         try:

@@ -25,6 +25,7 @@ import attrs
 import pluggy
 
 from lllm import hookspecs
+from lllm.core.errors import LllmError, LllmWarning
 from lllm.discovery import SectionFolder, SectionSpec
 from lllm.section_spec import foreign_loaders
 
@@ -45,11 +46,11 @@ BUILTIN_PLUGINS: tuple[tuple[str, str], ...] = (
 )
 
 
-class PluginWarning(RuntimeWarning):
+class PluginWarning(LllmWarning, RuntimeWarning):
     """A plugin is broken and was skipped (``LLLM_STRICT_PLUGINS=1`` raises ``PluginError`` instead)."""
 
 
-class PluginError(RuntimeError):
+class PluginError(LllmError, RuntimeError):
     """A plugin could not be used (raised instead of a warning when ``LLLM_STRICT_PLUGINS=1``)."""
 
 
@@ -297,9 +298,9 @@ class PluginHost:
     def _broken(self, record: PluginRecord, exc: BaseException) -> None:
         record.status = "broken"
         record.error = f"{type(exc).__name__}: {exc}"
-        message = f"lllm: {record.origin} is broken and was skipped: {record.error}"
         if _strict():
-            raise PluginError(message) from exc
+            raise PluginError(f"lllm: {record.origin} is broken (LLLM_STRICT_PLUGINS=1): {record.error}") from exc
+        message = f"lllm: {record.origin} is broken and was skipped: {record.error}"
         with self._lock:
             self._problems.append(message)
 

@@ -46,7 +46,9 @@ def check_scope(scope: str | None, *, allow_none: bool = False) -> str | None:
         return None
     if scope not in SCOPES:
         allowed = ", ".join(repr(s) for s in SCOPES) + (" or None" if allow_none else "")
-        raise ValueError(f"Invalid scope {scope!r}: expected {allowed}.")
+        from lllm.core.errors import PackageError
+
+        raise PackageError(f"Invalid scope {scope!r}: expected {allowed}.")
     return scope
 
 

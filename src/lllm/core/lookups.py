@@ -38,9 +38,9 @@ def load_resource(url: str, runtime: Runtime | None = None) -> Any:
     section of the default package: ``"assets:logo.png"`` → ``<default>.assets:logo.png``.
     """
     if not isinstance(url, str) or ":" not in url:
-        raise ValueError(
-            f"load_resource() needs '<package>.<section>:<path>' or '<section>:<path>', got {url!r}."
-        )
+        from lllm.core.errors import InvalidKeyError
+
+        raise InvalidKeyError(f"load_resource() needs '<package>.<section>:<path>' or '<section>:<path>', got {url!r}.")
     rt = _runtime(runtime)
     prefix, _, path = url.partition(":")
     namespace = rt.default_namespace

@@ -6,6 +6,8 @@ Creating any of these objects registers nothing: the ``prompts`` section finds m
 
 from __future__ import annotations
 
+from lllm.core.errors import LllmError
+
 import functools
 import sys
 from typing import Any, Iterable, Mapping
@@ -15,7 +17,7 @@ import attrs
 from lllm.core.resource import validate_key
 
 
-class ParseError(ValueError):
+class ParseError(LllmError, ValueError):
     """A model's answer could not be parsed; ``missing`` names the required tags it lacks."""
 
     def __init__(self, message: str, missing: Iterable[str] = ()) -> None:

@@ -12,7 +12,7 @@ import threading
 from types import MappingProxyType
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
-from lllm.core.errors import ResourceNotFoundError, ResourceTypeError
+from lllm.core.errors import ResourceNotFoundError, ResourceTypeError, RuntimeNotFoundError
 from lllm.core.resource import PackageInfo, ResourceNode
 from lllm.core.sections import UNTYPED_FALLBACK_SECTIONS, SectionRegistry
 
@@ -445,7 +445,7 @@ def get_runtime(name: str | None = None) -> Runtime:
     runtime = _named_runtimes.get(name)
     if runtime is None:
         known = ", ".join(sorted(_named_runtimes)) or "none"
-        raise KeyError(f"No runtime named {name!r}; known runtimes: {known}.")
+        raise RuntimeNotFoundError(f"No runtime named {name!r}; known runtimes: {known}.")
     return runtime
 
 
