@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pkgtree import write_tree
 from plugin_fixtures import (
     ALPHA_BUILTIN_KEYS,
     ALPHA_FILES,
@@ -1018,3 +1019,25 @@ def test_a_default_folder_must_stay_inside_the_package(folder) -> None:
 
 def test_a_default_folder_may_be_nested() -> None:
     assert SectionSpec(name="notes", resource_type="note", default_folder="data/notes").folder_name == "data/notes"
+
+
+def test_a_plugin_that_declares_nothing_and_unknown_disabled_names_are_said(tmp_path: Path) -> None:
+    site = write_tree(tmp_path / "site", {
+        "emptyplug/__init__.py": "",
+        "emptyplug/hooks.py": "from lllm.plugin import hookimpl\n",
+        "emptyplug-1.0.dist-info/METADATA": "Metadata-Version: 2.1\nName: emptyplug\nVersion: 1.0\n",
+        "emptyplug-1.0.dist-info/entry_points.txt": "[lllm.plugins]\nemptyplug = emptyplug\n",
+    })
+    code = """
+import json, warnings
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    import lllm
+    lllm.load_package(".", runtime=lllm.Runtime())
+print(json.dumps([str(w.message) for w in caught]))
+"""
+    package = write_tree(tmp_path / "pkg", {"lllm.toml": '[package]\nname = "pkg"\n', "prompts/a.md": "A"})
+    env = clean_env(tmp_path / "home", site, LLLM_CACHE_DIR=str(tmp_path / "cache"), LLLM_DISABLE_PLUGINS="nosuch,prompts")
+    messages = run_python(code, cwd=package, env=env)
+    assert any("emptyplug" in m and "declares nothing" in m for m in messages), messages
+    assert any("LLLM_DISABLE_PLUGINS names 'nosuch'" in m for m in messages), messages

@@ -224,11 +224,17 @@ class PluginHost:
                 self._records = inherited + self._local
             return list(self._records)
 
-    @staticmethod
-    def _apply_switches(records: list[PluginRecord]) -> None:
+    def _apply_switches(self, records: list[PluginRecord]) -> None:
         disabled = {n.strip() for n in os.environ.get("LLLM_DISABLE_PLUGINS", "").split(",") if n.strip()}
         from lllm._flags import flag
 
+        unknown = sorted(disabled - {record.name for record in records})
+        if unknown:
+            known = ", ".join(sorted(record.name for record in records))
+            self._problems.append(
+                f"lllm: LLLM_DISABLE_PLUGINS names {', '.join(repr(n) for n in unknown)}, which no plugin is called "
+                f"(plugins: {known})"
+            )
         autoload = flag("LLLM_PLUGINS_AUTOLOAD", True)
         for record in records:
             if record.name in disabled:
@@ -252,6 +258,11 @@ class PluginHost:
             self._check_hook_names(record, manager)
             record.sections = tuple(self._declared_sections(record, manager))
             record.status = "loaded"
+            if not manager.get_hookcallers(record.plugin):
+                self._problems.append(
+                    f"lllm: {record.origin} declares nothing: {record.source} has no @hookimpl functions "
+                    "(does the entry point name the module that holds the hooks?)"
+                )
         except Exception as exc:
             if manager.is_registered(record.plugin):
                 manager.unregister(record.plugin)
