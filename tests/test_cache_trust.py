@@ -44,6 +44,10 @@ def python_path(*folders: Path) -> str:
     return os.pathsep.join([*map(str, folders), *filter(None, [os.environ.get("PYTHONPATH")])])
 
 
+def write_project(root: Path, files: dict[str, str]) -> Path:
+    return age(write_tree(root, {"lllm.toml": '[package]\nname = "proj"\n', **files}))
+
+
 def child_env(cache: Path, home: Path, **extra: str) -> dict[str, str]:
     """A child's environment: no ``LLLM_*`` variable of ours, a private cache and home."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("LLLM_")}
@@ -57,10 +61,9 @@ def lllm_command(project: Path, cache: Path, *args: str) -> subprocess.Completed
 
 
 def test_a_failed_import_is_tried_again_once_fixed(tmp_path: Path) -> None:
-    project = age(write_tree(tmp_path / "proj", {
-        "lllm.toml": '[package]\nname = "proj"\n',
+    project = write_project(tmp_path / "proj", {
         "prompts/chat.py": "from lllm import Prompt\nfrom ._shared import TONE\nanswer = Prompt(path='answer', prompt=TONE)\n",
-    }))
+    })
     cache = tmp_path / "cache"
     assert prompts(project, cache) == {}
     assert prompts(project, cache) == {}  # the failure is reported again, not cached
@@ -70,18 +73,16 @@ def test_a_failed_import_is_tried_again_once_fixed(tmp_path: Path) -> None:
 
 
 def test_a_module_needing_an_environment_variable_loads_once_it_is_set(tmp_path: Path) -> None:
-    project = age(write_tree(tmp_path / "proj", {
-        "lllm.toml": '[package]\nname = "proj"\n',
+    project = write_project(tmp_path / "proj", {
         "prompts/env.py": "import os\nfrom lllm import Prompt\np = Prompt(path='p', prompt=os.environ['LLLM_TEST_TONE'])\n",
-    }))
+    })
     cache = tmp_path / "cache"
     assert prompts(project, cache) == {}
     assert prompts(project, cache, LLLM_TEST_TONE="calm") == {"proj.prompts:env/p": "calm"}
 
 
 def test_sibling_modules_are_inputs_of_the_files_that_import_them(tmp_path: Path) -> None:
-    project = age(write_tree(tmp_path / "proj", {
-        "lllm.toml": '[package]\nname = "proj"\n',
+    project = write_project(tmp_path / "proj", {
         "prompts/names.py": "NAMES = ['a', 'b']\n",
         "prompts/gen.py": (
             "from lllm import Prompt\nfrom .names import NAMES\n"
@@ -90,7 +91,7 @@ def test_sibling_modules_are_inputs_of_the_files_that_import_them(tmp_path: Path
         "helpers/__init__.py": "",
         "helpers/tone.py": "TONE = 'calm'\n",
         "prompts/deep.py": "from lllm import Prompt\nfrom ..helpers import tone\np = Prompt(path='p', prompt=tone.TONE)\n",
-    }))
+    })
     cache = tmp_path / "cache"
     first = prompts(project, cache)
     assert first["proj.prompts:gen/b"] == "Hi b" and first["proj.prompts:deep/p"] == "calm"
@@ -101,10 +102,9 @@ def test_sibling_modules_are_inputs_of_the_files_that_import_them(tmp_path: Path
 
 
 def test_a_same_size_edit_with_the_old_time_never_runs_stale_bytecode(tmp_path: Path) -> None:
-    project = age(write_tree(tmp_path / "proj", {
-        "lllm.toml": '[package]\nname = "proj"\n',
+    project = write_project(tmp_path / "proj", {
         "prompts/chat.py": "from lllm import Prompt\nold = Prompt(path='old', prompt='v1')\n",
-    }))
+    })
     cache = tmp_path / "cache"
     source = project / "prompts/chat.py"
     # A timestamp .pyc as plain Python writes it: it matches the edit below by size and time.
@@ -154,11 +154,10 @@ def test_editing_an_editable_plugins_submodule_takes_effect(tmp_path: Path) -> N
     write_tree(site, {
         **EDITABLE_PLUGIN,
     })
-    project = age(write_tree(tmp_path / "proj", {
-        "lllm.toml": '[package]\nname = "proj"\n',
+    project = write_project(tmp_path / "proj", {
         "notes/a.txt": "alpha",
         "memos/b.md": "beta",
-    }))
+    })
     age(site)
     cache = tmp_path / "cache"
     probe = (
@@ -188,7 +187,7 @@ def test_callable_package_entry_points_are_asked_every_time(tmp_path: Path) -> N
     })
     for name in ("one", "two"):
         write_tree(site / name, {"lllm.toml": f'[package]\nname = "{name}"\n', "prompts/p.md": name})
-    project = age(write_tree(tmp_path / "proj", {"lllm.toml": '[package]\nname = "proj"\n'}))
+    project = write_project(tmp_path / "proj", {})
     cache = tmp_path / "cache"
     for name in ("one", "two", "one"):
         got = prompts(project, cache, PYTHONPATH=python_path(site), LLLM_TEST_SHIPPED=str(site / name))
@@ -196,10 +195,6 @@ def test_callable_package_entry_points_are_asked_every_time(tmp_path: Path) -> N
 
 
 # ------------------------------------------------------- what a review of the cache found
-
-
-def write_project(root: Path, files: dict[str, str]) -> Path:
-    return age(write_tree(root, {"lllm.toml": '[package]\nname = "proj"\n', **files}))
 
 
 def edit(path: Path, text: str) -> None:

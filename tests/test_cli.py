@@ -713,8 +713,9 @@ def test_a_bug_keeps_its_traceback_and_the_warning_display_is_put_back(monkeypat
         lllm.cli.main(["cache", "info"])
     assert warnings.showwarning is before
     monkeypatch.setenv("LLLM_CACHE_DIR", str(tmp_path / "cache"))
+    errors = sys.stdout.errors
     assert lllm.cli.main(["cache", "clear"]) == 0
-    assert warnings.showwarning is before
+    assert warnings.showwarning is before and sys.stdout.errors == errors
 
 
 def test_check_ignores_unrelated_warnings_and_warnings_have_one_prefix(tmp_path: Path, home: Path) -> None:

@@ -168,21 +168,15 @@ class PackageFileFinder:
         name = fullname.rpartition(".")[2]
         folders = [os.fspath(p) for p in path]
         folder_only = name.startswith(ENCODED_FOLDER)
-        if folder_only:
+        if folder_only or name.startswith(ENCODED_FILE):
             try:
-                name = bytes.fromhex(name[len(ENCODED_FOLDER) :]).decode("utf-8", "surrogateescape")
+                prefix = ENCODED_FOLDER if folder_only else ENCODED_FILE
+                decoded = bytes.fromhex(name[len(prefix) :]).decode("utf-8", "surrogateescape")
             except ValueError:
                 return None
-        elif name.startswith(ENCODED_FILE):
-            try:
-                stem = bytes.fromhex(name[len(ENCODED_FILE) :]).decode("utf-8", "surrogateescape")
-            except ValueError:
-                return None
-            for folder in folders:
-                file = os.path.join(folder, stem + ".py")
-                if _is_file(file, folder, stem + ".py"):
-                    return importlib.util.spec_from_file_location(fullname, file, loader=PackageFileLoader(fullname, file))
-            return None
+            if not folder_only:
+                return _file_spec(fullname, folders, decoded)
+            name = decoded
         for folder in folders:
             base = os.path.join(folder, name)
             init = os.path.join(base, "__init__.py")
@@ -195,17 +189,20 @@ class PackageFileFinder:
             spec = importlib.machinery.ModuleSpec(fullname, None, is_package=True)
             spec.submodule_search_locations = portions
             return spec
-        if folder_only:
-            return None
-        for folder in folders:
-            file = os.path.join(folder, name + ".py")
-            if _is_file(file, folder, name + ".py"):
-                return importlib.util.spec_from_file_location(fullname, file, loader=PackageFileLoader(fullname, file))
-        return None
+        return None if folder_only else _file_spec(fullname, folders, name)
 
     @staticmethod
     def invalidate_caches() -> None:
         """Nothing is cached (``importlib.invalidate_caches`` calls this)."""
+
+
+def _file_spec(fullname: str, folders: list[str], stem: str) -> importlib.machinery.ModuleSpec | None:
+    """The spec of module ``fullname`` from the first ``<stem>.py`` in ``folders``."""
+    for folder in folders:
+        file = os.path.join(folder, stem + ".py")
+        if _is_file(file, folder, stem + ".py"):
+            return importlib.util.spec_from_file_location(fullname, file, loader=PackageFileLoader(fullname, file))
+    return None
 
 
 def _is_file(path: str, folder: str, entry: str) -> bool:

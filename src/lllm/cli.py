@@ -411,10 +411,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     previous = warnings.showwarning
     warnings.showwarning = _show_warning  # put back when the command is over
-    for stream in (sys.stdout, sys.stderr):  # a file name that is not valid UTF-8 never ends a command
-        reconfigure = getattr(stream, "reconfigure", None)
-        if reconfigure is not None:
-            reconfigure(errors="backslashreplace")
+    streams = [(stream, stream.errors) for stream in (sys.stdout, sys.stderr) if hasattr(stream, "reconfigure")]
+    for stream, _ in streams:  # a file name that is not valid UTF-8 never ends a command
+        stream.reconfigure(errors="backslashreplace")  # type: ignore[attr-defined]
     try:
         return run(args)
     except BrokenPipeError:
@@ -430,6 +429,8 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     finally:
         warnings.showwarning = previous
+        for stream, errors in streams:
+            stream.reconfigure(errors=errors)  # type: ignore[attr-defined]
 
 
 if __name__ == "__main__":

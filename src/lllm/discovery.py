@@ -42,9 +42,16 @@ def _warn_problem(message: str, file: Path | None, kind: str = "import") -> None
 def walk_files(root: Path, suffixes: Iterable[str] | None = None) -> list[Path]:
     """Files under ``root`` in sorted walk order, skipping hidden and ``_`` names at every
     depth and each real folder after its first visit (see ``walk_stats``)."""
-    wanted = None if suffixes is None else tuple(s.lower() for s in suffixes)
     files, _, _ = walk_stats(os.fspath(root))
-    return [Path(path) for path, relative, _ in files if wanted is None or relative.lower().endswith(wanted)]
+    return _with_suffix([Path(path) for path, _, _ in files], suffixes)
+
+
+def _with_suffix(files: list[Path], suffixes: Iterable[str] | None) -> list[Path]:
+    """The ``files`` whose name ends with one of ``suffixes`` (any case; all when ``None``)."""
+    if suffixes is None:
+        return files
+    wanted = tuple(s.lower() for s in suffixes)
+    return [f for f in files if f.name.lower().endswith(wanted)]
 
 
 def _without_suffix(relative: str) -> str:
@@ -145,12 +152,10 @@ class SectionFolder:
             walked, _, problems = walk_stats(self._path_text, self._confine)
             for problem in problems:
                 self._report(problem.message, Path(problem.path), kind=problem.kind)
-            wanted = None if suffixes is None else tuple(s.lower() for s in suffixes)
-            found = [Path(path) for path, relative, _ in walked if wanted is None or relative.lower().endswith(wanted)]
+            found = _with_suffix([Path(path) for path, _, _ in walked], suffixes)
         else:
             # The loader already walked the folder and names the files to look at, in walk order.
-            wanted = None if suffixes is None else tuple(s.lower() for s in suffixes)
-            found = [f for f in self._only if wanted is None or f.name.lower().endswith(wanted)]
+            found = _with_suffix(self._only, suffixes)
             if self._confine is not None:  # a link may have been pointed elsewhere since the walk
                 inside_folder = [f for f in found if inside(os.path.realpath(f), self._confine)]
                 for file in found:

@@ -187,7 +187,10 @@ def check_installable(plan: ArchivePlan, name: str) -> None:
                     pending.append((target, None))
     folders = [os.path.relpath(entry.path, base).replace(os.sep, "/")
                for table in plan.manifest.sections.values() for entry in (table.paths or ())]
-    folders += [n for n in (*_BUILTIN_FOLDERS, *plan.manifest.sections) if plan.manifest.sections.get(n) is None
+    from lllm.plugin_manager import BUILTIN_PLUGINS
+
+    builtin_folders = [name for name, _ in BUILTIN_PLUGINS]  # each built-in section's default folder is its name
+    folders += [n for n in (*builtin_folders, *plan.manifest.sections) if plan.manifest.sections.get(n) is None
                 or plan.manifest.sections[n].paths is None]
     for _, relative in plan.files:
         for folder in folders:
@@ -212,9 +215,6 @@ def _refuse_absolute(manifest: Any) -> None:
         if os.path.isabs(raw.strip()):
             raise ManifestError(manifest.file, f"{raw.strip()!r} is an absolute path, outside the package folder", key)
 
-
-#: The default folders of lllm's built-in sections.
-_BUILTIN_FOLDERS = ("prompts", "proxies", "tactics", "configs", "assets")
 
 
 def _export_files(base: Path, include_packages: bool, exclude: Path | None = None) -> list[tuple[str, Path]]:

@@ -97,13 +97,13 @@ def _distributions_state(entry: str) -> tuple[int, int] | None:
         names = os.listdir(entry)
     except OSError:
         return None
+    if not any(name.endswith((".dist-info", ".egg-info")) for name in names):
+        return None
     watched = [
         os.path.join(entry, name, "entry_points.txt") if name.endswith((".dist-info", ".egg-info")) else os.path.join(entry, name)
         for name in names
         if name.endswith((".dist-info", ".egg-info", ".pth"))
     ]
-    if not any(name.endswith((".dist-info", ".egg-info")) for name in names):
-        return None
     details = []
     for path in sorted(watched):
         try:
