@@ -16,8 +16,15 @@ from lllm_pytest import drop_session_folder, use_session_folder
 def pytest_addoption(parser: pytest.Parser) -> None:
     """``--differential-steps`` / ``--differential-seed``: the index cache's differential test
     (``tests/test_cache_differential.py``); more steps make a longer soak."""
-    parser.addoption("--differential-steps", type=int, default=220, help="changes the cache differential test makes")
-    parser.addoption("--differential-seed", type=int, default=11, help="the seed of the cache differential test")
+    parser.addoption(
+        "--differential-steps",
+        type=int,
+        default=220,
+        help="changes the cache differential test makes",
+    )
+    parser.addoption(
+        "--differential-seed", type=int, default=11, help="the seed of the cache differential test"
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:

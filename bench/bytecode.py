@@ -51,7 +51,10 @@ def write_files(root: Path, count: int) -> None:
     (package / "__init__.py").write_text("")
     for i in range(count):
         lines = ["from lllm import Prompt"]
-        lines += [f"p{j} = Prompt(path='p{j}', prompt='Prompt {i}/{j} about {{topic}} for {{user}}.')" for j in range(5)]
+        lines += [
+            f"p{j} = Prompt(path='p{j}', prompt='Prompt {i}/{j} about {{topic}} for {{user}}.')"
+            for j in range(5)
+        ]
         (package / f"file_{i:04d}.py").write_text("\n".join(lines) + "\n")
 
 
@@ -65,13 +68,21 @@ def measure(root: Path, mode: str, count: int) -> float:
     env["LLLM_AUTO_INIT"] = "0"
     env["LLLM_CACHE_DIR"] = str(root / "lllm-cache")  # where lllm keeps its bytecode
     env.pop("PYTHONDONTWRITEBYTECODE", None)
-    result = subprocess.run([sys.executable, "-c", CHILD, str(root), mode, str(count)], env=env,
-                            capture_output=True, text=True, check=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-c", CHILD, str(root), mode, str(count)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
+    )
     return json.loads(result.stdout)["seconds"]
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--files", type=int, default=1000)
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
@@ -84,13 +95,17 @@ def main() -> None:
                 clear_bytecode(root)
                 results.setdefault((mode, "cold"), []).append(measure(root, mode, args.files))
                 results.setdefault((mode, "warm"), []).append(measure(root, mode, args.files))
-    print(f"importing {args.files:,} prompt files (5 prompts each), median of {args.repeat} fresh processes")
+    print(
+        f"importing {args.files:,} prompt files (5 prompts each), median of {args.repeat} fresh processes"
+    )
     print(f"{'':8}{'python default':>18}{'lllm (checked hash)':>22}{'ratio':>8}")
     for state in ("warm", "cold"):
         python = statistics.median(results[("python", state)])
         lllm = statistics.median(results[("lllm", state)])
         print(f"{state:8}{python * 1000:>15.1f} ms{lllm * 1000:>19.1f} ms{lllm / python:>8.2f}")
-        print(f"{'':8}{python / args.files * 1e6:>15.1f} us{lllm / args.files * 1e6:>19.1f} us  per file")
+        print(
+            f"{'':8}{python / args.files * 1e6:>15.1f} us{lllm / args.files * 1e6:>19.1f} us  per file"
+        )
 
 
 if __name__ == "__main__":

@@ -78,12 +78,21 @@ def send_report(report: ReportIn) -> Report:
 def direct(inputs: CityIn) -> CityOut:
     """The same work written by hand."""
     weather = get_weather(WeatherIn(city=inputs.city))
-    report = send_report(ReportIn(city=weather.city, temp_c=weather.temp_c, conditions=weather.conditions, email=inputs.email))
+    report = send_report(
+        ReportIn(
+            city=weather.city,
+            temp_c=weather.temp_c,
+            conditions=weather.conditions,
+            email=inputs.email,
+        )
+    )
     return CityOut(summary=report.summary, temp_c=weather.temp_c, sent=report.sent)
 
 
 def measure_overhead(calls: int) -> dict[str, float]:
-    runtime = LlmFunctionRuntime(LlmFunctionConfig(tool_sources=[InMemoryToolSource([get_weather, send_report])]))
+    runtime = LlmFunctionRuntime(
+        LlmFunctionConfig(tool_sources=[InMemoryToolSource([get_weather, send_report])])
+    )
 
     @llm_function(runtime=runtime)
     def city_report(inputs: CityIn) -> CityOut:
@@ -135,16 +144,28 @@ def catalogue() -> tuple[ToolRegistry, list[tuple[str, type[BaseModel], type[Bas
     M = _model
     tools = [
         _tool("geocode", M("GeoIn", city=str), M("GeoOut", lat=float, lon=float, country=str)),
-        _tool("forecast", M("FcIn", lat=float, lon=float), M("FcOut", temp_c=float, rain_mm=float, wind_kmh=float)),
+        _tool(
+            "forecast",
+            M("FcIn", lat=float, lon=float),
+            M("FcOut", temp_c=float, rain_mm=float, wind_kmh=float),
+        ),
         _tool("air_quality", M("AqIn", lat=float, lon=float), M("AqOut", aqi=int)),
         _tool("timezone", M("TzIn", lat=float, lon=float), M("TzOut", tz=str, utc_offset=float)),
         _tool("currency_of", M("CurIn", country=str), M("CurOut", currency=str)),
         _tool("fx_rate", M("FxIn", currency=str), M("FxOut", rate=float)),
         _tool("convert_price", M("CpIn", amount=float, rate=float), M("CpOut", converted=float)),
-        _tool("customer", M("CuIn", customer_id=int), M("CuOut", name=str, email=str, city=str, tier=str)),
+        _tool(
+            "customer",
+            M("CuIn", customer_id=int),
+            M("CuOut", name=str, email=str, city=str, tier=str),
+        ),
         _tool("orders", M("OrIn", customer_id=int), M("OrOut", order_count=int, total=float)),
         _tool("discount", M("DiIn", tier=str, total=float), M("DiOut", discount=float)),
-        _tool("send_email", M("EmIn", email=str, subject=str, body=str), M("EmOut", sent=bool, message_id=str)),
+        _tool(
+            "send_email",
+            M("EmIn", email=str, subject=str, body=str),
+            M("EmOut", sent=bool, message_id=str),
+        ),
         _tool("compose", M("CoIn", name=str, temp_c=float), M("CoOut", subject=str, body=str)),
         _tool("translate", M("TrIn", body=str, language=str), M("TrOut", translated=str)),
         _tool("language_of", M("LaIn", country=str), M("LaOut", language=str)),
@@ -180,7 +201,11 @@ def catalogue() -> tuple[ToolRegistry, list[tuple[str, type[BaseModel], type[Bas
         ("echo", M("T21In", city=str), M("T21Out", city=str)),
         ("customer fx", M("T22In", customer_id=int), M("T22Out", rate=float)),
         ("warehouse weather", M("T23In", sku=str), M("T23Out", temp_c=float)),
-        ("full report", M("T24In", customer_id=int), M("T24Out", name=str, temp_c=float, aqi=int, discount=float, currency=str)),
+        (
+            "full report",
+            M("T24In", customer_id=int),
+            M("T24Out", name=str, temp_c=float, aqi=int, discount=float, currency=str),
+        ),
     ]
     return registry, tasks
 
@@ -197,7 +222,14 @@ def measure_planning(repeats: int) -> list[dict[str, object]]:
             workflow = planner.plan(input_model, output_model)
             times.append(time.perf_counter() - start)
             steps = len(workflow.steps)
-        rows.append({"task": name, "steps": steps, "median_ms": statistics.median(times) * 1000, "max_ms": max(times) * 1000})
+        rows.append(
+            {
+                "task": name,
+                "steps": steps,
+                "median_ms": statistics.median(times) * 1000,
+                "max_ms": max(times) * 1000,
+            }
+        )
     return rows
 
 
@@ -210,12 +242,18 @@ def main() -> None:
 
     overhead = measure_overhead(args.calls)
     print("cached call vs direct tool calls (two tools of ~1 ms each), median of", args.calls)
-    print(f"  direct {overhead['direct_us']:.0f} us, cached llm_function {overhead['cached_us']:.0f} us, "
-          f"overhead {overhead['overhead_us']:.0f} us, ratio {overhead['ratio']:.3f} (budget <= 1.5)")
+    print(
+        f"  direct {overhead['direct_us']:.0f} us, cached llm_function {overhead['cached_us']:.0f} us, "
+        f"overhead {overhead['overhead_us']:.0f} us, ratio {overhead['ratio']:.3f} (budget <= 1.5)"
+    )
     rows = measure_planning(args.repeats)
-    print(f"schema planner, {len(rows)} tasks over 20 tools (median and max of {args.repeats} runs; budget < 10 ms each)")
+    print(
+        f"schema planner, {len(rows)} tasks over 20 tools (median and max of {args.repeats} runs; budget < 10 ms each)"
+    )
     for row in rows:
-        print(f"  {row['task']:<20} steps={row['steps']}  median {row['median_ms']:.2f} ms  max {row['max_ms']:.2f} ms")
+        print(
+            f"  {row['task']:<20} steps={row['steps']}  median {row['median_ms']:.2f} ms  max {row['max_ms']:.2f} ms"
+        )
     worst = max(row["max_ms"] for row in rows)
     print(f"  worst {worst:.2f} ms, ratio to budget {worst / 10:.2f}")
     if args.json:

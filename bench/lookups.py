@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from lllm.core.resource import PackageInfo, ResourceNode
 from lllm.core.runtime import Runtime
@@ -28,11 +28,17 @@ def build_runtime(n_keys: int) -> Runtime:
     rt.register_package(PackageInfo("root"))
     for i in range(n_keys):
         namespace = ("root", "dep_a", "dep_b")[i % 3] + ".prompts"
-        rt.register(ResourceNode.eager(f"group{i % 50}/prompt{i}", i, namespace=namespace, resource_type="prompt"))
+        rt.register(
+            ResourceNode.eager(
+                f"group{i % 50}/prompt{i}", i, namespace=namespace, resource_type="prompt"
+            )
+        )
     return rt
 
 
-def ops_per_second(fn: Callable[[], None], calls_per_fn: int, seconds: float = 0.4, repeats: int = 5) -> float:
+def ops_per_second(
+    fn: Callable[[], None], calls_per_fn: int, seconds: float = 0.4, repeats: int = 5
+) -> float:
     """Best of ``repeats`` timed runs of ``fn`` lasting about ``seconds`` each."""
     loops = 1
     while True:
@@ -66,7 +72,9 @@ def lookup_rates(
     so that no resolution is remembered: the worst case of a miss.
     """
     get, get_prompt, has, keys = rt.get, rt.get_prompt, rt.has, rt.keys
-    marker = ResourceNode.eager("bench/marker", 0, namespace=marker_namespace, resource_type="prompt")
+    marker = ResourceNode.eager(
+        "bench/marker", 0, namespace=marker_namespace, resource_type="prompt"
+    )
 
     def run_exact() -> None:
         for k in exact:
@@ -125,7 +133,14 @@ def main() -> None:
     rt = build_runtime(args.keys)
     root_keys = [k for k in rt.keys("prompt") if k.startswith("root.")][:1000]
     bare = [k.partition(":")[2] for k in root_keys]
-    rates = lookup_rates(rt, root_keys, bare, [f"root:{k}" for k in bare], [f"missing/key{i}" for i in range(1000)], "root.prompts")
+    rates = lookup_rates(
+        rt,
+        root_keys,
+        bare,
+        [f"root:{k}" for k in bare],
+        [f"missing/key{i}" for i in range(1000)],
+        "root.prompts",
+    )
     results = {LABELS[key]: rates[key] for key in LABELS}
     print(f"lookups at {args.keys:,} registered keys")
     print(f"{'lookup':<22}{'ops/s':>14}{'budget':>14}{'ratio':>8}")
@@ -137,7 +152,9 @@ def main() -> None:
             print(f"{name:<22}{rate:>14,.0f}{budget:>14,}{rate / budget:>8.2f}")
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"keys": args.keys, "ops_per_second": results, "budgets": BUDGETS}, f, indent=2)
+            json.dump(
+                {"keys": args.keys, "ops_per_second": results, "budgets": BUDGETS}, f, indent=2
+            )
 
 
 if __name__ == "__main__":

@@ -44,15 +44,66 @@ DEP_PROMPTS = 2
 DEP_CONFIGS = 1
 
 _WORDS = (
-    "account", "answer", "assistant", "billing", "brief", "careful", "cite", "clear", "concise",
-    "context", "customer", "detail", "draft", "email", "evidence", "explain", "fact", "friendly",
-    "gather", "helpful", "invoice", "issue", "list", "order", "policy", "polite", "question",
-    "reason", "refund", "reply", "request", "review", "safe", "search", "short", "source", "step",
-    "summary", "support", "task", "ticket", "tone", "topic", "user", "verify", "warranty",
+    "account",
+    "answer",
+    "assistant",
+    "billing",
+    "brief",
+    "careful",
+    "cite",
+    "clear",
+    "concise",
+    "context",
+    "customer",
+    "detail",
+    "draft",
+    "email",
+    "evidence",
+    "explain",
+    "fact",
+    "friendly",
+    "gather",
+    "helpful",
+    "invoice",
+    "issue",
+    "list",
+    "order",
+    "policy",
+    "polite",
+    "question",
+    "reason",
+    "refund",
+    "reply",
+    "request",
+    "review",
+    "safe",
+    "search",
+    "short",
+    "source",
+    "step",
+    "summary",
+    "support",
+    "task",
+    "ticket",
+    "tone",
+    "topic",
+    "user",
+    "verify",
+    "warranty",
 )
 _VARIABLES = (
-    "question", "context", "user_name", "assistant_name", "language", "max_words", "tone",
-    "document", "history", "product", "date", "format",
+    "question",
+    "context",
+    "user_name",
+    "assistant_name",
+    "language",
+    "max_words",
+    "tone",
+    "document",
+    "history",
+    "product",
+    "date",
+    "format",
 )
 _TASKS = ("answer", "summarize", "classify", "extract", "rewrite", "translate", "plan", "critique")
 _MODELS = ("gpt-4o", "gpt-4o-mini", "claude-3-5-sonnet", "llama-3.1-70b", "mistral-large")
@@ -61,14 +112,25 @@ _MODELS = ("gpt-4o", "gpt-4o-mini", "claude-3-5-sonnet", "llama-3.1-70b", "mistr
 # ----------------------------------------------------------------------------- environment
 
 
-def child_env(home: str | os.PathLike[str], cache_dir: str | os.PathLike[str], *, builtin_plugins_only: bool = False) -> dict[str, str]:
+def child_env(
+    home: str | os.PathLike[str],
+    cache_dir: str | os.PathLike[str],
+    *,
+    builtin_plugins_only: bool = False,
+) -> dict[str, str]:
     """The environment for a benchmark child: no ``LLLM_*`` from the caller, an empty
     ``LLLM_HOME``, a private ``LLLM_CACHE_DIR`` and bytecode written next to the sources."""
     env = {
         k: v
         for k, v in os.environ.items()
         if not k.startswith("LLLM_")
-        and k not in ("PYTHONDONTWRITEBYTECODE", "PYTHONPYCACHEPREFIX", "PYTHONPROFILEIMPORTTIME", "PYTHONSTARTUP")
+        and k
+        not in (
+            "PYTHONDONTWRITEBYTECODE",
+            "PYTHONPYCACHEPREFIX",
+            "PYTHONPROFILEIMPORTTIME",
+            "PYTHONSTARTUP",
+        )
     }
     env["LLLM_HOME"] = str(home)
     env["LLLM_CACHE_DIR"] = str(cache_dir)
@@ -96,7 +158,12 @@ def _template(rng: random.Random) -> str:
 
 
 def _prompt_file(rng: random.Random, n_prompts: int, title: str) -> str:
-    lines = [f'"""{title}: synthetic prompts for the lllm startup benchmark."""', "", "from lllm import Prompt", ""]
+    lines = [
+        f'"""{title}: synthetic prompts for the lllm startup benchmark."""',
+        "",
+        "from lllm import Prompt",
+        "",
+    ]
     for j in range(n_prompts):
         task = _TASKS[(j + rng.randrange(len(_TASKS))) % len(_TASKS)]
         path = f"{task}_{j}"
@@ -115,7 +182,7 @@ def _config_yaml(rng: random.Random, base: str | None) -> str:
         f"  max_tokens: {rng.choice((256, 512, 800, 1024, 2048))}",
         f"  max_turns: {rng.randint(1, 12)}",
         "stop:",
-        *(f"  - \"{rng.choice(_WORDS)}\"" for _ in range(rng.randint(1, 3))),
+        *(f'  - "{rng.choice(_WORDS)}"' for _ in range(rng.randint(1, 3))),
         f"description: {_sentence(rng, rng.randint(5, 12))}",
         "",
     ]
@@ -124,7 +191,9 @@ def _config_yaml(rng: random.Random, base: str | None) -> str:
 
 def _asset(rng: random.Random, kind: str) -> bytes:
     if kind == "txt":
-        return ("\n".join(_sentence(rng, rng.randint(8, 20)) for _ in range(rng.randint(2, 8))) + "\n").encode()
+        return (
+            "\n".join(_sentence(rng, rng.randint(8, 20)) for _ in range(rng.randint(2, 8))) + "\n"
+        ).encode()
     if kind == "json":
         value = {
             "id": rng.randrange(10**6),
@@ -267,7 +336,9 @@ def make_tree(
         if j == deps - 1 and deps > 1:
             lines += ["[dependencies]", 'packages = ["../dep0"]', ""]
         writer.write(f"deps/dep{j}/lllm.toml", "\n".join(lines))
-        writer.write(f"deps/dep{j}/prompts/shared.py", _prompt_file(rng, DEP_PROMPTS, f"bench_dep{j} shared"))
+        writer.write(
+            f"deps/dep{j}/prompts/shared.py", _prompt_file(rng, DEP_PROMPTS, f"bench_dep{j} shared")
+        )
         for c in range(DEP_CONFIGS):
             writer.write(f"deps/dep{j}/configs/defaults_{c}.yaml", _config_yaml(rng, None))
 
@@ -290,7 +361,9 @@ def make_tree(
             "asset": txt_assets[len(txt_assets) // 2] if txt_assets else None,
         },
     }
-    (out / MARKER).write_text(json.dumps({k: v for k, v in info.items() if k != "root"}, indent=2, sort_keys=True) + "\n")
+    (out / MARKER).write_text(
+        json.dumps({k: v for k, v in info.items() if k != "root"}, indent=2, sort_keys=True) + "\n"
+    )
     return info
 
 
@@ -321,7 +394,9 @@ print(json.dumps({
 """
 
 
-def count_keys(root: str | os.PathLike[str], env: dict[str, str] | None = None, cwd: str | None = None) -> dict[str, Any]:
+def count_keys(
+    root: str | os.PathLike[str], env: dict[str, str] | None = None, cwd: str | None = None
+) -> dict[str, Any]:
     """Load ``root`` with ``lllm.load_package`` into a fresh ``Runtime`` in a subprocess and
     return the key counts it registered (plus ``stderr``: warnings printed while loading).
 
@@ -350,15 +425,23 @@ def count_keys(root: str | os.PathLike[str], env: dict[str, str] | None = None, 
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Write the synthetic tree of the lllm startup benchmark.")
-    parser.add_argument("out", help="folder to write (created; emptied if it is a previous benchmark tree)")
-    parser.add_argument("--scale", type=int, default=1, help="multiplies the prompt files (default 1)")
+    parser = argparse.ArgumentParser(
+        description="Write the synthetic tree of the lllm startup benchmark."
+    )
+    parser.add_argument(
+        "out", help="folder to write (created; emptied if it is a previous benchmark tree)"
+    )
+    parser.add_argument(
+        "--scale", type=int, default=1, help="multiplies the prompt files (default 1)"
+    )
     parser.add_argument("--prompt-files", type=int, default=DEFAULT_SIZES["prompt_files"])
     parser.add_argument("--prompts-per-file", type=int, default=DEFAULT_SIZES["prompts_per_file"])
     parser.add_argument("--configs", type=int, default=DEFAULT_SIZES["configs"])
     parser.add_argument("--assets", type=int, default=DEFAULT_SIZES["assets"])
     parser.add_argument("--deps", type=int, default=DEFAULT_SIZES["deps"])
-    parser.add_argument("--no-count", action="store_true", help="skip loading the tree to count its keys")
+    parser.add_argument(
+        "--no-count", action="store_true", help="skip loading the tree to count its keys"
+    )
     args = parser.parse_args(argv)
 
     info = make_tree(
@@ -375,7 +458,9 @@ def main(argv: list[str] | None = None) -> int:
         f"wrote {info['root']}: {info['files']:,} files; {s['prompt_files']:,} prompt files x {s['prompts_per_file']} prompts, "
         f"{s['configs']:,} configs, {s['assets']:,} assets, {s['deps']} dependencies"
     )
-    print(f"expected keys: {e['total']:,} ({e['prompt']:,} prompts, {e['config']:,} configs, {e['asset']:,} assets)")
+    print(
+        f"expected keys: {e['total']:,} ({e['prompt']:,} prompts, {e['config']:,} configs, {e['asset']:,} assets)"
+    )
     if args.no_count:
         return 0
     counted = count_keys(info["root"])
@@ -386,7 +471,10 @@ def main(argv: list[str] | None = None) -> int:
     if counted["stderr"].strip():
         print("warnings while loading:\n" + counted["stderr"].rstrip(), file=sys.stderr)
     if any(counted[k] != e[k] for k in ("prompt", "config", "asset", "total")):
-        print("MISMATCH: the loader registered a different number of keys than the tree holds", file=sys.stderr)
+        print(
+            "MISMATCH: the loader registered a different number of keys than the tree holds",
+            file=sys.stderr,
+        )
         return 1
     return 0
 

@@ -171,15 +171,27 @@ class Runner:
         self.stderr: dict[str, str] = {}
         self.children = 0
 
-    def run(self, code: str, cwd: Path, env: dict[str, str], *args: str, label: str) -> tuple[float, str]:
+    def run(
+        self, code: str, cwd: Path, env: dict[str, str], *args: str, label: str
+    ) -> tuple[float, str]:
         """Run ``python -c code args`` in ``cwd``; return (wall seconds, stdout)."""
         argv = [sys.executable, "-c", code, *args]
         t0 = time.perf_counter()
-        proc = subprocess.run(argv, check=False, cwd=cwd, env=env, capture_output=True, text=True, timeout=CHILD_TIMEOUT)
+        proc = subprocess.run(
+            argv,
+            check=False,
+            cwd=cwd,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=CHILD_TIMEOUT,
+        )
         wall = time.perf_counter() - t0
         self.children += 1
         if proc.returncode != 0:
-            raise ChildError(f"{label}: child exited with {proc.returncode}:\n{proc.stderr[-4000:]}")
+            raise ChildError(
+                f"{label}: child exited with {proc.returncode}:\n{proc.stderr[-4000:]}"
+            )
         if proc.stderr.strip() and label not in self.stderr:
             self.stderr[label] = proc.stderr.strip()
         return wall, proc.stdout
@@ -301,18 +313,26 @@ def print_table(title: str, rows: list[dict[str, Any]]) -> None:
 def prepare_tree(base: Path, scale: int) -> dict[str, Any]:
     """The tree for ``scale`` under ``base``: reused if its marker matches, else (re)written."""
     out = base / f"scale-{scale}"
-    wanted = {**DEFAULT_SIZES, "scale": scale, "prompt_files": DEFAULT_SIZES["prompt_files"] * scale}
+    wanted = {
+        **DEFAULT_SIZES,
+        "scale": scale,
+        "prompt_files": DEFAULT_SIZES["prompt_files"] * scale,
+    }
     marker = read_marker(out)
     if marker is not None and marker.get("sizes") == wanted and (out / "lllm.toml").is_file():
         log(f"scale {scale}: reusing the tree at {out}")
         return {"root": str(out), "reused": True, **marker}
     t0 = time.perf_counter()
     info = make_tree(out, scale=scale)
-    log(f"scale {scale}: wrote {info['files']:,} files to {out} in {time.perf_counter() - t0:.1f} s")
+    log(
+        f"scale {scale}: wrote {info['files']:,} files to {out} in {time.perf_counter() - t0:.1f} s"
+    )
     return {**info, "reused": False}
 
 
-def bench_general(runner: Runner, empty: Path, env: dict[str, str], repeat: int) -> tuple[list[dict[str, Any]], float]:
+def bench_general(
+    runner: Runner, empty: Path, env: dict[str, str], repeat: int
+) -> tuple[list[dict[str, Any]], float]:
     """python -c pass, import lllm in an empty folder, its peak RSS. Returns rows and the bare
     interpreter's median wall time (seconds)."""
     for _ in range(2):  # warm the OS caches and lllm's own bytecode
@@ -347,8 +367,11 @@ def bench_general(runner: Runner, empty: Path, env: dict[str, str], repeat: int)
     rows = [
         summarize("python_pass", None, [w * 1e3 for w in pass_walls]),
         summarize(
-            "import_empty", None, [(w - bare) * 1e3 for w in empty_walls],
-            raw_wall_seconds=empty_walls, bare_python_median_seconds=bare,
+            "import_empty",
+            None,
+            [(w - bare) * 1e3 for w in empty_walls],
+            raw_wall_seconds=empty_walls,
+            bare_python_median_seconds=bare,
         ),
         summarize("import_empty_inproc", None, [s * 1e3 for s in empty_inproc]),
         summarize("rss_empty", None, rss),
@@ -402,15 +425,21 @@ def bench_scale(
         # cold: bytecode and cache removed; second: the run right after a cold one; warm: a third run.
         make_cold(root, cache_dir)
         for state in states:
-            wall, out = runner.run(IMPORT_CODE, root, env, label=f"import lllm (tree, scale {scale})")
+            wall, out = runner.run(
+                IMPORT_CODE, root, env, label=f"import lllm (tree, scale {scale})"
+            )
             walls[state].append(wall)
             inproc[state].append(float(out))
         make_cold(root, cache_dir)
         for state in states:
-            _, out = runner.run(LOAD_CODE, empty, env, str(root), label=f"load_package (scale {scale})")
+            _, out = runner.run(
+                LOAD_CODE, empty, env, str(root), label=f"load_package (scale {scale})"
+            )
             result = json.loads(out)
             if result["keys"] != expected:
-                raise SystemExit(f"scale {scale}: load_package registered {result['keys']} keys, expected {expected}")
+                raise SystemExit(
+                    f"scale {scale}: load_package registered {result['keys']} keys, expected {expected}"
+                )
             load[state].append(result["seconds"])
         _, out = runner.run(PROBE_CODE, root, env, samples, label=f"probe (tree, scale {scale})")
         probe = json.loads(out)
@@ -419,32 +448,62 @@ def bench_scale(
             first.setdefault(kind, []).append(value["seconds"])
             loaded_before.setdefault(kind, []).append(value["loaded_before"])
             imported.setdefault(kind, []).append(value["imported"])
-        _, out = runner.run(LOOKUP_CODE, root, env, str(lookup_seconds), str(BENCH_DIR), label=f"lookups (scale {scale})")
+        _, out = runner.run(
+            LOOKUP_CODE,
+            root,
+            env,
+            str(lookup_seconds),
+            str(BENCH_DIR),
+            label=f"lookups (scale {scale})",
+        )
         result = json.loads(out)
         facts["lookup_distinct_keys"] = result["distinct_keys"]
         facts["prompt_keys_per_keys_call"] = result["prompt_keys_per_call"]
-        for name in ("get_exact", "get_prompt_bare", "get_prompt_pkg", "has_hit", "has_miss", "has_miss_uncached", "keys_prompt"):
+        for name in (
+            "get_exact",
+            "get_prompt_bare",
+            "get_prompt_pkg",
+            "has_hit",
+            "has_miss",
+            "has_miss_uncached",
+            "keys_prompt",
+        ):
             lookups.setdefault(name, []).append(result[name])
 
     rows = []
     for state in states:
         rows.append(
             summarize(
-                f"import_tree_{state}", scale, [(w - bare) * 1e3 for w in walls[state]],
-                raw_wall_seconds=walls[state], bare_python_median_seconds=bare,
+                f"import_tree_{state}",
+                scale,
+                [(w - bare) * 1e3 for w in walls[state]],
+                raw_wall_seconds=walls[state],
+                bare_python_median_seconds=bare,
             )
         )
-        rows.append(summarize(f"import_tree_{state}_inproc", scale, [s * 1e3 for s in inproc[state]]))
+        rows.append(
+            summarize(f"import_tree_{state}_inproc", scale, [s * 1e3 for s in inproc[state]])
+        )
     for state in states:
         rows.append(summarize(f"load_package_{state}", scale, [s * 1e3 for s in load[state]]))
-    for name in ("get_exact", "get_prompt_bare", "get_prompt_pkg", "has_hit", "has_miss", "has_miss_uncached", "keys_prompt"):
+    for name in (
+        "get_exact",
+        "get_prompt_bare",
+        "get_prompt_pkg",
+        "has_hit",
+        "has_miss",
+        "has_miss_uncached",
+        "keys_prompt",
+    ):
         rows.append(summarize(name, scale, lookups[name]))
     for kind in ("prompt", "config", "asset"):
         if kind in first:
             flags = loaded_before[kind]
             notes = []
             if any(flags):
-                notes.append("already loaded before the read" + ("" if all(flags) else " in some runs"))
+                notes.append(
+                    "already loaded before the read" + ("" if all(flags) else " in some runs")
+                )
             # lllm's own modules by full name, other libraries by their top-level name.
             libraries = sorted(
                 {
@@ -458,25 +517,55 @@ def bench_scale(
                 notes.append("includes importing " + ", ".join(libraries))
             rows.append(
                 summarize(
-                    f"first_{kind}", scale, [s * 1e6 for s in first[kind]],
-                    loaded_before=flags, modules_imported=imported[kind], note="; ".join(notes),
+                    f"first_{kind}",
+                    scale,
+                    [s * 1e6 for s in first[kind]],
+                    loaded_before=flags,
+                    modules_imported=imported[kind],
+                    note="; ".join(notes),
                 )
             )
     rows.append(summarize("rss_tree", scale, rss_tree))
-    rows.append(summarize("rss_added", scale, [m - rss_empty for m in rss_tree], rss_empty_median_mib=rss_empty))
+    rows.append(
+        summarize(
+            "rss_added", scale, [m - rss_empty for m in rss_tree], rss_empty_median_mib=rss_empty
+        )
+    )
     return rows, facts
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="lllm startup benchmark (see bench/README.md).")
-    parser.add_argument("--scale", type=int, action="append", help="tree scale; repeatable (default: 1 and 10)")
-    parser.add_argument("--repeat", type=int, help="fresh processes per metric (default 5; 3 with --quick)")
+    parser.add_argument(
+        "--scale", type=int, action="append", help="tree scale; repeatable (default: 1 and 10)"
+    )
+    parser.add_argument(
+        "--repeat", type=int, help="fresh processes per metric (default 5; 3 with --quick)"
+    )
     parser.add_argument("--quick", action="store_true", help="scale 1 only, 3 repeats")
-    parser.add_argument("--json", type=Path, default=DEFAULT_JSON, help=f"write all samples here (default {DEFAULT_JSON.relative_to(BENCH_DIR.parent)})")
-    parser.add_argument("--tree", type=Path, help="keep the trees in DIR/scale-N and reuse them on later runs")
-    parser.add_argument("--keep", action="store_true", help="keep the temporary folder (trees, caches)")
-    parser.add_argument("--lookup-seconds", type=float, default=0.05, help="approximate length of one timed lookup loop")
-    parser.add_argument("--builtin-plugins-only", action="store_true", help="set LLLM_PLUGINS_AUTOLOAD=0 in the children")
+    parser.add_argument(
+        "--json",
+        type=Path,
+        default=DEFAULT_JSON,
+        help=f"write all samples here (default {DEFAULT_JSON.relative_to(BENCH_DIR.parent)})",
+    )
+    parser.add_argument(
+        "--tree", type=Path, help="keep the trees in DIR/scale-N and reuse them on later runs"
+    )
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the temporary folder (trees, caches)"
+    )
+    parser.add_argument(
+        "--lookup-seconds",
+        type=float,
+        default=0.05,
+        help="approximate length of one timed lookup loop",
+    )
+    parser.add_argument(
+        "--builtin-plugins-only",
+        action="store_true",
+        help="set LLLM_PLUGINS_AUTOLOAD=0 in the children",
+    )
     args = parser.parse_args(argv)
 
     scales = args.scale or ([1] if args.quick else [1, 10])
@@ -493,13 +582,17 @@ def main(argv: list[str] | None = None) -> int:
         empty.mkdir()
         manifest = find_manifest_above(empty)
         if manifest is not None:
-            raise SystemExit(f"{manifest} is above the temporary folder {work}; set TMPDIR to a folder outside any project.")
+            raise SystemExit(
+                f"{manifest} is above the temporary folder {work}; set TMPDIR to a folder outside any project."
+            )
         tree_base = args.tree.resolve() if args.tree else work
         tree_base.mkdir(parents=True, exist_ok=True)
         trees = {scale: prepare_tree(tree_base, scale) for scale in scales}
 
         runner = Runner()
-        general_env = child_env(home, work / "cache-empty", builtin_plugins_only=args.builtin_plugins_only)
+        general_env = child_env(
+            home, work / "cache-empty", builtin_plugins_only=args.builtin_plugins_only
+        )
         general_rows, bare = bench_general(runner, empty, general_env, repeat)
         rss_empty = next(r["median"] for r in general_rows if r["metric"] == "rss_empty")
         scale_rows: dict[int, list[dict[str, Any]]] = {}
@@ -508,7 +601,16 @@ def main(argv: list[str] | None = None) -> int:
             cache_dir = work / f"cache-{scale}"
             env = child_env(home, cache_dir, builtin_plugins_only=args.builtin_plugins_only)
             scale_rows[scale], facts[scale] = bench_scale(
-                runner, scale, trees[scale], empty, env, cache_dir, repeat, bare, rss_empty, args.lookup_seconds
+                runner,
+                scale,
+                trees[scale],
+                empty,
+                env,
+                cache_dir,
+                repeat,
+                bare,
+                rss_empty,
+                args.lookup_seconds,
             )
         elapsed = time.perf_counter() - started
     finally:
@@ -537,26 +639,39 @@ def main(argv: list[str] | None = None) -> int:
         },
         "general": general_rows,
         "scales": {
-            str(scale): {"tree": {k: v for k, v in trees[scale].items() if k != "root"}, "facts": facts[scale], "metrics": scale_rows[scale]}
+            str(scale): {
+                "tree": {k: v for k, v in trees[scale].items() if k != "root"},
+                "facts": facts[scale],
+                "metrics": scale_rows[scale],
+            }
             for scale in scales
         },
         "children_stderr": runner.stderr,
     }
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"lllm startup benchmark: Python {platform.python_version()} on {platform.system()} {platform.machine()}, "
-          f"{repeat} fresh processes per metric, {runner.children} children in {elapsed:.0f} s")
-    print("ratio = measured/budget for times and memory, budget/measured for throughput: "
-          "<= 1.00 meets the budget, > 1.00 misses it (MISS).")
-    print("cold = no bytecode under the tree and an empty LLLM_CACHE_DIR; 2nd run = the run right after a cold one; "
-          "warm = the third run in a row.")
+    print(
+        f"lllm startup benchmark: Python {platform.python_version()} on {platform.system()} {platform.machine()}, "
+        f"{repeat} fresh processes per metric, {runner.children} children in {elapsed:.0f} s"
+    )
+    print(
+        "ratio = measured/budget for times and memory, budget/measured for throughput: "
+        "<= 1.00 meets the budget, > 1.00 misses it (MISS)."
+    )
+    print(
+        "cold = no bytecode under the tree and an empty LLLM_CACHE_DIR; 2nd run = the run right after a cold one; "
+        "warm = the third run in a row."
+    )
     print("'wall - bare' = child wall time minus the median of `python -c pass`.")
     print_table("general", general_rows)
     for scale in scales:
         t, f = trees[scale], facts[scale]
         s = t["sizes"]
-        cache = (f"{f['index_cache_files']} files, {f['index_cache_bytes'] / 1024:,.0f} KiB"
-                 if f["index_cache_files"] else "nothing written")
+        cache = (
+            f"{f['index_cache_files']} files, {f['index_cache_bytes'] / 1024:,.0f} KiB"
+            if f["index_cache_files"]
+            else "nothing written"
+        )
         print_table(
             f"scale {scale}: {s['prompt_files']:,} prompt files x {s['prompts_per_file']}, {s['configs']} configs, "
             f"{s['assets']:,} assets, {s['deps']} deps = {t['expected_keys']['total']:,} keys\n"
@@ -568,7 +683,9 @@ def main(argv: list[str] | None = None) -> int:
         print("\nchildren wrote to stderr (first occurrence per kind of child):")
         for label, text in runner.stderr.items():
             lines = text.splitlines()
-            shown = "\n    ".join(lines[:8]) + (f"\n    ... ({len(lines) - 8} more lines)" if len(lines) > 8 else "")
+            shown = "\n    ".join(lines[:8]) + (
+                f"\n    ... ({len(lines) - 8} more lines)" if len(lines) > 8 else ""
+            )
             print(f"  {label}:\n    {shown}")
 
     print(f"\nwrote {args.json}")

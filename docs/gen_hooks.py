@@ -128,7 +128,9 @@ def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if args == ["--check"]:
         current = OUTPUT.exists() and OUTPUT.read_text(encoding="utf-8") == render()
-        print(f"{OUTPUT}: {'up to date' if current else 'OUT OF DATE (run python docs/gen_hooks.py)'}")
+        print(
+            f"{OUTPUT}: {'up to date' if current else 'OUT OF DATE (run python docs/gen_hooks.py)'}"
+        )
         return 0 if current else 1
     if args:
         print("usage: python docs/gen_hooks.py [--check]", file=sys.stderr)

@@ -19,8 +19,9 @@ cache folder, so tests never read or write the user's cache.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any
 
 import pytest
 
@@ -44,10 +45,22 @@ def lllm_package(tmp_path: Path) -> Callable[..., Path]:
 
     count = 0
 
-    def make(files: Mapping[str, str | bytes] | None = None, *, name: str = "pkg", version: str = "0.1.0", manifest: str | None = None) -> Path:
+    def make(
+        files: Mapping[str, str | bytes] | None = None,
+        *,
+        name: str = "pkg",
+        version: str = "0.1.0",
+        manifest: str | None = None,
+    ) -> Path:
         nonlocal count
         count += 1
-        return write_package(tmp_path / f"lllm-package-{count}" / name, files, name=name, version=version, manifest=manifest)
+        return write_package(
+            tmp_path / f"lllm-package-{count}" / name,
+            files,
+            name=name,
+            version=version,
+            manifest=manifest,
+        )
 
     return make
 

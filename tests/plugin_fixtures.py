@@ -49,7 +49,6 @@ EDITABLE_PLUGIN: dict[str, str] = {
 LLLM_PLUGIN_SWITCHES = ("LLLM_DISABLE_PLUGINS", "LLLM_PLUGINS_AUTOLOAD", "LLLM_STRICT_PLUGINS")
 
 
-
 def make_distribution(
     site: Path,
     name: str,
@@ -85,7 +84,9 @@ def top_level_modules(files: Mapping[str, Any]) -> set[str]:
     return names
 
 
-def write_package(root: Path, name: str, files: Mapping[str, str | bytes] = {}, *, manifest: str = "") -> Path:
+def write_package(
+    root: Path, name: str, files: Mapping[str, str | bytes] = {}, *, manifest: str = ""
+) -> Path:
     """Create an lllm package folder ``root`` named ``name``: an ``lllm.toml`` plus ``files``.
 
     ``manifest`` is appended to the ``[package]`` table (section tables, dependencies, ...).
@@ -101,7 +102,7 @@ def write_package(root: Path, name: str, files: Mapping[str, str | bytes] = {}, 
 
 #: A third-party plugin adding ``datasets`` (type ``dataset``): ``.csv`` files, read lazily
 #: into a list of rows. ``READS`` records every file actually read.
-DATASETS_PLUGIN = '''
+DATASETS_PLUGIN = """
     import csv
     import functools
 
@@ -128,12 +129,12 @@ DATASETS_PLUGIN = '''
             folder.lazy(folder.file_key(file), functools.partial(read_rows, file), file)
             for file in folder.files(suffixes=(".csv",))
         ]
-'''
+"""
 
 
 def section_plugin(section: str, resource_type: str, suffix: str = ".txt") -> str:
     """Source of a plugin declaring ``section`` whose nodes are the stripped texts of its files."""
-    return f'''
+    return f"""
     from lllm.discovery import SectionSpec
     from lllm.hookspecs import hookimpl
 
@@ -149,7 +150,7 @@ def section_plugin(section: str, resource_type: str, suffix: str = ".txt") -> st
             folder.lazy(folder.file_key(f), lambda f=f: f.read_text().strip(), f)
             for f in folder.files(suffixes=({suffix!r},))
         ]
-    '''
+    """
 
 
 # ---------------------------------------------------------------------------- packages
@@ -227,7 +228,9 @@ def run_python(code: str, *, cwd: Path, env: Mapping[str, str]) -> Any:
         timeout=120,
     )
     if result.returncode != 0:
-        raise AssertionError(f"child failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+        raise AssertionError(
+            f"child failed ({result.returncode}):\n{result.stdout}\n{result.stderr}"
+        )
     lines = result.stdout.strip().splitlines()
     if not lines:
         raise AssertionError(f"child printed nothing; stderr:\n{result.stderr}")

@@ -14,8 +14,8 @@ import random
 import stat
 import warnings
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import pytest
 
@@ -33,7 +33,9 @@ DIRECTORY = stat.S_IFDIR | 0o755
 # ----------------------------------------------------------------------------- forging zips
 
 
-def entry(name: str, *, mode: int | None = REGULAR, compress: int = zipfile.ZIP_DEFLATED) -> zipfile.ZipInfo:
+def entry(
+    name: str, *, mode: int | None = REGULAR, compress: int = zipfile.ZIP_DEFLATED
+) -> zipfile.ZipInfo:
     """A raw entry: the name is kept exactly as given (no slash clean-up)."""
     info = zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0))
     info.create_system = 3
@@ -55,8 +57,11 @@ def forge(path: Path, items: list[Item]) -> Path:
             for item in items:
                 name, data = item[0], item[1]
                 options = item[2] if len(item) > 2 else {}
-                info = entry(name, mode=options.get("mode", DIRECTORY if name.endswith("/") else REGULAR),
-                             compress=options.get("compress", zipfile.ZIP_DEFLATED))
+                info = entry(
+                    name,
+                    mode=options.get("mode", DIRECTORY if name.endswith("/") else REGULAR),
+                    compress=options.get("compress", zipfile.ZIP_DEFLATED),
+                )
                 zf.writestr(info, data)
                 if "after" in options:
                     options["after"](info)
@@ -117,18 +122,58 @@ def _raw(make: Callable[[Path], bytes], filename: str = "hostile.zip") -> Callab
 
 CASES: list[Case] = [
     ("dotdot", _zip(with_package(("../evil.txt", "pwned"))), ArchiveError, ("evil.txt",), None),
-    ("dotdot-inside", _zip(with_package(("pkg/../../evil.txt", "pwned"))), ArchiveError, ("evil.txt",), None),
-    ("dotdot-backslash", _zip(with_package(("..\\evil.txt", "pwned"))), ArchiveError, ("evil.txt",), None),
-    ("dotdot-backslash-inside", _zip(with_package(("pkg\\..\\..\\evil", "pwned"))), ArchiveError, ("evil",), None),
-    ("dotdot-deep", _zip(with_package(("pkg/prompts/../../../../evil-deep.txt", "pwned"))), ArchiveError, ("evil-deep",), None),
+    (
+        "dotdot-inside",
+        _zip(with_package(("pkg/../../evil.txt", "pwned"))),
+        ArchiveError,
+        ("evil.txt",),
+        None,
+    ),
+    (
+        "dotdot-backslash",
+        _zip(with_package(("..\\evil.txt", "pwned"))),
+        ArchiveError,
+        ("evil.txt",),
+        None,
+    ),
+    (
+        "dotdot-backslash-inside",
+        _zip(with_package(("pkg\\..\\..\\evil", "pwned"))),
+        ArchiveError,
+        ("evil",),
+        None,
+    ),
+    (
+        "dotdot-deep",
+        _zip(with_package(("pkg/prompts/../../../../evil-deep.txt", "pwned"))),
+        ArchiveError,
+        ("evil-deep",),
+        None,
+    ),
     ("absolute", _zip(with_package(("/etc/x", "pwned"))), ArchiveError, ("/etc/x",), None),
-    ("absolute-root-package", _zip([("/pkg/lllm.toml", GOOD_MANIFEST)]), ArchiveError, ("/pkg/lllm.toml",), None),
+    (
+        "absolute-root-package",
+        _zip([("/pkg/lllm.toml", GOOD_MANIFEST)]),
+        ArchiveError,
+        ("/pkg/lllm.toml",),
+        None,
+    ),
     ("drive-slash", _zip(with_package(("C:/x", "pwned"))), ArchiveError, ("C:/x",), None),
     ("drive-backslash", _zip(with_package(("C:\\x", "pwned"))), ArchiveError, ("C:",), None),
-    ("unc-path", _zip(with_package(("\\\\server\\share\\x", "pwned"))), ArchiveError, ("server",), None),
+    (
+        "unc-path",
+        _zip(with_package(("\\\\server\\share\\x", "pwned"))),
+        ArchiveError,
+        ("server",),
+        None,
+    ),
     (
         "symlink",
-        _zip(with_package(("pkg/prompts/link.md", "../../../../etc/passwd", {"mode": stat.S_IFLNK | 0o777}))),
+        _zip(
+            with_package(
+                ("pkg/prompts/link.md", "../../../../etc/passwd", {"mode": stat.S_IFLNK | 0o777})
+            )
+        ),
         ArchiveError,
         ("pkg/prompts/link.md", "link"),
         None,
@@ -140,9 +185,27 @@ CASES: list[Case] = [
         ("pkg/escape",),
         None,
     ),
-    ("fifo", _zip(with_package(("pkg/pipe", b"", {"mode": stat.S_IFIFO | 0o644}))), ArchiveError, ("pkg/pipe",), None),
-    ("char-device", _zip(with_package(("pkg/null", b"", {"mode": stat.S_IFCHR | 0o666}))), ArchiveError, ("pkg/null",), None),
-    ("block-device", _zip(with_package(("pkg/disk", b"", {"mode": stat.S_IFBLK | 0o660}))), ArchiveError, ("pkg/disk",), None),
+    (
+        "fifo",
+        _zip(with_package(("pkg/pipe", b"", {"mode": stat.S_IFIFO | 0o644}))),
+        ArchiveError,
+        ("pkg/pipe",),
+        None,
+    ),
+    (
+        "char-device",
+        _zip(with_package(("pkg/null", b"", {"mode": stat.S_IFCHR | 0o666}))),
+        ArchiveError,
+        ("pkg/null",),
+        None,
+    ),
+    (
+        "block-device",
+        _zip(with_package(("pkg/disk", b"", {"mode": stat.S_IFBLK | 0o660}))),
+        ArchiveError,
+        ("pkg/disk",),
+        None,
+    ),
     ("ratio-bomb", _zip(_ratio_bomb_items()), ArchiveError, ("pkg/zeros.bin", "ratio"), None),
     (
         "total-size-limit",
@@ -158,7 +221,13 @@ CASES: list[Case] = [
         ("11", "10"),
         ArchiveLimits(max_entries=10),
     ),
-    ("duplicate", _zip(with_package(("pkg/dup.txt", "one"), ("pkg/dup.txt", "two"))), ArchiveError, ("pkg/dup.txt",), None),
+    (
+        "duplicate",
+        _zip(with_package(("pkg/dup.txt", "one"), ("pkg/dup.txt", "two"))),
+        ArchiveError,
+        ("pkg/dup.txt",),
+        None,
+    ),
     (
         "duplicate-manifest",
         _zip(with_package(("pkg/lllm.toml", '[package]\nname = "other"\n'))),
@@ -215,8 +284,20 @@ CASES: list[Case] = [
         ("stray.txt",),
         None,
     ),
-    ("no-manifest", _zip([("pkg/prompts/hello.md", "Hello"), ("README.md", "hi")]), ArchiveError, ("lllm.toml",), None),
-    ("manifest-too-deep", _zip([("a/b/lllm.toml", GOOD_MANIFEST)]), ArchiveError, ("lllm.toml",), None),
+    (
+        "no-manifest",
+        _zip([("pkg/prompts/hello.md", "Hello"), ("README.md", "hi")]),
+        ArchiveError,
+        ("lllm.toml",),
+        None,
+    ),
+    (
+        "manifest-too-deep",
+        _zip([("a/b/lllm.toml", GOOD_MANIFEST)]),
+        ArchiveError,
+        ("lllm.toml",),
+        None,
+    ),
     ("empty-zip", _zip([]), ArchiveError, ("lllm.toml",), None),
     (
         "invalid-toml",
@@ -225,10 +306,34 @@ CASES: list[Case] = [
         ("pkg/lllm.toml", "line 3"),
         None,
     ),
-    ("name-traversal", _zip(with_package(manifest='[package]\nname = "../../x"\n')), ManifestError, ("../../x", "pkg/lllm.toml"), None),
-    ("name-with-dot", _zip(with_package(manifest='[package]\nname = "a.b"\n')), ManifestError, ("a.b", "pkg/lllm.toml"), None),
-    ("name-empty", _zip(with_package(manifest='[package]\nname = ""\n')), ManifestError, ("pkg/lllm.toml",), None),
-    ("manifest-not-utf8", _zip(with_package(manifest=b'[package]\nname = "\xff\xfe"\n')), ArchiveError, ("lllm.toml",), None),
+    (
+        "name-traversal",
+        _zip(with_package(manifest='[package]\nname = "../../x"\n')),
+        ManifestError,
+        ("../../x", "pkg/lllm.toml"),
+        None,
+    ),
+    (
+        "name-with-dot",
+        _zip(with_package(manifest='[package]\nname = "a.b"\n')),
+        ManifestError,
+        ("a.b", "pkg/lllm.toml"),
+        None,
+    ),
+    (
+        "name-empty",
+        _zip(with_package(manifest='[package]\nname = ""\n')),
+        ManifestError,
+        ("pkg/lllm.toml",),
+        None,
+    ),
+    (
+        "manifest-not-utf8",
+        _zip(with_package(manifest=b'[package]\nname = "\xff\xfe"\n')),
+        ArchiveError,
+        ("lllm.toml",),
+        None,
+    ),
     (
         "manifest-too-large",
         _zip(with_package(manifest="#" * (1024 * 1024 + 10) + "\n" + GOOD_MANIFEST)),
@@ -236,9 +341,27 @@ CASES: list[Case] = [
         ("lllm.toml",),
         None,
     ),
-    ("not-a-zip", _raw(lambda tmp: b"this is plain text, not a zip archive\n" * 20), ArchiveError, (), None),
-    ("not-a-zip-named-toml", _raw(lambda tmp: GOOD_MANIFEST.encode(), "lllm.toml"), ArchiveError, (), None),
-    ("truncated", _raw(lambda tmp: (data := valid_zip_bytes(tmp))[: len(data) // 2]), ArchiveError, (), None),
+    (
+        "not-a-zip",
+        _raw(lambda tmp: b"this is plain text, not a zip archive\n" * 20),
+        ArchiveError,
+        (),
+        None,
+    ),
+    (
+        "not-a-zip-named-toml",
+        _raw(lambda tmp: GOOD_MANIFEST.encode(), "lllm.toml"),
+        ArchiveError,
+        (),
+        None,
+    ),
+    (
+        "truncated",
+        _raw(lambda tmp: (data := valid_zip_bytes(tmp))[: len(data) // 2]),
+        ArchiveError,
+        (),
+        None,
+    ),
     ("truncated-tail", _raw(lambda tmp: valid_zip_bytes(tmp)[:-10]), ArchiveError, (), None),
     ("empty-file", _raw(lambda tmp: b""), ArchiveError, (), None),
     (
@@ -264,12 +387,24 @@ CASES: list[Case] = [
     ),
     (
         "manifest-is-a-folder-with-content",
-        _zip([("pkg/lllm.toml/", b""), ("pkg/lllm.toml/inner.txt", "x"), ("pkg/prompts/hello.md", "Hello")]),
+        _zip(
+            [
+                ("pkg/lllm.toml/", b""),
+                ("pkg/lllm.toml/inner.txt", "x"),
+                ("pkg/prompts/hello.md", "Hello"),
+            ]
+        ),
         ArchiveError,
         ("lllm.toml",),
         None,
     ),
-    ("root-manifest-is-a-folder", _zip([("lllm.toml/", b""), ("prompts/hello.md", "Hello")]), ArchiveError, ("lllm.toml",), None),
+    (
+        "root-manifest-is-a-folder",
+        _zip([("lllm.toml/", b""), ("prompts/hello.md", "Hello")]),
+        ArchiveError,
+        ("lllm.toml",),
+        None,
+    ),
     # Broken entry data: only visible when the entry is read, i.e. while extracting.
     (
         "bad-crc",
@@ -339,7 +474,11 @@ def assert_unchanged(before: dict, after: dict, root: Path, scope: Path) -> None
         for p in added
         if not (
             p == allowed_dir
-            or (os.path.dirname(p) == allowed_dir and os.path.basename(p).startswith(".") and p.endswith(".lllm-lock"))
+            or (
+                os.path.dirname(p) == allowed_dir
+                and os.path.basename(p).startswith(".")
+                and p.endswith(".lllm-lock")
+            )
         )
     ]
     assert unexpected == [], f"new paths appeared: {unexpected}"
@@ -349,7 +488,9 @@ def assert_unchanged(before: dict, after: dict, root: Path, scope: Path) -> None
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
-def test_hostile_archive_is_refused_and_nothing_is_written(case: Case, env: dict[str, Path], tmp_path: Path) -> None:
+def test_hostile_archive_is_refused_and_nothing_is_written(
+    case: Case, env: dict[str, Path], tmp_path: Path
+) -> None:
     case_id, build, expected, fragments, limits = case
     archive = build(env["work"])
     scope = scope_dir("user")
@@ -377,7 +518,9 @@ def test_hostile_archive_is_refused_and_nothing_is_written(case: Case, env: dict
     assert len(rt.packages) == 0 and rt.keys() == []
 
     assert error is not None, f"{case_id}: the archive was installed"
-    assert isinstance(error, expected), f"{case_id}: expected {expected.__name__}, got {type(error).__name__}: {error}"
+    assert isinstance(error, expected), (
+        f"{case_id}: expected {expected.__name__}, got {type(error).__name__}: {error}"
+    )
     assert isinstance(error, ValueError)
     message = str(error)
     assert str(archive) in message, f"{case_id}: the message does not name the archive: {message}"
@@ -386,7 +529,9 @@ def test_hostile_archive_is_refused_and_nothing_is_written(case: Case, env: dict
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
-def test_project_scope_refuses_the_same_archives(case: Case, env: dict[str, Path], tmp_path: Path) -> None:
+def test_project_scope_refuses_the_same_archives(
+    case: Case, env: dict[str, Path], tmp_path: Path
+) -> None:
     case_id, build, expected, fragments, limits = case
     archive = build(env["work"])
     scope = scope_dir("project")
@@ -395,11 +540,18 @@ def test_project_scope_refuses_the_same_archives(case: Case, env: dict[str, Path
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         with pytest.raises(expected):
-            lllm.install_package(archive, scope="project", runtime=Runtime(), **({"limits": limits} if limits else {}))
+            lllm.install_package(
+                archive,
+                scope="project",
+                runtime=Runtime(),
+                **({"limits": limits} if limits else {}),
+            )
     assert_unchanged(before, snapshot(tmp_path.parent), tmp_path.parent, scope)
 
 
-def test_ratio_bomb_passes_with_a_lenient_ratio_but_not_a_low_total_size(env: dict[str, Path]) -> None:
+def test_ratio_bomb_passes_with_a_lenient_ratio_but_not_a_low_total_size(
+    env: dict[str, Path],
+) -> None:
     archive = forge(env["work"] / "bomb.zip", _ratio_bomb_items())
     # The same archive is accepted when the ratio limit is lifted: the ratio is what refused it.
     plan = inspect_archive(archive, ArchiveLimits(max_ratio=1_000_000))
@@ -471,7 +623,9 @@ def test_inspect_accepts_a_root_manifest_and_ignores_macosx(env: dict[str, Path]
     installed = lllm.install_package(archive, scope="user", runtime=rt)
     assert installed == env["home"] / "packages" / "rooty"
     assert not (installed / "__MACOSX").exists()
-    assert sorted(p.relative_to(installed).as_posix() for p in installed.rglob("*") if p.is_file()) == [
+    assert sorted(
+        p.relative_to(installed).as_posix() for p in installed.rglob("*") if p.is_file()
+    ) == [
         ".lllm-install.json",
         "lllm.toml",
         "prompts/hello.md",
@@ -516,7 +670,10 @@ def test_inspect_writes_nothing(env: dict[str, Path], tmp_path: Path) -> None:
 
 def test_backslash_separators_are_folders(env: dict[str, Path]) -> None:
     """A zip written on Windows with backslashes installs into the same folders."""
-    archive = forge(env["work"] / "win.zip", [("pkg\\lllm.toml", GOOD_MANIFEST), ("pkg\\prompts\\hello.md", "Hi")])
+    archive = forge(
+        env["work"] / "win.zip",
+        [("pkg\\lllm.toml", GOOD_MANIFEST), ("pkg\\prompts\\hello.md", "Hi")],
+    )
     plan = inspect_archive(archive)
     assert plan.root == "pkg"
     assert _relative_files(plan) == ["lllm.toml", "prompts/hello.md"]
@@ -525,7 +682,10 @@ def test_backslash_separators_are_folders(env: dict[str, Path]) -> None:
 
 
 def test_folder_name_differs_from_declared_name(env: dict[str, Path]) -> None:
-    archive = forge(env["work"] / "x.zip", with_package(root="whatever-1.0", manifest='[package]\nname = "real"\n'))
+    archive = forge(
+        env["work"] / "x.zip",
+        with_package(root="whatever-1.0", manifest='[package]\nname = "real"\n'),
+    )
     plan = inspect_archive(archive)
     assert plan.root == "whatever-1.0" and plan.manifest.name == "real"
     installed = lllm.install_package(archive, scope="user", runtime=Runtime(), load=False)
@@ -535,4 +695,3 @@ def test_folder_name_differs_from_declared_name(env: dict[str, Path]) -> None:
 def test_small_highly_compressible_files_are_not_held_to_the_ratio(env: dict[str, Path]) -> None:
     archive = forge(env["work"] / "small.zip", with_package(("pkg/data/spaces.txt", " " * 60_000)))
     assert "data/spaces.txt" in _relative_files(inspect_archive(archive))
-

@@ -80,14 +80,16 @@ def run_import(cwd: Path, home: Path, **variables: str) -> dict:
     proc = run_python(_PROBE, cwd, child_env(home, **variables))
     lines = [line for line in proc.stdout.splitlines() if line.startswith(_MARKER)]
     assert len(lines) == 1, f"no probe output:\n{proc.stdout}\n{proc.stderr}"
-    return json.loads(lines[0][len(_MARKER):])
+    return json.loads(lines[0][len(_MARKER) :])
 
 
 def runtime_warnings(report: dict) -> list[str]:
     return [w["message"] for w in report["warnings"] if w["category"] == "RuntimeWarning"]
 
 
-def make_package(folder: Path, name: str | None, prompts: dict[str, str] | None = None, *, extra: str = "") -> Path:
+def make_package(
+    folder: Path, name: str | None, prompts: dict[str, str] | None = None, *, extra: str = ""
+) -> Path:
     """A package folder with an ``lllm.toml`` (naming it ``name`` if given) and markdown prompts."""
     folder.mkdir(parents=True, exist_ok=True)
     manifest = f'[package]\nname = "{name}"\n' if name else ""
@@ -124,7 +126,9 @@ def work(tmp_path: Path) -> Path:
 @pytest.fixture
 def project(work: Path) -> Path:
     """A project ``proj`` with two prompts and a config."""
-    root = make_package(work / "proj", "proj", {"greet": "Hello {name}", "support/triage": "Triage."})
+    root = make_package(
+        work / "proj", "proj", {"greet": "Hello {name}", "support/triage": "Triage."}
+    )
     (root / "configs").mkdir()
     (root / "configs" / "default.yaml").write_text("model: small\n", encoding="utf-8")
     return root
@@ -161,7 +165,9 @@ def test_project_found_upward_from_a_subfolder(project: Path, home: Path) -> Non
 # ------------------------------------------------------------------------- 2. LLLM_CONFIG
 
 
-def test_lllm_config_manifest_file_from_unrelated_cwd(project: Path, work: Path, home: Path) -> None:
+def test_lllm_config_manifest_file_from_unrelated_cwd(
+    project: Path, work: Path, home: Path
+) -> None:
     elsewhere = work / "elsewhere"
     elsewhere.mkdir()
     report = run_import(elsewhere, home, LLLM_CONFIG=str(project / "lllm.toml"))
@@ -170,7 +176,9 @@ def test_lllm_config_manifest_file_from_unrelated_cwd(project: Path, work: Path,
     assert report["warnings"] == []
 
 
-def test_lllm_config_folder_wins_over_the_cwd_project(project: Path, work: Path, home: Path) -> None:
+def test_lllm_config_folder_wins_over_the_cwd_project(
+    project: Path, work: Path, home: Path
+) -> None:
     other = make_package(work / "other", "other", {"mine": "mine"})
     report = run_import(other, home, LLLM_CONFIG=str(project))
     assert report["prompt_keys"] == PROJECT_PROMPTS
@@ -179,7 +187,9 @@ def test_lllm_config_folder_wins_over_the_cwd_project(project: Path, work: Path,
     assert report["warnings"] == []
 
 
-def test_lllm_config_missing_path_warns_and_loads_nothing(project: Path, home: Path, work: Path) -> None:
+def test_lllm_config_missing_path_warns_and_loads_nothing(
+    project: Path, home: Path, work: Path
+) -> None:
     missing = work / "no_such_project" / "lllm.toml"
     # Even from inside a project: an explicit setting that is wrong is not silently replaced.
     report = run_import(project, home, LLLM_CONFIG=str(missing))
@@ -195,7 +205,9 @@ def test_lllm_config_missing_path_warns_and_loads_nothing(project: Path, home: P
 # ----------------------------------------------------------------------- 3. cwd fallback
 
 
-def test_cwd_fallback_loads_standard_folders_and_suggests_a_manifest(work: Path, home: Path) -> None:
+def test_cwd_fallback_loads_standard_folders_and_suggests_a_manifest(
+    work: Path, home: Path
+) -> None:
     folder = work / "loose_project"
     (folder / "prompts").mkdir(parents=True)
     (folder / "prompts" / "hello.md").write_text("Hello", encoding="utf-8")
@@ -283,7 +295,10 @@ def test_empty_folder_import_is_cheap_and_silent(work: Path, home: Path) -> None
     modules = report["modules"]
     assert not [m for m in modules if m.startswith("lllm.sections")], modules
     for family in ("pluggy", "yaml", "importlib.metadata", "attr", "attrs"):
-        assert not [m for m in modules if m == family or m.startswith(family + ".")], (family, modules)
+        assert not [m for m in modules if m == family or m.startswith(family + ".")], (
+            family,
+            modules,
+        )
     assert report["warnings"] == []
     assert report["keys"] == []
     assert report["packages"] == []
@@ -335,7 +350,9 @@ def test_user_scope_packages_load_without_a_project(work: Path, home: Path) -> N
     assert report["warnings"] == []
 
 
-def test_user_scope_packages_load_without_a_project_when_home_uses_tilde(work: Path, tmp_path: Path) -> None:
+def test_user_scope_packages_load_without_a_project_when_home_uses_tilde(
+    work: Path, tmp_path: Path
+) -> None:
     # ``LLLM_HOME=~/...`` is expanded (``lllm.scopes.lllm_home``), so the import-time check
     # must look in the same place and find the user-scope package.
     fake_user_home = tmp_path / "user_home"
@@ -348,12 +365,18 @@ def test_user_scope_packages_load_without_a_project_when_home_uses_tilde(work: P
 # ---------------------------------------------------------- 8. pip-installed packages
 
 
-def test_entry_point_package_loads_with_a_project(project: Path, home: Path, tmp_path: Path) -> None:
+def test_entry_point_package_loads_with_a_project(
+    project: Path, home: Path, tmp_path: Path
+) -> None:
     site = tmp_path / "site"
     dist_info = site / "acme_dist-1.0.dist-info"
     dist_info.mkdir(parents=True)
-    (dist_info / "METADATA").write_text("Metadata-Version: 2.1\nName: acme-dist\nVersion: 1.0\n", encoding="utf-8")
-    (dist_info / "entry_points.txt").write_text("[lllm.packages]\nacme = acme_pkg\n", encoding="utf-8")
+    (dist_info / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: acme-dist\nVersion: 1.0\n", encoding="utf-8"
+    )
+    (dist_info / "entry_points.txt").write_text(
+        "[lllm.packages]\nacme = acme_pkg\n", encoding="utf-8"
+    )
     module = site / "acme_pkg"
     make_package(module, "acme", {"x": "from a wheel"})
     (module / "__init__.py").write_text("", encoding="utf-8")
@@ -439,7 +462,9 @@ def test_load_runtime_returns_the_stored_runtime_and_replaces_a_name(experiments
     assert second.keys() == ["exp_b_pkg.prompts:greet"]
 
 
-def test_load_runtime_without_a_name_replaces_the_default(experiments: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_load_runtime_without_a_name_replaces_the_default(
+    experiments: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     old = get_default_runtime()
     monkeypatch.chdir(experiments / "experiment_a")
     new = load_runtime()
@@ -474,7 +499,9 @@ def test_load_runtime_missing_path(experiments: Path) -> None:
         get_runtime("broken")
 
 
-def test_load_runtime_shared_packages_switch(work: Path, monkeypatch: pytest.MonkeyPatch, isolated_runtimes: Path) -> None:
+def test_load_runtime_shared_packages_switch(
+    work: Path, monkeypatch: pytest.MonkeyPatch, isolated_runtimes: Path
+) -> None:
     root = make_package(work / "proj", "proj", {"main": "main"})
     make_package(root / "lllm_packages" / "dropin", "dropin", {"d": "d"})
     make_package(isolated_runtimes / "packages" / "user_pkg", "user_pkg", {"u": "u"})
@@ -489,7 +516,9 @@ def test_load_runtime_shared_packages_switch(work: Path, monkeypatch: pytest.Mon
     assert sorted(without.packages) == ["proj"]
 
 
-def test_load_runtime_discovers_the_cwd_project(work: Path, monkeypatch: pytest.MonkeyPatch, isolated_runtimes: Path) -> None:
+def test_load_runtime_discovers_the_cwd_project(
+    work: Path, monkeypatch: pytest.MonkeyPatch, isolated_runtimes: Path
+) -> None:
     root = make_package(work / "proj", "proj", {"main": "main"})
     make_package(root / "lllm_packages" / "dropin", "dropin", {"d": "d"})
     (root / "deeper").mkdir()
@@ -499,7 +528,9 @@ def test_load_runtime_discovers_the_cwd_project(work: Path, monkeypatch: pytest.
     assert found.default_namespace == "proj"
 
 
-def test_load_runtime_without_cwd_discovery_is_empty(work: Path, monkeypatch: pytest.MonkeyPatch, isolated_runtimes: Path) -> None:
+def test_load_runtime_without_cwd_discovery_is_empty(
+    work: Path, monkeypatch: pytest.MonkeyPatch, isolated_runtimes: Path
+) -> None:
     root = make_package(work / "proj", "proj", {"main": "main"})
     make_package(root / "lllm_packages" / "dropin", "dropin", {"d": "d"})
     monkeypatch.chdir(root)
@@ -510,22 +541,41 @@ def test_load_runtime_without_cwd_discovery_is_empty(work: Path, monkeypatch: py
     assert get_runtime("empty") is empty
 
 
-
-@pytest.mark.parametrize("variable,value,expect", [
-    ("LLLM_NO_CACHE", "2", "it stays off"),
-    ("LLLM_AUTO_INIT", "2", "it stays on"),
-    ("LLLM_AUTO_INIT", "nope", "it stays on"),
-])
-def test_a_switch_value_not_understood_is_named_and_keeps_the_default(tmp_path: Path, variable: str, value: str, expect: str) -> None:
+@pytest.mark.parametrize(
+    "variable,value,expect",
+    [
+        ("LLLM_NO_CACHE", "2", "it stays off"),
+        ("LLLM_AUTO_INIT", "2", "it stays on"),
+        ("LLLM_AUTO_INIT", "nope", "it stays on"),
+    ],
+)
+def test_a_switch_value_not_understood_is_named_and_keeps_the_default(
+    tmp_path: Path, variable: str, value: str, expect: str
+) -> None:
     from lllm.testing import write_files
 
     write_files(tmp_path / "proj", {"lllm.toml": '[package]\nname = "proj"\n', "prompts/a.md": "A"})
     env = {k: v for k, v in os.environ.items() if not k.startswith("LLLM_")}
-    env.update({"LLLM_HOME": str(tmp_path / "home"), "LLLM_CACHE_DIR": str(tmp_path / "cache"), variable: value})
+    env.update(
+        {
+            "LLLM_HOME": str(tmp_path / "home"),
+            "LLLM_CACHE_DIR": str(tmp_path / "cache"),
+            variable: value,
+        }
+    )
     code = "import warnings\nwarnings.simplefilter('always')\nimport lllm\nprint(lllm.get_default_runtime().keys())\n"
-    result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path / "proj", env=env, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=tmp_path / "proj",
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
-    assert f"{variable}={value!r} is not understood" in result.stderr and expect in result.stderr, result.stderr
+    assert f"{variable}={value!r} is not understood" in result.stderr and expect in result.stderr, (
+        result.stderr
+    )
     assert "proj.prompts:a" in result.stdout  # auto-init ran: the default
     if variable == "LLLM_NO_CACHE":
         assert any((tmp_path / "cache").glob("*.idx"))  # the cache stayed on

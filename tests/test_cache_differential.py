@@ -25,11 +25,11 @@ import subprocess
 import sys
 import time
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
-
 from plugin_fixtures import EDITABLE_PLUGIN
 
 from lllm.testing import write_files
@@ -58,7 +58,9 @@ def render(runtime):
     return out
 """
 
-SERVER = RENDER + r"""
+SERVER = (
+    RENDER
+    + r"""
 import os, sys, json, traceback, warnings
 os.environ["LLLM_AUTO_INIT"] = "0"
 import lllm, lllm.project, lllm.loader, lllm.plugin_manager, lllm.discovery  # the code, not the packages
@@ -94,8 +96,11 @@ for line in sys.stdin:
     os.waitpid(pid, 0)
     print(data, flush=True)
 """
+)
 
-REAL = RENDER + r"""
+REAL = (
+    RENDER
+    + r"""
 import json, warnings
 with warnings.catch_warnings(record=True) as caught:
     warnings.simplefilter("always")
@@ -104,6 +109,7 @@ with warnings.catch_warnings(record=True) as caught:
 result["warnings"] = sorted({str(w.message) for w in caught})
 print(json.dumps(result))
 """
+)
 
 
 class World:
@@ -124,62 +130,80 @@ class World:
     # ----------------------------------------------------------------------- the world
 
     def _write_initial(self) -> None:
-        write_files(self.project, {
-            "lllm.toml": '[package]\nname = "proj"\n[dependencies]\npackages = ["../dep as common"]\n',
-            "prompts/hello.md": "Hello {name}",
-            "prompts/notes/system.md": "System one",
-            "prompts/chat.py": "from lllm import Prompt\nanswer = Prompt(path='answer', prompt='Answer v1')\n",
-            "prompts/names.py": "NAMES = ['a', 'b']\n",
-            "prompts/gen.py": (
-                "from lllm import Prompt\nfrom .names import NAMES\n"
-                "for _n in NAMES:\n    globals()['p_' + _n] = Prompt(path=_n, prompt='Hi ' + _n)\n"
-            ),
-            "prompts/toned.py": "from lllm import Prompt\nfrom ._shared import TONE\np = Prompt(path='p', prompt=TONE)\n",
-            "prompts/_shared.py": "TONE = 'calm'\n",
-            "prompts/envy.py": "import os\nfrom lllm import Prompt\np = Prompt(path='p', prompt='env ' + os.environ['LLLM_DIFF_TONE'][:0])\n",
-            "prompts/deep.py": "from lllm import Prompt\nfrom ..helpers import tone\np = Prompt(path='p', prompt=tone.TONE)\n",
-            "prompts/dyn.py": (
-                "import importlib\nfrom lllm import Prompt\nnames = importlib.import_module('.names', __package__)\n"
-                "d = Prompt(path='d_' + '_'.join(names.NAMES), prompt='dynamic')\n"
-            ),
-            "prompts/maybe.py": (
-                "from lllm import Prompt\ntry:\n    from ._local import LOCAL\nexcept ImportError:\n    LOCAL = 'none'\n"
-                "m = Prompt(path='m_' + LOCAL, prompt='maybe')\n"
-            ),
-            "prompts/outer.py": "from lllm import Prompt\nfrom tones import TONE\no = Prompt(path='o_' + TONE, prompt='outer')\n",
-            "prompts/sub/x.md": "X one",
-            "helpers/__init__.py": "",
-            "helpers/tone.py": "TONE = 'warm'\n",
-            "configs/base.yaml": "model: one\n",
-            "configs/exp.yaml": "base: base\nlayers: 2\n",
-            "assets/data/table.csv": "a,b\n1,2\n",
-            "tactics/t.py": "from lllm import Tactic\nclass Answer(Tactic):\n    name = 'answer'\n",
-            "notes/todo.txt": "milk",
-            "memos/m.md": "memo",
-        })
-        write_files(self.dep, {
-            "lllm.toml": '[package]\nname = "dep"\n',
-            "prompts/greeting.md": "Greetings",
-            "prompts/code.py": "from lllm import Prompt\ng = Prompt(path='g', prompt='dep g')\n",
-        })
-        write_files(self.outside, {
-            "sub_a/y.md": "Y from a", "sub_b/z.md": "Z from b",
-            "lib1/tones.py": "TONE = 'one'\n", "lib2/tones.py": "TONE = 'two'\n",
-        })
-        write_files(self.site, {
-            **EDITABLE_PLUGIN,
-            "shipped_pkg/__init__.py": "",
-            "shipped_pkg/lllm.toml": '[package]\nname = "shipped"\n',
-            "shipped_pkg/prompts/s.md": "Shipped one",
-            "shipper.py": "import os\ndef where():\n    return os.environ['LLLM_DIFF_SHIPPED']\n",
-            "dyn_a/lllm.toml": '[package]\nname = "dyn_a"\n',
-            "dyn_a/prompts/d.md": "Dynamic a",
-            "dyn_b/lllm.toml": '[package]\nname = "dyn_b"\n',
-            "dyn_b/prompts/d.md": "Dynamic b",
-            "shipping-1.0.dist-info/METADATA": "Metadata-Version: 2.1\nName: shipping\nVersion: 1.0\n",
-            "shipping-1.0.dist-info/entry_points.txt": "[lllm.packages]\nshipped = shipped_pkg\ndyn = shipper:where\n",
-        })
-        self.env = {"LLLM_DIFF_TONE_NAME": "LLLM_DIFF_TONE", "LLLM_DIFF_TONE": "set", "LLLM_DIFF_SHIPPED": str(self.site / "dyn_a")}
+        write_files(
+            self.project,
+            {
+                "lllm.toml": '[package]\nname = "proj"\n[dependencies]\npackages = ["../dep as common"]\n',
+                "prompts/hello.md": "Hello {name}",
+                "prompts/notes/system.md": "System one",
+                "prompts/chat.py": "from lllm import Prompt\nanswer = Prompt(path='answer', prompt='Answer v1')\n",
+                "prompts/names.py": "NAMES = ['a', 'b']\n",
+                "prompts/gen.py": (
+                    "from lllm import Prompt\nfrom .names import NAMES\n"
+                    "for _n in NAMES:\n    globals()['p_' + _n] = Prompt(path=_n, prompt='Hi ' + _n)\n"
+                ),
+                "prompts/toned.py": "from lllm import Prompt\nfrom ._shared import TONE\np = Prompt(path='p', prompt=TONE)\n",
+                "prompts/_shared.py": "TONE = 'calm'\n",
+                "prompts/envy.py": "import os\nfrom lllm import Prompt\np = Prompt(path='p', prompt='env ' + os.environ['LLLM_DIFF_TONE'][:0])\n",
+                "prompts/deep.py": "from lllm import Prompt\nfrom ..helpers import tone\np = Prompt(path='p', prompt=tone.TONE)\n",
+                "prompts/dyn.py": (
+                    "import importlib\nfrom lllm import Prompt\nnames = importlib.import_module('.names', __package__)\n"
+                    "d = Prompt(path='d_' + '_'.join(names.NAMES), prompt='dynamic')\n"
+                ),
+                "prompts/maybe.py": (
+                    "from lllm import Prompt\ntry:\n    from ._local import LOCAL\nexcept ImportError:\n    LOCAL = 'none'\n"
+                    "m = Prompt(path='m_' + LOCAL, prompt='maybe')\n"
+                ),
+                "prompts/outer.py": "from lllm import Prompt\nfrom tones import TONE\no = Prompt(path='o_' + TONE, prompt='outer')\n",
+                "prompts/sub/x.md": "X one",
+                "helpers/__init__.py": "",
+                "helpers/tone.py": "TONE = 'warm'\n",
+                "configs/base.yaml": "model: one\n",
+                "configs/exp.yaml": "base: base\nlayers: 2\n",
+                "assets/data/table.csv": "a,b\n1,2\n",
+                "tactics/t.py": "from lllm import Tactic\nclass Answer(Tactic):\n    name = 'answer'\n",
+                "notes/todo.txt": "milk",
+                "memos/m.md": "memo",
+            },
+        )
+        write_files(
+            self.dep,
+            {
+                "lllm.toml": '[package]\nname = "dep"\n',
+                "prompts/greeting.md": "Greetings",
+                "prompts/code.py": "from lllm import Prompt\ng = Prompt(path='g', prompt='dep g')\n",
+            },
+        )
+        write_files(
+            self.outside,
+            {
+                "sub_a/y.md": "Y from a",
+                "sub_b/z.md": "Z from b",
+                "lib1/tones.py": "TONE = 'one'\n",
+                "lib2/tones.py": "TONE = 'two'\n",
+            },
+        )
+        write_files(
+            self.site,
+            {
+                **EDITABLE_PLUGIN,
+                "shipped_pkg/__init__.py": "",
+                "shipped_pkg/lllm.toml": '[package]\nname = "shipped"\n',
+                "shipped_pkg/prompts/s.md": "Shipped one",
+                "shipper.py": "import os\ndef where():\n    return os.environ['LLLM_DIFF_SHIPPED']\n",
+                "dyn_a/lllm.toml": '[package]\nname = "dyn_a"\n',
+                "dyn_a/prompts/d.md": "Dynamic a",
+                "dyn_b/lllm.toml": '[package]\nname = "dyn_b"\n',
+                "dyn_b/prompts/d.md": "Dynamic b",
+                "shipping-1.0.dist-info/METADATA": "Metadata-Version: 2.1\nName: shipping\nVersion: 1.0\n",
+                "shipping-1.0.dist-info/entry_points.txt": "[lllm.packages]\nshipped = shipped_pkg\ndyn = shipper:where\n",
+            },
+        )
+        self.env = {
+            "LLLM_DIFF_TONE_NAME": "LLLM_DIFF_TONE",
+            "LLLM_DIFF_TONE": "set",
+            "LLLM_DIFF_SHIPPED": str(self.site / "dyn_a"),
+        }
         #: A folder put on sys.path (as PYTHONPATH would), where prompts/outer.py finds `tones`.
         self.extra_path = str(self.outside / "lib1")
         self.age_everything()
@@ -192,7 +216,9 @@ class World:
                     os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns - 120_000_000_000))
 
     def files(self, top: Path, suffix: str = "") -> list[Path]:
-        return sorted(p for p in top.rglob(f"*{suffix}") if p.is_file() and "__pycache__" not in p.parts)
+        return sorted(
+            p for p in top.rglob(f"*{suffix}") if p.is_file() and "__pycache__" not in p.parts
+        )
 
     def pick(self, items: list[Path]) -> Path | None:
         return self.rng.choice(items) if items else None
@@ -215,15 +241,24 @@ class World:
         if path is None:
             return self.add_text()
         text = path.read_text()
-        new = "".join(self.rng.choice("klmnop") if c.isalpha() and c not in "{}" else c for c in text)
+        new = "".join(
+            self.rng.choice("klmnop") if c.isalpha() and c not in "{}" else c for c in text
+        )
         self.rewrite(path, new, keep_time=True)
         return f"same-size same-time edit of {path.name}"
 
     def edit_text(self) -> str:
-        path = self.pick(self.files(self.project / "prompts", ".md") + self.files(self.site / "shipped_pkg", ".md"))
+        path = self.pick(
+            self.files(self.project / "prompts", ".md")
+            + self.files(self.site / "shipped_pkg", ".md")
+        )
         if path is None:
             return self.add_text()
-        self.rewrite(path, f"Edited {self.word(self.rng.randint(1, 9))} {{name}}", keep_time=self.rng.random() < 0.3)
+        self.rewrite(
+            path,
+            f"Edited {self.word(self.rng.randint(1, 9))} {{name}}",
+            keep_time=self.rng.random() < 0.3,
+        )
         return f"edit of {path.name}"
 
     def add_text(self) -> str:
@@ -235,8 +270,12 @@ class World:
         return f"add {path.relative_to(self.project)}"
 
     def delete_file(self) -> str:
-        candidates = [p for p in self.files(self.project / "prompts", ".md") + self.files(self.project / "assets")
-                      if p.name not in ("hello.md",)]
+        candidates = [
+            p
+            for p in self.files(self.project / "prompts", ".md")
+            + self.files(self.project / "assets")
+            if p.name not in ("hello.md",)
+        ]
         path = self.pick(candidates)
         if path is None:
             return self.add_text()
@@ -258,7 +297,9 @@ class World:
         text = f"from lllm import Prompt\n{name} = Prompt(path='{name}', prompt='Answer v{self.versions % 10}')\n"
         if path.exists() and self.rng.random() < 0.5:
             # a timestamp .pyc of the old text, then a same-size edit with the old time
-            py_compile.compile(str(path), invalidation_mode=py_compile.PycInvalidationMode.TIMESTAMP)
+            py_compile.compile(
+                str(path), invalidation_mode=py_compile.PycInvalidationMode.TIMESTAMP
+            )
             old = path.read_text()
             text = text[: len(old)].ljust(len(old), "#") if len(text) >= len(old) - 1 else text
             self.rewrite(path, text, keep_time=True)
@@ -268,11 +309,19 @@ class World:
 
     def edit_siblings(self) -> str:
         names = sorted(self.rng.sample("abcdefgh", self.rng.randint(0, 4)))
-        self.rewrite(self.project / "prompts/names.py", f"NAMES = {names!r}\n", keep_time=self.rng.random() < 0.5)
+        self.rewrite(
+            self.project / "prompts/names.py",
+            f"NAMES = {names!r}\n",
+            keep_time=self.rng.random() < 0.5,
+        )
         return f"names.py now {names}"
 
     def edit_helper(self) -> str:
-        self.rewrite(self.project / "helpers/tone.py", f"TONE = '{self.word()}'\n", keep_time=self.rng.random() < 0.5)
+        self.rewrite(
+            self.project / "helpers/tone.py",
+            f"TONE = '{self.word()}'\n",
+            keep_time=self.rng.random() < 0.5,
+        )
         return "edit of helpers/tone.py"
 
     def break_or_fix_import(self) -> str:
@@ -299,8 +348,12 @@ class World:
             wanted = f"LLLM_DIFF_TONE_{self.word(3).upper()}"
             if self.env.get("LLLM_DIFF_TONE_NAME") in self.env or self.rng.random() < 0.5:
                 self.env["LLLM_DIFF_TONE_NAME"] = wanted
-                self.rewrite(envy, "import os\nfrom lllm import Prompt\n"
-                             f"p = Prompt(path='p', prompt='env ' + os.environ['{wanted}'][:0])\n", keep_time=False)
+                self.rewrite(
+                    envy,
+                    "import os\nfrom lllm import Prompt\n"
+                    f"p = Prompt(path='p', prompt='env ' + os.environ['{wanted}'][:0])\n",
+                    keep_time=False,
+                )
                 return f"envy.py now needs {wanted} (fails to import)"
             self.env[self.env["LLLM_DIFF_TONE_NAME"]] = "set"
             return f"set {self.env['LLLM_DIFF_TONE_NAME']} (envy.py imports)"
@@ -314,18 +367,29 @@ class World:
     def edit_plugin(self) -> str:
         spec = self.site / "mini/spec.py"
         text = spec.read_text()
-        folder, suffix = self.rng.choice([("notes", ".txt"), ("memos", ".md"), ("notes", ".md"), ("memos", ".txt")])
-        text = text.replace("default_folder='notes'", "default_folder='@'").replace("default_folder='memos'", "default_folder='@'")
+        folder, suffix = self.rng.choice(
+            [("notes", ".txt"), ("memos", ".md"), ("notes", ".md"), ("memos", ".txt")]
+        )
+        text = text.replace("default_folder='notes'", "default_folder='@'").replace(
+            "default_folder='memos'", "default_folder='@'"
+        )
         text = text.replace("'@'", f"'{folder}'")
-        text = text.replace("SUFFIX = '.txt'", "SUFFIX = '@'").replace("SUFFIX = '.md'", "SUFFIX = '@'").replace("'@'", f"'{suffix}'")
+        text = (
+            text.replace("SUFFIX = '.txt'", "SUFFIX = '@'")
+            .replace("SUFFIX = '.md'", "SUFFIX = '@'")
+            .replace("'@'", f"'{suffix}'")
+        )
         self.rewrite(spec, text, keep_time=self.rng.random() < 0.3)
         return f"plugin spec.py: {folder} {suffix}"
 
     def edit_plugin_reader(self) -> str:
         read = self.site / "mini/read.py"
         method = self.rng.choice(["upper", "lower", "title"])
-        self.rewrite(read, f"def read(node):\n    with open(node.metadata['file_path']) as f:\n        return f.read().{method}()\n",
-                     keep_time=self.rng.random() < 0.5)
+        self.rewrite(
+            read,
+            f"def read(node):\n    with open(node.metadata['file_path']) as f:\n        return f.read().{method}()\n",
+            keep_time=self.rng.random() < 0.5,
+        )
         return f"plugin read.py: {method}"
 
     def swap_folder_and_link(self) -> str:
@@ -342,11 +406,14 @@ class World:
     def copy_tree_over(self) -> str:
         staging = self.root / "staging"
         shutil.rmtree(staging, ignore_errors=True)
-        write_files(staging, {
-            "prompts/hello.md": f"Hello {self.word(5)}",
-            "prompts/notes/system.md": f"System {self.word(3)}",
-            "configs/base.yaml": f"model: {self.word(3)}\n",
-        })
+        write_files(
+            staging,
+            {
+                "prompts/hello.md": f"Hello {self.word(5)}",
+                "prompts/notes/system.md": f"System {self.word(3)}",
+                "configs/base.yaml": f"model: {self.word(3)}\n",
+            },
+        )
         stamp = 1_600_000_000
         for path in staging.rglob("*"):
             os.utime(path, (stamp, stamp))
@@ -372,12 +439,24 @@ class World:
 
     def edit_config(self) -> str:
         path = self.project / "configs" / self.rng.choice(["base.yaml", "exp.yaml", "extra.yaml"])
-        self.rewrite(path, f"model: {self.word(3)}\nlayers: {self.rng.randint(1, 9)}\n", keep_time=self.rng.random() < 0.4)
+        self.rewrite(
+            path,
+            f"model: {self.word(3)}\nlayers: {self.rng.randint(1, 9)}\n",
+            keep_time=self.rng.random() < 0.4,
+        )
         return f"config {path.name}"
 
     def edit_asset(self) -> str:
-        path = self.project / "assets" / self.rng.choice(["data/table.csv", "data/other.csv", "readme.txt"])
-        self.rewrite(path, f"x,y\n{self.rng.randint(0, 9)},{self.rng.randint(0, 9)}\n", keep_time=self.rng.random() < 0.4)
+        path = (
+            self.project
+            / "assets"
+            / self.rng.choice(["data/table.csv", "data/other.csv", "readme.txt"])
+        )
+        self.rewrite(
+            path,
+            f"x,y\n{self.rng.randint(0, 9)},{self.rng.randint(0, 9)}\n",
+            keep_time=self.rng.random() < 0.4,
+        )
         return f"asset {path.name}"
 
     def edit_manifest(self) -> str:
@@ -394,13 +473,20 @@ class World:
     def edit_dependency(self) -> str:
         path = self.dep / "prompts/code.py"
         name = self.word(4)
-        self.rewrite(path, f"from lllm import Prompt\ng = Prompt(path='{name}', prompt='dep {name}')\n", keep_time=self.rng.random() < 0.5)
+        self.rewrite(
+            path,
+            f"from lllm import Prompt\ng = Prompt(path='{name}', prompt='dep {name}')\n",
+            keep_time=self.rng.random() < 0.5,
+        )
         return f"dependency code.py -> {name}"
 
     def edit_tactic(self) -> str:
         name = self.word(4)
-        self.rewrite(self.project / "tactics/t.py", f"from lllm import Tactic\nclass Answer(Tactic):\n    name = '{name}'\n",
-                     keep_time=self.rng.random() < 0.5)
+        self.rewrite(
+            self.project / "tactics/t.py",
+            f"from lllm import Tactic\nclass Answer(Tactic):\n    name = '{name}'\n",
+            keep_time=self.rng.random() < 0.5,
+        )
         return f"tactic name {name}"
 
     def switch_search_path(self) -> str:
@@ -417,11 +503,29 @@ class World:
 
     def changes(self) -> list[Callable[[], str]]:
         return [
-            self.edit_text_same_size, self.edit_text, self.add_text, self.delete_file, self.rename_file,
-            self.edit_python_keys, self.edit_siblings, self.edit_helper, self.break_or_fix_import, self.syntax_error,
-            self.toggle_environment, self.edit_plugin, self.edit_plugin_reader, self.swap_folder_and_link,
-            self.copy_tree_over, self.unzip_over, self.edit_config, self.edit_asset, self.edit_manifest,
-            self.edit_dependency, self.edit_tactic, self.switch_search_path, self.edit_local_module,
+            self.edit_text_same_size,
+            self.edit_text,
+            self.add_text,
+            self.delete_file,
+            self.rename_file,
+            self.edit_python_keys,
+            self.edit_siblings,
+            self.edit_helper,
+            self.break_or_fix_import,
+            self.syntax_error,
+            self.toggle_environment,
+            self.edit_plugin,
+            self.edit_plugin_reader,
+            self.swap_folder_and_link,
+            self.copy_tree_over,
+            self.unzip_over,
+            self.edit_config,
+            self.edit_asset,
+            self.edit_manifest,
+            self.edit_dependency,
+            self.edit_tactic,
+            self.switch_search_path,
+            self.edit_local_module,
         ]
 
 
@@ -430,15 +534,27 @@ class Server:
 
     def __init__(self, world: World) -> None:
         self.world = world
-        self.base_env = {k: v for k, v in os.environ.items() if not k.startswith(("LLLM_", "PYTHONPATH"))}
-        self.base_env.update({
-            "LLLM_CACHE_DIR": str(world.cache),
-            "LLLM_HOME": str(world.root / "home"),
-            "PYTHONPATH": os.pathsep.join([str(world.site), *filter(None, [os.environ.get("PYTHONPATH")])]),
-            "PYTHONDONTWRITEBYTECODE": "",
-        })
-        self.process = subprocess.Popen([sys.executable, "-c", SERVER], cwd=world.project, env=self.base_env, text=True,
-                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        self.base_env = {
+            k: v for k, v in os.environ.items() if not k.startswith(("LLLM_", "PYTHONPATH"))
+        }
+        self.base_env.update(
+            {
+                "LLLM_CACHE_DIR": str(world.cache),
+                "LLLM_HOME": str(world.root / "home"),
+                "PYTHONPATH": os.pathsep.join(
+                    [str(world.site), *filter(None, [os.environ.get("PYTHONPATH")])]
+                ),
+                "PYTHONDONTWRITEBYTECODE": "",
+            }
+        )
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", SERVER],
+            cwd=world.project,
+            env=self.base_env,
+            text=True,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+        )
         assert self.process.stdout is not None and self.process.stdout.readline().strip() == "ready"
 
     def load(self, *, cache: bool) -> dict[str, Any]:
@@ -447,7 +563,12 @@ class Server:
             env["LLLM_NO_CACHE"] = "1"
         unset = [name for name in ("LLLM_DIFF_SHIPPED", "LLLM_NO_CACHE") if name not in env]
         assert self.process.stdin is not None and self.process.stdout is not None
-        request = {"env": env, "unset": unset, "cwd": str(self.world.project), "extra_path": self.world.extra_path}
+        request = {
+            "env": env,
+            "unset": unset,
+            "cwd": str(self.world.project),
+            "extra_path": self.world.extra_path,
+        }
         self.process.stdin.write(json.dumps(request) + "\n")
         self.process.stdin.flush()
         result = json.loads(self.process.stdout.readline())
@@ -457,8 +578,14 @@ class Server:
     def real(self) -> dict[str, Any]:
         env = {**self.base_env, **self.world.env}
         env["PYTHONPATH"] = os.pathsep.join([self.base_env["PYTHONPATH"], self.world.extra_path])
-        result = subprocess.run([sys.executable, "-c", REAL], cwd=self.world.project, env=env, capture_output=True,
-                                text=True, timeout=120)
+        result = subprocess.run(
+            [sys.executable, "-c", REAL],
+            cwd=self.world.project,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert result.returncode == 0, result.stderr
         return json.loads(result.stdout.strip().splitlines()[-1])
 
@@ -481,7 +608,9 @@ def difference(warm: dict[str, Any], truth: dict[str, Any]) -> str:
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="the forking server needs os.fork")
-def test_warm_starts_equal_the_truth_after_every_change(tmp_path: Path, request: pytest.FixtureRequest) -> None:
+def test_warm_starts_equal_the_truth_after_every_change(
+    tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
     steps = int(request.config.getoption("--differential-steps"))
     seed = int(request.config.getoption("--differential-seed"))
     world = World(tmp_path, seed)
@@ -491,7 +620,9 @@ def test_warm_starts_equal_the_truth_after_every_change(tmp_path: Path, request:
     try:
         first = server.load(cache=True)
         assert first == server.load(cache=False) and first["resources"]
-        assert any(key.startswith("common.") for key in first["resources"])  # the dependency, by its alias
+        assert any(
+            key.startswith("common.") for key in first["resources"]
+        )  # the dependency, by its alias
         assert not any("unknown key" in w for w in first["warnings"]), first["warnings"]
         for step in range(1, steps + 1):
             change = world.rng.choice(world.changes())
@@ -504,11 +635,15 @@ def test_warm_starts_equal_the_truth_after_every_change(tmp_path: Path, request:
             warm, truth = server.load(cache=True), server.load(cache=False)
             if warm != truth:
                 shown = "\n".join(history[-HISTORY_SHOWN:])
-                pytest.fail(f"seed {seed}, step {step}: the warm start differs from the truth\n{difference(warm, truth)}\n"
-                            f"last changes:\n{shown}")
+                pytest.fail(
+                    f"seed {seed}, step {step}: the warm start differs from the truth\n{difference(warm, truth)}\n"
+                    f"last changes:\n{shown}"
+                )
             if step % REAL_EVERY == 0 or step == steps:
                 real = server.real()
-                assert real == truth, f"seed {seed}, step {step}: the forking server differs from a real process\n{difference(real, truth)}"
+                assert real == truth, (
+                    f"seed {seed}, step {step}: the forking server differs from a real process\n{difference(real, truth)}"
+                )
     finally:
         server.close()
     assert len(kinds) >= min(len(world.changes()), steps // 3)  # every kind of change was tried

@@ -26,7 +26,11 @@ from lllm.testing import settle
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 _SCRIPT = shutil.which("lllm", path=os.path.dirname(sys.executable))
-LLLM = [_SCRIPT] if _SCRIPT else [sys.executable, "-c", "import lllm_cli, sys; sys.exit(lllm_cli.main())"]
+LLLM = (
+    [_SCRIPT]
+    if _SCRIPT
+    else [sys.executable, "-c", "import lllm_cli, sys; sys.exit(lllm_cli.main())"]
+)
 
 BUILTIN_PLUGINS = {
     "prompts": ("prompts", "prompt"),
@@ -41,11 +45,17 @@ EXPECTED_RESOURCES = {
     "acme_assistant.assets:faq.json": ("asset", "acme_assistant/assets/faq.json"),
     "acme_assistant.assets:logo.svg": ("asset", "acme_assistant/assets/logo.svg"),
     "acme_assistant.configs:default": ("config", "acme_assistant/configs/default.yaml"),
-    "acme_assistant.configs:experiments/fast": ("config", "acme_assistant/configs/experiments/fast.yaml"),
+    "acme_assistant.configs:experiments/fast": (
+        "config",
+        "acme_assistant/configs/experiments/fast.yaml",
+    ),
     "acme_assistant.data:cities.csv": ("data", "acme_assistant/data/cities.csv"),
     "acme_assistant.prompts:chat/answer": ("prompt", "acme_assistant/prompts/chat.py"),
     "acme_assistant.prompts:chat/summarize": ("prompt", "acme_assistant/prompts/chat.py"),
-    "acme_assistant.prompts:support/escalate": ("prompt", "acme_assistant/prompts/support/escalate.txt"),
+    "acme_assistant.prompts:support/escalate": (
+        "prompt",
+        "acme_assistant/prompts/support/escalate.txt",
+    ),
     "acme_assistant.prompts:system": ("prompt", "acme_assistant/prompts/system.md"),
     "acme_assistant.proxies:weather": ("proxy", "acme_assistant/proxies/weather.py"),
     "acme_assistant.tactics:answer": ("tactic", "acme_assistant/tactics/answer.py"),
@@ -76,7 +86,9 @@ def run(
     args: list[str], cwd: Path, home: Path, *, third_party_plugins: bool = False, **extra_env: str
 ) -> subprocess.CompletedProcess[str]:
     env = _env(home, third_party_plugins=third_party_plugins, **extra_env)
-    return subprocess.run([*LLLM, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [*LLLM, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=60
+    )
 
 
 def describe(result: subprocess.CompletedProcess[str]) -> str:
@@ -92,7 +104,11 @@ def assert_one_line_error(result: subprocess.CompletedProcess[str]) -> str:
     """Exit 1, no traceback, and exactly one stderr line that is not a warning; return that line."""
     assert result.returncode == 1, describe(result)
     assert "Traceback" not in result.stderr + result.stdout, describe(result)
-    lines = [line for line in result.stderr.splitlines() if line.strip() and not line.startswith("lllm: warning:")]
+    lines = [
+        line
+        for line in result.stderr.splitlines()
+        if line.strip() and not line.startswith("lllm: warning:")
+    ]
     assert len(lines) == 1, describe(result)
     return lines[0]
 
@@ -118,15 +134,17 @@ def table(stdout: str, columns: tuple[str, ...]) -> list[dict[str, str]]:
     it; the last listed column runs to the end of the line (or to the next header column).
     """
     lines = [line for line in stdout.splitlines() if line.strip()]
-    header_index = next(i for i, line in enumerate(lines) if all(re.search(rf"\b{c}\b", line) for c in columns))
+    header_index = next(
+        i for i, line in enumerate(lines) if all(re.search(rf"\b{c}\b", line) for c in columns)
+    )
     header = lines[header_index]
     headers = header.split()
     offsets = [header.index(name) for name in headers]
     assert offsets == sorted(offsets)
     rows = []
-    for line in lines[header_index + 1:]:
+    for line in lines[header_index + 1 :]:
         row = {}
-        for i, (name, start) in enumerate(zip(headers, offsets)):
+        for i, (name, start) in enumerate(zip(headers, offsets, strict=True)):
             end = offsets[i + 1] if i + 1 < len(offsets) else None
             if start > 0:
                 assert len(line) > start and line[start - 1] == " " and line[start] != " ", (
@@ -138,7 +156,9 @@ def table(stdout: str, columns: tuple[str, ...]) -> list[dict[str, str]]:
 
 
 def ls_rows(stdout: str) -> dict[str, tuple[str, str]]:
-    return {row["KEY"]: (row["TYPE"], row["SOURCE"]) for row in table(stdout, ("KEY", "TYPE", "SOURCE"))}
+    return {
+        row["KEY"]: (row["TYPE"], row["SOURCE"]) for row in table(stdout, ("KEY", "TYPE", "SOURCE"))
+    }
 
 
 def assert_expected_resources(rows: dict[str, tuple[str, str]], cwd: Path, workspace: Path) -> None:
@@ -177,7 +197,9 @@ def exported(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     project_dir = root / "acme_assistant"
     home = tmp_path_factory.mktemp("export_home")
     plain = run(["pkg", "export", "acme_assistant", "out/acme-v1.2"], project_dir, home)
-    bundled = run(["pkg", "export", "acme_assistant", "out/acme-bundled", "--bundle-deps"], project_dir, home)
+    bundled = run(
+        ["pkg", "export", "acme_assistant", "out/acme-bundled", "--bundle-deps"], project_dir, home
+    )
     return {
         "plain": plain,
         "bundled": bundled,
@@ -190,8 +212,10 @@ def exported(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
 def broken_package(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A package with one of each problem ``lllm check`` must report."""
     root = tmp_path_factory.mktemp("broken")
-    return write_tree(root / "broken_pkg", {
-        "lllm.toml": """\
+    return write_tree(
+        root / "broken_pkg",
+        {
+            "lllm.toml": """\
             [package]
             name = "broken_pkg"
             version = "0.1.0"
@@ -199,12 +223,13 @@ def broken_package(tmp_path_factory: pytest.TempPathFactory) -> Path:
             [dependencies]
             packages = ["../no_such_dependency"]
         """,
-        "prompts/good.md": "Hello {name}.\n",
-        "prompts/bad_import.py": "import lllm_no_such_module_for_tests\n",
-        "configs/twin.yaml": "value: 1\n",
-        "configs/twin.yml": "value: 2\n",
-        "configs/invalid.yaml": "key: [unclosed\n  - : :\n",
-    })
+            "prompts/good.md": "Hello {name}.\n",
+            "prompts/bad_import.py": "import lllm_no_such_module_for_tests\n",
+            "configs/twin.yaml": "value: 1\n",
+            "configs/twin.yml": "value: 2\n",
+            "configs/invalid.yaml": "key: [unclosed\n  - : :\n",
+        },
+    )
 
 
 # ----------------------------------------------------------------------------- --version
@@ -219,7 +244,9 @@ def test_version_matches_package(tmp_path: Path, home: Path) -> None:
 # ----------------------------------------------------------------------------- ls
 
 
-def test_ls_in_project_lists_every_resource_with_type_and_source(workspace: Path, project: Path, home: Path) -> None:
+def test_ls_in_project_lists_every_resource_with_type_and_source(
+    workspace: Path, project: Path, home: Path
+) -> None:
     result = run(["ls"], project, home)
     assert_ok(result)
     assert_expected_resources(ls_rows(result.stdout), project, workspace)
@@ -232,7 +259,9 @@ def test_ls_from_a_subfolder_finds_the_project(workspace: Path, project: Path, h
     assert_expected_resources(ls_rows(result.stdout), cwd, workspace)
 
 
-def test_ls_with_project_option_from_elsewhere(workspace: Path, project: Path, home: Path, tmp_path: Path) -> None:
+def test_ls_with_project_option_from_elsewhere(
+    workspace: Path, project: Path, home: Path, tmp_path: Path
+) -> None:
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     result = run(["ls", "--project", str(project)], elsewhere, home)
@@ -331,9 +360,15 @@ def test_show_unknown_key_suggests_close_match(project: Path, home: Path) -> Non
     assert "chat/answer" in line.replace("chat/answr", "")
 
 
-def test_show_resource_that_fails_to_load_is_a_one_line_error(broken_package: Path, home: Path) -> None:
+def test_show_resource_that_fails_to_load_is_a_one_line_error(
+    broken_package: Path, home: Path
+) -> None:
     # The YAML parser's message spans several lines; the CLI must still print one error line.
-    result = run(["show", "--project", str(broken_package), "broken_pkg.configs:invalid"], broken_package.parent, home)
+    result = run(
+        ["show", "--project", str(broken_package), "broken_pkg.configs:invalid"],
+        broken_package.parent,
+        home,
+    )
     line = assert_one_line_error(result)
     assert "invalid" in line
 
@@ -358,10 +393,13 @@ def test_check_reports_every_problem(broken_package: Path, home: Path) -> None:
 
 
 def test_check_broken_manifest_names_file_and_line(tmp_path: Path, home: Path) -> None:
-    package = write_tree(tmp_path / "bad_manifest", {
-        "lllm.toml": '[package]\nname = "bad_manifest"\nversion = 1.0.0\n',
-        "prompts/hello.md": "Hello\n",
-    })
+    package = write_tree(
+        tmp_path / "bad_manifest",
+        {
+            "lllm.toml": '[package]\nname = "bad_manifest"\nversion = 1.0.0\n',
+            "prompts/hello.md": "Hello\n",
+        },
+    )
     result = run(["check"], package, home)
     assert result.returncode == 1, describe(result)
     assert "Traceback" not in result.stdout + result.stderr
@@ -372,10 +410,13 @@ def test_check_broken_manifest_names_file_and_line(tmp_path: Path, home: Path) -
 
 def test_check_reports_config_with_unresolvable_base(tmp_path: Path, home: Path) -> None:
     # `lllm show` fails on this config (its base does not exist), so `lllm check` must flag it.
-    package = write_tree(tmp_path / "orphan", {
-        "lllm.toml": '[package]\nname = "orphan"\n',
-        "configs/child.yaml": "base: no_such_parent\nx: 1\n",
-    })
+    package = write_tree(
+        tmp_path / "orphan",
+        {
+            "lllm.toml": '[package]\nname = "orphan"\n',
+            "configs/child.yaml": "base: no_such_parent\nx: 1\n",
+        },
+    )
     result = run(["check"], package, home)
     assert result.returncode == 1, describe(result)
     assert "Traceback" not in result.stdout + result.stderr
@@ -396,22 +437,30 @@ def test_plugins_json_lists_builtins(tmp_path: Path, home: Path) -> None:
         assert record["distribution"] == "lllm"
         assert record["version"] == lllm.__version__
         assert record["status"] == "loaded"
-        assert [(s["name"], s["resource_type"]) for s in record["sections"]] == [(section, resource_type)]
+        assert [(s["name"], s["resource_type"]) for s in record["sections"]] == [
+            (section, resource_type)
+        ]
 
 
 def test_plugins_table_shows_builtins_and_a_broken_plugin(tmp_path: Path, home: Path) -> None:
-    site = write_tree(tmp_path / "site", {
-        "lllm_broken_test_plugin-4.5.6.dist-info/METADATA": (
-            "Metadata-Version: 2.1\nName: lllm-broken-test-plugin\nVersion: 4.5.6\n"
-        ),
-        "lllm_broken_test_plugin-4.5.6.dist-info/entry_points.txt": (
-            "[lllm.plugins]\nbrokentest = lllm_broken_test_plugin_mod\n"
-        ),
-        "lllm_broken_test_plugin_mod.py": 'raise ImportError("needs libfrobnicate, which is missing")\n',
-    })
+    site = write_tree(
+        tmp_path / "site",
+        {
+            "lllm_broken_test_plugin-4.5.6.dist-info/METADATA": (
+                "Metadata-Version: 2.1\nName: lllm-broken-test-plugin\nVersion: 4.5.6\n"
+            ),
+            "lllm_broken_test_plugin-4.5.6.dist-info/entry_points.txt": (
+                "[lllm.plugins]\nbrokentest = lllm_broken_test_plugin_mod\n"
+            ),
+            "lllm_broken_test_plugin_mod.py": 'raise ImportError("needs libfrobnicate, which is missing")\n',
+        },
+    )
     result = run(["plugins"], tmp_path, home, third_party_plugins=True, PYTHONPATH=str(site))
     assert_ok(result)  # a broken (not conflicting) plugin does not fail the command
-    rows = {row["PLUGIN"]: row for row in table(result.stdout, ("PLUGIN", "DISTRIBUTION", "VERSION", "SECTIONS", "STATUS"))}
+    rows = {
+        row["PLUGIN"]: row
+        for row in table(result.stdout, ("PLUGIN", "DISTRIBUTION", "VERSION", "SECTIONS", "STATUS"))
+    }
     for name, (section, _) in BUILTIN_PLUGINS.items():
         assert rows[name]["DISTRIBUTION"] == "lllm"
         assert rows[name]["VERSION"] == lllm.__version__
@@ -483,7 +532,11 @@ def test_pkg_install_list_remove_lifecycle(exported: dict, tmp_path: Path, home:
     assert alias.stdout.startswith("Installed")
     assert (home / "packages" / "acme2" / "lllm.toml").is_file()
 
-    in_project = run(["pkg", "install", plain_zip, "--alias", "acme3", "--scope", "project", "--no-load"], project_dir, home)
+    in_project = run(
+        ["pkg", "install", plain_zip, "--alias", "acme3", "--scope", "project", "--no-load"],
+        project_dir,
+        home,
+    )
     assert_ok(in_project)
     assert in_project.stdout.startswith("Installed")
     assert (project_dir / "lllm_packages" / "acme3" / "lllm.toml").is_file()
@@ -498,11 +551,15 @@ def test_pkg_install_list_remove_lifecycle(exported: dict, tmp_path: Path, home:
     assert rows["acme2"]["SCOPE"] == "user"
     assert rows["acme3"]["SCOPE"] == "project"
     assert Path(rows["acme2"]["PATH"]).resolve() == (home / "packages" / "acme2").resolve()
-    assert Path(rows["acme3"]["PATH"]).resolve() == (project_dir / "lllm_packages" / "acme3").resolve()
+    assert (
+        Path(rows["acme3"]["PATH"]).resolve() == (project_dir / "lllm_packages" / "acme3").resolve()
+    )
 
     user_only = run(["pkg", "list", "--scope", "user"], project_dir, home)
     assert_ok(user_only)
-    user_rows = {row["NAME"]: row for row in table(user_only.stdout, ("NAME", "VERSION", "SCOPE", "PATH"))}
+    user_rows = {
+        row["NAME"]: row for row in table(user_only.stdout, ("NAME", "VERSION", "SCOPE", "PATH"))
+    }
     assert set(user_rows) == {"acme_assistant", "acme2"}
 
     removed = run(["pkg", "remove", "acme2"], project_dir, home)
@@ -536,7 +593,9 @@ def test_pkg_install_zip_written_with_zipfile_writestr(tmp_path: Path, home: Pat
     assert (home / "packages" / "mini" / "prompts" / "hi.md").read_text() == "Hi {who}!\n"
 
 
-def test_bundled_install_makes_package_and_dependency_importable(exported: dict, tmp_path: Path, home: Path) -> None:
+def test_bundled_install_makes_package_and_dependency_importable(
+    exported: dict, tmp_path: Path, home: Path
+) -> None:
     installed = run(["pkg", "install", str(exported["bundled_zip"])], tmp_path, home)
     assert_ok(installed)
     assert installed.stdout.startswith("Installed")
@@ -553,17 +612,28 @@ def test_bundled_install_makes_package_and_dependency_importable(exported: dict,
         }))
     """)
     probe = subprocess.run(
-        [sys.executable, "-c", code], cwd=fresh, env=_env(home), capture_output=True, text=True, timeout=60
+        [sys.executable, "-c", code],
+        cwd=fresh,
+        env=_env(home),
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert probe.returncode == 0, describe(probe)
-    assert json.loads(probe.stdout.strip().splitlines()[-1]) == {"package": True, "dependency": True}
+    assert json.loads(probe.stdout.strip().splitlines()[-1]) == {
+        "package": True,
+        "dependency": True,
+    }
 
 
 def test_pkg_commands_work_in_a_broken_project(exported: dict, tmp_path: Path, home: Path) -> None:
-    broken = write_tree(tmp_path / "broken_project", {
-        "lllm.toml": '[package]\nname = "broken_project"\nversion = \n',
-        "prompts/x.md": "x\n",
-    })
+    broken = write_tree(
+        tmp_path / "broken_project",
+        {
+            "lllm.toml": '[package]\nname = "broken_project"\nversion = \n',
+            "prompts/x.md": "x\n",
+        },
+    )
     listing = run(["pkg", "list"], broken, home)
     assert_ok(listing)
     assert listing.stdout.strip() == "No packages installed."
@@ -600,8 +670,16 @@ def test_ls_honours_lllm_config_outside_any_project(tmp_path: Path) -> None:
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     env = {k: v for k, v in os.environ.items() if not k.startswith("LLLM_")}
-    env.update({"LLLM_HOME": str(tmp_path / "home"), "LLLM_CONFIG": str(project), "LLLM_PLUGINS_AUTOLOAD": "0"})
-    result = subprocess.run([*LLLM, "ls"], cwd=elsewhere, env=env, capture_output=True, text=True, timeout=60)
+    env.update(
+        {
+            "LLLM_HOME": str(tmp_path / "home"),
+            "LLLM_CONFIG": str(project),
+            "LLLM_PLUGINS_AUTOLOAD": "0",
+        }
+    )
+    result = subprocess.run(
+        [*LLLM, "ls"], cwd=elsewhere, env=env, capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 0, result.stderr
     assert "cfgproj.prompts:hi" in result.stdout
 
@@ -618,11 +696,21 @@ def test_cache_info_and_clear(project: Path, tmp_path: Path, home: Path) -> None
     assert info["directory"] == str(cache) and info["enabled"] is True
     assert info["files"] == len(list(cache.glob("*.idx"))) >= 3 and info["bytes"] > 0
     manifests = {Path(p["manifest"]).parent.name for p in info["packages"]}
-    assert manifests == {"acme_assistant", "common_prompts"} and all(p["exists"] for p in info["packages"])
-    assert len(info["environments"]) == 1 and info["environments"][0]["python"] == sys.version.split()[0]
-    table_output = run(["cache", "info"], tmp_path, home, LLLM_CACHE_DIR=str(cache), LLLM_NO_CACHE="1")
+    assert manifests == {"acme_assistant", "common_prompts"} and all(
+        p["exists"] for p in info["packages"]
+    )
+    assert (
+        len(info["environments"]) == 1
+        and info["environments"][0]["python"] == sys.version.split()[0]
+    )
+    table_output = run(
+        ["cache", "info"], tmp_path, home, LLLM_CACHE_DIR=str(cache), LLLM_NO_CACHE="1"
+    )
     assert_ok(table_output)
-    assert f"folder:       {cache}" in table_output.stdout and "cache:        off (LLLM_NO_CACHE)" in table_output.stdout
+    assert (
+        f"folder:       {cache}" in table_output.stdout
+        and "cache:        off (LLLM_NO_CACHE)" in table_output.stdout
+    )
     cleared = run(["cache", "clear"], tmp_path, home, LLLM_CACHE_DIR=str(cache))
     assert_ok(cleared)
     assert cleared.stdout.strip() == f"Removed {info['files']} file(s) from {cache}"
@@ -631,18 +719,25 @@ def test_cache_info_and_clear(project: Path, tmp_path: Path, home: Path) -> None
 
 def test_check_reports_what_a_warm_start_would_hide(tmp_path: Path, home: Path) -> None:
     # A module that reads an environment variable at import: an input no cache can see.
-    package = write_tree(tmp_path / "moody", {
-        "lllm.toml": '[package]\nname = "moody"\n',
-        "prompts/mood.py": "import os\nfrom lllm import Prompt\np = Prompt(path=os.environ.get('MOOD', 'calm'), prompt='x')\n",
-    })
+    package = write_tree(
+        tmp_path / "moody",
+        {
+            "lllm.toml": '[package]\nname = "moody"\n',
+            "prompts/mood.py": "import os\nfrom lllm import Prompt\np = Prompt(path=os.environ.get('MOOD', 'calm'), prompt='x')\n",
+        },
+    )
     settle(package)
     cache = str(tmp_path / "cache")
     assert_ok(run(["ls"], package, home, LLLM_CACHE_DIR=cache))  # cached with MOOD unset: mood/calm
     stale = run(["check"], package, home, LLLM_CACHE_DIR=cache, MOOD="angry")
     assert stale.returncode == 1, describe(stale)
     problems = [line for line in stale.stdout.splitlines() if line.startswith("cache: ")]
-    assert any("moody.prompts:mood/angry" in p and "missing from the index cache" in p for p in problems), describe(stale)
-    assert any("moody.prompts:mood/calm" in p and "no longer exists" in p for p in problems), describe(stale)
+    assert any(
+        "moody.prompts:mood/angry" in p and "missing from the index cache" in p for p in problems
+    ), describe(stale)
+    assert any("moody.prompts:mood/calm" in p and "no longer exists" in p for p in problems), (
+        describe(stale)
+    )
     # The stale index file was removed: the next start, and the next check, agree.
     listed = run(["ls"], package, home, LLLM_CACHE_DIR=cache, MOOD="angry")
     assert "moody.prompts:mood/angry" in listed.stdout, describe(listed)
@@ -652,16 +747,37 @@ def test_check_reports_what_a_warm_start_would_hide(tmp_path: Path, home: Path) 
 def test_python_dash_m_lllm_is_the_command(project: Path, home: Path) -> None:
     env = _env(home)
     env.pop("LLLM_AUTO_INIT", None)
-    result = subprocess.run([sys.executable, "-m", "lllm", "ls"], cwd=project, env=env, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "lllm", "ls"],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert_ok(result)
     assert "acme_assistant.prompts:chat/answer" in result.stdout
-    version = subprocess.run([sys.executable, "-m", "lllm", "--version"], cwd=project, env=env, capture_output=True, text=True, timeout=60)
+    version = subprocess.run(
+        [sys.executable, "-m", "lllm", "--version"],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert version.stdout.strip() == f"lllm {lllm.__version__}"
     # Like the `lllm` script, it does not auto-load the project around it before the command runs.
     broken = project.parent / "broken-here"
     broken.mkdir(exist_ok=True)
     (broken / "lllm.toml").write_text("[package\n")
-    listed = subprocess.run([sys.executable, "-m", "lllm", "pkg", "list"], cwd=broken, env=env, capture_output=True, text=True, timeout=60)
+    listed = subprocess.run(
+        [sys.executable, "-m", "lllm", "pkg", "list"],
+        cwd=broken,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert_ok(listed)
     assert "automatic loading failed" not in listed.stderr
 
@@ -686,20 +802,40 @@ def test_every_error_and_warning_of_lllm_has_one_base() -> None:
     from lllm.manifest import ManifestError, ManifestWarning
     from lllm.plugin_manager import PluginConflictError, PluginError, PluginWarning
 
-    errors = [ArchiveError, ConfigError, InvalidKeyError, PackageError, PackageNotLoadedError, RuntimeNotFoundError, ParseError,
-              PackageProblemsError, ManifestError, PluginError, PluginConflictError, lllm.ResourceNotFoundError,
-              lllm.ResourceTypeError, lllm.ResourceLoadError]
+    errors = [
+        ArchiveError,
+        ConfigError,
+        InvalidKeyError,
+        PackageError,
+        PackageNotLoadedError,
+        RuntimeNotFoundError,
+        ParseError,
+        PackageProblemsError,
+        ManifestError,
+        PluginError,
+        PluginConflictError,
+        lllm.ResourceNotFoundError,
+        lllm.ResourceTypeError,
+        lllm.ResourceLoadError,
+    ]
     assert all(issubclass(error, LllmError) for error in errors)
     # ... keeping the built-in classes they always had
-    assert issubclass(lllm.ResourceNotFoundError, KeyError) and issubclass(ManifestError, ValueError)
-    assert all(issubclass(w, LllmWarning) and issubclass(w, RuntimeWarning) for w in (ManifestWarning, PluginWarning, LoadWarning))
+    assert issubclass(lllm.ResourceNotFoundError, KeyError) and issubclass(
+        ManifestError, ValueError
+    )
+    assert all(
+        issubclass(w, LllmWarning) and issubclass(w, RuntimeWarning)
+        for w in (ManifestWarning, PluginWarning, LoadWarning)
+    )
     with pytest.raises(InvalidKeyError):
         lllm.load_resource("no-colon", runtime=lllm.Runtime())
     with pytest.raises(RuntimeNotFoundError):
         lllm.get_runtime("no-such-runtime")
 
 
-def test_a_bug_keeps_its_traceback_and_the_warning_display_is_put_back(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_a_bug_keeps_its_traceback_and_the_warning_display_is_put_back(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     import warnings
 
     import lllm.cli
@@ -718,15 +854,22 @@ def test_a_bug_keeps_its_traceback_and_the_warning_display_is_put_back(monkeypat
     assert warnings.showwarning is before and sys.stdout.errors == errors
 
 
-def test_check_ignores_unrelated_warnings_and_warnings_have_one_prefix(tmp_path: Path, home: Path) -> None:
-    package = write_tree(tmp_path / "pkg", {
-        "lllm.toml": '[package]\nname = "pkg"\n',
-        "prompts/old.py": "import warnings\nfrom lllm import Prompt\nwarnings.warn('an old API', DeprecationWarning)\np = Prompt(path='p', prompt='P')\n",
-    })
+def test_check_ignores_unrelated_warnings_and_warnings_have_one_prefix(
+    tmp_path: Path, home: Path
+) -> None:
+    package = write_tree(
+        tmp_path / "pkg",
+        {
+            "lllm.toml": '[package]\nname = "pkg"\n',
+            "prompts/old.py": "import warnings\nfrom lllm import Prompt\nwarnings.warn('an old API', DeprecationWarning)\np = Prompt(path='p', prompt='P')\n",
+        },
+    )
     assert_ok(run(["check"], package, home))
     write_tree(package, {"prompts/bad.py": "raise RuntimeError('boom')\n"})
     listed = run(["ls"], package, home)
-    assert "lllm: warning: " in listed.stderr and "lllm: warning: lllm:" not in listed.stderr, listed.stderr
+    assert "lllm: warning: " in listed.stderr and "lllm: warning: lllm:" not in listed.stderr, (
+        listed.stderr
+    )
 
 
 def test_check_calls_a_section_conflict_a_plugin_problem(tmp_path: Path, home: Path) -> None:
@@ -734,13 +877,20 @@ def test_check_calls_a_section_conflict_a_plugin_problem(tmp_path: Path, home: P
         "from lllm.plugin import SectionSpec, hookimpl\n@hookimpl\ndef lllm_sections():\n"
         "    return [SectionSpec(name='notes', resource_type='note')]\n@hookimpl\ndef lllm_discover(folder):\n    return []\n"
     )
-    site = write_tree(tmp_path / "site", {
-        "one.py": plugin, "two.py": plugin,
-        "one-1.0.dist-info/METADATA": "Metadata-Version: 2.1\nName: one\nVersion: 1.0\n",
-        "one-1.0.dist-info/entry_points.txt": "[lllm.plugins]\none = one\n",
-        "two-1.0.dist-info/METADATA": "Metadata-Version: 2.1\nName: two\nVersion: 1.0\n",
-        "two-1.0.dist-info/entry_points.txt": "[lllm.plugins]\ntwo = two\n",
-    })
+    site = write_tree(
+        tmp_path / "site",
+        {
+            "one.py": plugin,
+            "two.py": plugin,
+            "one-1.0.dist-info/METADATA": "Metadata-Version: 2.1\nName: one\nVersion: 1.0\n",
+            "one-1.0.dist-info/entry_points.txt": "[lllm.plugins]\none = one\n",
+            "two-1.0.dist-info/METADATA": "Metadata-Version: 2.1\nName: two\nVersion: 1.0\n",
+            "two-1.0.dist-info/entry_points.txt": "[lllm.plugins]\ntwo = two\n",
+        },
+    )
     package = write_tree(tmp_path / "pkg", {"lllm.toml": '[package]\nname = "pkg"\n'})
     result = run(["check"], package, home, third_party_plugins=True, PYTHONPATH=str(site))
-    assert result.returncode == 1 and "plugin: Section 'notes' is claimed by two plugins" in result.stdout, describe(result)
+    assert (
+        result.returncode == 1
+        and "plugin: Section 'notes' is claimed by two plugins" in result.stdout
+    ), describe(result)

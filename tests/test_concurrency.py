@@ -20,7 +20,11 @@ def test_eight_threads_register_and_read_ten_thousand_keys() -> None:
         try:
             start.wait()
             for i in range(index, KEYS, THREADS):
-                rt.register(ResourceNode.eager(f"k{i}", i, namespace=f"p{i % 3}.configs", resource_type="config"))
+                rt.register(
+                    ResourceNode.eager(
+                        f"k{i}", i, namespace=f"p{i % 3}.configs", resource_type="config"
+                    )
+                )
                 assert rt.get(f"p{i % 3}.configs:k{i}") == i
                 assert rt.has(f"p{i % 3}:k{i}", "config")
                 # reads of keys other threads are writing must never raise anything but a miss
@@ -50,7 +54,9 @@ def test_concurrent_overwrites_keep_type_index_consistent() -> None:
         start.wait()
         for i in range(2_000):
             rtype = "config" if (i + index) % 2 else "asset"
-            rt.register(ResourceNode.eager(f"k{i % 50}", i, namespace="p.things", resource_type=rtype))
+            rt.register(
+                ResourceNode.eager(f"k{i % 50}", i, namespace="p.things", resource_type=rtype)
+            )
 
     threads = [threading.Thread(target=worker, args=(n,)) for n in range(THREADS)]
     for t in threads:
@@ -95,13 +101,15 @@ def test_threads_loading_one_package_into_one_runtime_all_get_its_info(tmp_path)
     from lllm.loader import load_package
     from lllm.testing import write_package
 
-    package = write_package(tmp_path / "pkg", {f"prompts/p{i}.md": f"P{i}" for i in range(50)}, name="pkg")
+    package = write_package(
+        tmp_path / "pkg", {f"prompts/p{i}.md": f"P{i}" for i in range(50)}, name="pkg"
+    )
     for _ in range(40):
         rt = Runtime()
         start = threading.Barrier(THREADS)
         infos = []
 
-        def load() -> None:
+        def load(start=start, infos=infos, rt=rt) -> None:
             start.wait()
             infos.append(load_package(package, runtime=rt))
 
@@ -110,5 +118,7 @@ def test_threads_loading_one_package_into_one_runtime_all_get_its_info(tmp_path)
             t.start()
         for t in threads:
             t.join()
-        assert len(infos) == THREADS and all(info is not None and info.name == "pkg" for info in infos)
+        assert len(infos) == THREADS and all(
+            info is not None and info.name == "pkg" for info in infos
+        )
         assert len(rt.keys("prompt")) == 50

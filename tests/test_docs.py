@@ -75,11 +75,13 @@ def parse_blocks(page: Path) -> list[Block]:
         index += 1
         while index < len(lines) and lines[index].strip() != "```":
             line = lines[index]
-            body.append(line[len(indent):] if line.startswith(indent) else line.lstrip())
+            body.append(line[len(indent) :] if line.startswith(indent) else line.lstrip())
             index += 1
         index += 1
         code = "\n".join(body) + "\n"
-        block = Block(page.name, index - len(body) - 1, opening.group("lang"), code, markers, list(files))
+        block = Block(
+            page.name, index - len(body) - 1, opening.group("lang"), code, markers, list(files)
+        )
         blocks.append(block)
         for path in markers.get("file", []):
             files.append((path, code))
@@ -92,7 +94,9 @@ def _runnable(block: Block) -> bool:
     if block.lang == "python" or block.lang == "console":
         return True
     if block.lang == "bash":
-        commands = [line for line in block.code.splitlines() if line.strip() and not line.startswith("#")]
+        commands = [
+            line for line in block.code.splitlines() if line.strip() and not line.startswith("#")
+        ]
         return bool(commands) and all(line.startswith("lllm ") for line in commands)
     return False
 
@@ -113,7 +117,9 @@ def _environment(tmp_path: Path) -> dict[str, str]:
 
 def _workspace(tmp_path: Path, block: Block) -> Path:
     project = tmp_path / "project"
-    shutil.copytree(ROOT / "examples", project / "examples", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(
+        ROOT / "examples", project / "examples", ignore=shutil.ignore_patterns("__pycache__")
+    )
     for relative, content in block.files:
         target = project / relative
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -164,39 +170,75 @@ def test_code_block_runs(block: Block, tmp_path: Path) -> None:
     if block.lang == "python" and "pytest" in block.markers:
         test_file = cwd / "test_doc_block.py"
         test_file.write_text(block.code, encoding="utf-8")
-        command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *_pytest_plugin_args(), str(test_file)]
-        result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=TIMEOUT)
+        command = [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            *_pytest_plugin_args(),
+            str(test_file),
+        ]
+        result = subprocess.run(
+            command, cwd=cwd, env=env, capture_output=True, text=True, timeout=TIMEOUT
+        )
         assert result.returncode == 0, f"{where}:\n{result.stdout}\n{result.stderr}"
     elif block.lang == "python":
         script = cwd / "_doc_block.py"  # in the working folder, so its modules are importable
         script.write_text(block.code, encoding="utf-8")
-        result = subprocess.run([sys.executable, str(script)], cwd=cwd, env=env, capture_output=True, text=True, timeout=TIMEOUT)
+        result = subprocess.run(
+            [sys.executable, str(script)],
+            cwd=cwd,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT,
+        )
         assert result.returncode == 0, f"{where}:\n{result.stdout}\n{result.stderr}"
     elif block.lang == "console":
         for command, expected in _console_steps(block.code):
             args = shlex.split(command)
             assert args[0] == "lllm", f"{where}: only lllm commands run: {command!r}"
             result = subprocess.run(
-                [sys.executable, "-c", _CLI, *args[1:]], cwd=cwd, env=env, stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT, text=True, timeout=TIMEOUT,
+                [sys.executable, "-c", _CLI, *args[1:]],
+                cwd=cwd,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                timeout=TIMEOUT,
             )
             actual = _normalise(result.stdout, tmp_path)
-            assert actual == _normalise(expected, tmp_path), f"{where}: output of {command!r} differs:\n{actual}"
+            assert actual == _normalise(expected, tmp_path), (
+                f"{where}: output of {command!r} differs:\n{actual}"
+            )
     else:
         for command in block.code.splitlines():
             if not command.strip() or command.startswith("#"):
                 continue
             args = shlex.split(command, comments=True)
             result = subprocess.run(
-                [sys.executable, "-c", _CLI, *args[1:]], cwd=cwd, env=env, capture_output=True, text=True, timeout=TIMEOUT,
+                [sys.executable, "-c", _CLI, *args[1:]],
+                cwd=cwd,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=TIMEOUT,
             )
-            assert result.returncode == 0, f"{where}: {command!r} exited {result.returncode}:\n{result.stdout}\n{result.stderr}"
+            assert result.returncode == 0, (
+                f"{where}: {command!r} exited {result.returncode}:\n{result.stdout}\n{result.stderr}"
+            )
 
 
 def test_getting_started_commands_are_the_readme_commands() -> None:
     """docs/index.md repeats the README's set-up and test commands; they must stay identical."""
     readme = {block.code for block in parse_blocks(ROOT / "README.md") if block.lang == "bash"}
-    commands = [b for b in parse_blocks(DOCS / "index.md") if b.lang == "bash" and b.code.startswith("python3 -m venv")]
+    commands = [
+        b
+        for b in parse_blocks(DOCS / "index.md")
+        if b.lang == "bash" and b.code.startswith("python3 -m venv")
+    ]
     assert len(commands) == 2
     for block in commands:
         assert block.code in readme, f"index.md:{block.line} differs from the README's command"
@@ -209,7 +251,9 @@ def test_every_page_has_runnable_blocks_found() -> None:
         text = page.read_text(encoding="utf-8")
         fences = sum(1 for line in text.splitlines() if _FENCE.match(line) or line.strip() == "```")
         assert fences % 2 == 0, f"{page.name}: unbalanced code fences"
-        assert len(parse_blocks(page)) * 2 == fences, f"{page.name}: some code fences were not parsed"
+        assert len(parse_blocks(page)) * 2 == fences, (
+            f"{page.name}: some code fences were not parsed"
+        )
 
 
 def test_markers_are_known() -> None:
@@ -239,9 +283,13 @@ def test_every_hook_has_a_docstring() -> None:
     hooks = _gen_hooks().hook_functions(hookspecs)
     assert hooks, "no hooks found in lllm.hookspecs"
     for name, function in hooks:
-        assert getattr(function, f"{hookspecs.PROJECT_NAME}_spec", None) is not None, f"{name} is not marked @hookspec"
+        assert getattr(function, f"{hookspecs.PROJECT_NAME}_spec", None) is not None, (
+            f"{name} is not marked @hookspec"
+        )
         doc = inspect.getdoc(function) or ""
-        assert len(doc.split()) >= 10, f"hook {name} needs a docstring saying when it is called and what it returns"
+        assert len(doc.split()) >= 10, (
+            f"hook {name} needs a docstring saying when it is called and what it returns"
+        )
 
 
 def test_hooks_page_is_generated_from_hookspecs() -> None:
@@ -325,7 +373,9 @@ def test_mkdocs_nav_lists_every_page() -> None:
     import yaml
 
     config = yaml.safe_load((ROOT / "mkdocs.yml").read_text(encoding="utf-8"))
-    listed = {next(iter(item.values())) if isinstance(item, dict) else item for item in config["nav"]}
+    listed = {
+        next(iter(item.values())) if isinstance(item, dict) else item for item in config["nav"]
+    }
     assert listed == {page.name for page in PAGES}
     assert config.get("strict") is True
 
@@ -334,8 +384,21 @@ def test_mkdocs_build_strict(tmp_path: Path) -> None:
     if importlib.util.find_spec("mkdocs") is None:
         pytest.skip("mkdocs is not installed (pip install 'mkdocs>=1.6')")
     result = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "-f", str(ROOT / "mkdocs.yml"), "-d", str(tmp_path / "site")],
-        cwd=ROOT, capture_output=True, text=True, timeout=TIMEOUT,
+        [
+            sys.executable,
+            "-m",
+            "mkdocs",
+            "build",
+            "--strict",
+            "-f",
+            str(ROOT / "mkdocs.yml"),
+            "-d",
+            str(tmp_path / "site"),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert (tmp_path / "site" / "index.html").is_file()

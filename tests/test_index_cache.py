@@ -45,8 +45,17 @@ def probe_script(code: str = PROBE) -> str:
 
 def run(project: Path, cache: Path, code: str = PROBE, **extra_env: str) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith("LLLM_")}
-    env.update({"LLLM_CACHE_DIR": str(cache), "LLLM_HOME": str(project.parent / "home"), **extra_env})
-    result = subprocess.run([sys.executable, "-c", probe_script(code)], cwd=project, env=env, capture_output=True, text=True, timeout=60)
+    env.update(
+        {"LLLM_CACHE_DIR": str(cache), "LLLM_HOME": str(project.parent / "home"), **extra_env}
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe_script(code)],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout.strip().splitlines()[-1])
 
@@ -63,18 +72,25 @@ age = settle
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    return age(write_tree(tmp_path / "proj", {
-        "lllm.toml": '[package]\nname = "proj"\n',
-        "prompts/chat.py": "from lllm import Prompt\nhello = Prompt(path='hello', prompt='Hello v1')\nbye = Prompt(path='bye', prompt='Bye')\n",
-        "prompts/notes/system.md": "System v1",
-        "configs/default.yaml": "model: one\n",
-        "configs/exp.yaml": "base: default\nlayers: 2\n",
-        "assets/data/table.csv": "a,b\n1,2\n",
-        "tactics/t.py": "from lllm import Tactic\nclass Answer(Tactic):\n    name = 'answer'\n",
-    }))
+    return age(
+        write_tree(
+            tmp_path / "proj",
+            {
+                "lllm.toml": '[package]\nname = "proj"\n',
+                "prompts/chat.py": "from lllm import Prompt\nhello = Prompt(path='hello', prompt='Hello v1')\nbye = Prompt(path='bye', prompt='Bye')\n",
+                "prompts/notes/system.md": "System v1",
+                "configs/default.yaml": "model: one\n",
+                "configs/exp.yaml": "base: default\nlayers: 2\n",
+                "assets/data/table.csv": "a,b\n1,2\n",
+                "tactics/t.py": "from lllm import Tactic\nclass Answer(Tactic):\n    name = 'answer'\n",
+            },
+        )
+    )
 
 
-def test_warm_start_uses_the_cache_and_imports_nothing_until_asked(project: Path, tmp_path: Path) -> None:
+def test_warm_start_uses_the_cache_and_imports_nothing_until_asked(
+    project: Path, tmp_path: Path
+) -> None:
     cache = tmp_path / "cache"
     cold = run(project, cache)
     warm = run(project, cache)
@@ -84,49 +100,117 @@ def test_warm_start_uses_the_cache_and_imports_nothing_until_asked(project: Path
     assert warm["plugins_imported"] is False
     assert any(cache.glob("*.idx"))
     # A warm start needs neither discovery nor the parsers: none of them is imported.
-    heavy = {"pathlib", "json", "tomllib", "yaml", "lllm.discovery", "lllm.plugin_manager", "importlib.metadata"}
+    heavy = {
+        "pathlib",
+        "json",
+        "tomllib",
+        "yaml",
+        "lllm.discovery",
+        "lllm.plugin_manager",
+        "importlib.metadata",
+    }
     assert heavy & set(warm["imported_by_import"]) == set()
-    assert {"pathlib", "lllm.discovery"} <= set(cold["imported_by_import"])  # the probe can see them
+    assert {"pathlib", "lllm.discovery"} <= set(
+        cold["imported_by_import"]
+    )  # the probe can see them
 
 
 @pytest.mark.parametrize(
     "change,expect",
     [
         # prompts: edit a .py file, edit a .md file, add, delete, rename
-        (lambda p: (p / "prompts/chat.py").write_text("from lllm import Prompt\nhello = Prompt(path='hello', prompt='Hello v2')\n"),
-         lambda r: r["values"]["proj.prompts:chat/hello"] == "Hello v2" and "proj.prompts:chat/bye" not in r["keys"]),
-        (lambda p: (p / "prompts/notes/system.md").write_text("System v2"),
-         lambda r: r["values"]["proj.prompts:notes/system"] == "System v2"),
-        (lambda p: (p / "prompts/new.md").write_text("New"),
-         lambda r: r["values"]["proj.prompts:new"] == "New"),
-        (lambda p: (p / "prompts/notes/system.md").unlink(),
-         lambda r: "proj.prompts:notes/system" not in r["keys"]),
-        (lambda p: (p / "prompts/notes/system.md").rename(p / "prompts/notes/renamed.md"),
-         lambda r: "proj.prompts:notes/system" not in r["keys"] and r["values"]["proj.prompts:notes/renamed"] == "System v1"),
+        (
+            lambda p: (p / "prompts/chat.py").write_text(
+                "from lllm import Prompt\nhello = Prompt(path='hello', prompt='Hello v2')\n"
+            ),
+            lambda r: (
+                r["values"]["proj.prompts:chat/hello"] == "Hello v2"
+                and "proj.prompts:chat/bye" not in r["keys"]
+            ),
+        ),
+        (
+            lambda p: (p / "prompts/notes/system.md").write_text("System v2"),
+            lambda r: r["values"]["proj.prompts:notes/system"] == "System v2",
+        ),
+        (
+            lambda p: (p / "prompts/new.md").write_text("New"),
+            lambda r: r["values"]["proj.prompts:new"] == "New",
+        ),
+        (
+            lambda p: (p / "prompts/notes/system.md").unlink(),
+            lambda r: "proj.prompts:notes/system" not in r["keys"],
+        ),
+        (
+            lambda p: (p / "prompts/notes/system.md").rename(p / "prompts/notes/renamed.md"),
+            lambda r: (
+                "proj.prompts:notes/system" not in r["keys"]
+                and r["values"]["proj.prompts:notes/renamed"] == "System v1"
+            ),
+        ),
         # configs
-        (lambda p: (p / "configs/default.yaml").write_text("model: two\n"),
-         lambda r: r["values"]["proj.configs:default"] == {"model": "two"}),
-        (lambda p: (p / "configs/extra.json").write_text('{"x": 1}'),
-         lambda r: r["values"]["proj.configs:extra"] == {"x": 1}),
-        (lambda p: (p / "configs/exp.yaml").unlink(),
-         lambda r: "proj.configs:exp" not in r["keys"]),
-        (lambda p: (p / "configs/exp.yaml").rename(p / "configs/exp2.yaml"),
-         lambda r: "proj.configs:exp" not in r["keys"] and r["values"]["proj.configs:exp2"] == {"base": "default", "layers": 2}),
+        (
+            lambda p: (p / "configs/default.yaml").write_text("model: two\n"),
+            lambda r: r["values"]["proj.configs:default"] == {"model": "two"},
+        ),
+        (
+            lambda p: (p / "configs/extra.json").write_text('{"x": 1}'),
+            lambda r: r["values"]["proj.configs:extra"] == {"x": 1},
+        ),
+        (
+            lambda p: (p / "configs/exp.yaml").unlink(),
+            lambda r: "proj.configs:exp" not in r["keys"],
+        ),
+        (
+            lambda p: (p / "configs/exp.yaml").rename(p / "configs/exp2.yaml"),
+            lambda r: (
+                "proj.configs:exp" not in r["keys"]
+                and r["values"]["proj.configs:exp2"] == {"base": "default", "layers": 2}
+            ),
+        ),
         # assets
-        (lambda p: (p / "assets/data/table.csv").write_text("a,b\n3,4\n"),
-         lambda r: r["values"]["proj.assets:data/table.csv"] == "a,b\n3,4\n"),
-        (lambda p: (p / "assets/new.txt").write_text("fresh"),
-         lambda r: r["values"]["proj.assets:new.txt"] == "fresh"),
-        (lambda p: (p / "assets/data/table.csv").unlink(),
-         lambda r: "proj.assets:data/table.csv" not in r["keys"]),
-        (lambda p: (p / "assets/data").rename(p / "assets/moved"),
-         lambda r: "proj.assets:data/table.csv" not in r["keys"] and r["values"]["proj.assets:moved/table.csv"] == "a,b\n1,2\n"),
+        (
+            lambda p: (p / "assets/data/table.csv").write_text("a,b\n3,4\n"),
+            lambda r: r["values"]["proj.assets:data/table.csv"] == "a,b\n3,4\n",
+        ),
+        (
+            lambda p: (p / "assets/new.txt").write_text("fresh"),
+            lambda r: r["values"]["proj.assets:new.txt"] == "fresh",
+        ),
+        (
+            lambda p: (p / "assets/data/table.csv").unlink(),
+            lambda r: "proj.assets:data/table.csv" not in r["keys"],
+        ),
+        (
+            lambda p: (p / "assets/data").rename(p / "assets/moved"),
+            lambda r: (
+                "proj.assets:data/table.csv" not in r["keys"]
+                and r["values"]["proj.assets:moved/table.csv"] == "a,b\n1,2\n"
+            ),
+        ),
         # the manifest itself
-        (lambda p: (p / "lllm.toml").write_text('[package]\nname = "proj"\n[prompts]\npaths = []\n'),
-         lambda r: not any(k.startswith("proj.prompts:") for k in r["keys"])),
+        (
+            lambda p: (p / "lllm.toml").write_text(
+                '[package]\nname = "proj"\n[prompts]\npaths = []\n'
+            ),
+            lambda r: not any(k.startswith("proj.prompts:") for k in r["keys"]),
+        ),
     ],
-    ids=["edit-py", "edit-md", "add-md", "delete-md", "rename-md", "edit-config", "add-config", "delete-config",
-         "rename-config", "edit-asset", "add-asset", "delete-asset", "rename-asset-folder", "edit-manifest"],
+    ids=[
+        "edit-py",
+        "edit-md",
+        "add-md",
+        "delete-md",
+        "rename-md",
+        "edit-config",
+        "add-config",
+        "delete-config",
+        "rename-config",
+        "edit-asset",
+        "add-asset",
+        "delete-asset",
+        "rename-asset-folder",
+        "edit-manifest",
+    ],
 )
 def test_changes_between_processes_are_seen(project: Path, tmp_path: Path, change, expect) -> None:
     cache = tmp_path / "cache"
@@ -158,7 +242,11 @@ def test_truncated_and_garbage_cache_files_are_ignored(project: Path, tmp_path: 
     damages = [
         lambda data: data[: len(data) // 2],
         lambda data: data[:-1] + bytes([data[-1] ^ 0x01]),  # one bit of the payload
-        lambda data: data[: len(data) // 2] + bytes([data[len(data) // 2] ^ 0x80]) + data[len(data) // 2 + 1 :],
+        lambda data: (
+            data[: len(data) // 2]
+            + bytes([data[len(data) // 2] ^ 0x80])
+            + data[len(data) // 2 + 1 :]
+        ),
         lambda data: b"not a cache file at all",
         lambda data: b"",
     ]
@@ -167,7 +255,9 @@ def test_truncated_and_garbage_cache_files_are_ignored(project: Path, tmp_path: 
             file.write_bytes(damage(file.read_bytes()))
         after = run(project, cache)
         assert after["values"] == truth["values"]
-        assert after["user_modules_at_start"] != []  # the damaged file was ignored: discovered afresh
+        assert (
+            after["user_modules_at_start"] != []
+        )  # the damaged file was ignored: discovered afresh
 
 
 def change_files(data: dict, change) -> None:
@@ -207,20 +297,25 @@ def test_cache_from_another_plugin_set_is_ignored(project: Path, tmp_path: Path)
     assert "proj.tactics:answer" in with_again["keys"]
 
 
-def test_a_new_distribution_on_the_path_invalidates_the_cache(project: Path, tmp_path: Path) -> None:
+def test_a_new_distribution_on_the_path_invalidates_the_cache(
+    project: Path, tmp_path: Path
+) -> None:
     cache = tmp_path / "cache"
     site = tmp_path / "site"
     site.mkdir()
     run(project, cache, PYTHONPATH=str(site))
-    write_tree(site, {
-        "extra_plugin.py": (
-            "from lllm.plugin import SectionSpec, hookimpl, file_nodes\n"
-            "@hookimpl\ndef lllm_sections():\n    return [SectionSpec(name='notes', resource_type='note')]\n"
-            "@hookimpl\ndef lllm_discover(folder):\n    return file_nodes(folder)\n"
-        ),
-        "extra_plugin-1.0.dist-info/METADATA": "Metadata-Version: 2.1\nName: extra-plugin\nVersion: 1.0\n",
-        "extra_plugin-1.0.dist-info/entry_points.txt": "[lllm.plugins]\nnotes = extra_plugin\n",
-    })
+    write_tree(
+        site,
+        {
+            "extra_plugin.py": (
+                "from lllm.plugin import SectionSpec, hookimpl, file_nodes\n"
+                "@hookimpl\ndef lllm_sections():\n    return [SectionSpec(name='notes', resource_type='note')]\n"
+                "@hookimpl\ndef lllm_discover(folder):\n    return file_nodes(folder)\n"
+            ),
+            "extra_plugin-1.0.dist-info/METADATA": "Metadata-Version: 2.1\nName: extra-plugin\nVersion: 1.0\n",
+            "extra_plugin-1.0.dist-info/entry_points.txt": "[lllm.plugins]\nnotes = extra_plugin\n",
+        },
+    )
     write_tree(project, {"notes/todo.txt": "buy milk"})
     after = run(project, cache, PYTHONPATH=str(site))
     assert after["values"]["proj.notes:todo.txt"] == "buy milk"
@@ -241,8 +336,14 @@ def test_import_failures_are_reported_again_on_warm_starts(project: Path, tmp_pa
     env = {k: v for k, v in os.environ.items() if not k.startswith("LLLM_")}
     env.update({"LLLM_CACHE_DIR": str(cache), "LLLM_HOME": str(tmp_path / "home")})
     for _ in range(2):
-        result = subprocess.run([sys.executable, "-W", "always", "-c", "import lllm"], cwd=project, env=env,
-                                capture_output=True, text=True, timeout=60)
+        result = subprocess.run(
+            [sys.executable, "-W", "always", "-c", "import lllm"],
+            cwd=project,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert result.returncode == 0 and "broken.py" in result.stderr and "boom" in result.stderr
 
 
@@ -258,20 +359,32 @@ def lllm_sections():
 def lllm_discover(folder):
     return file_nodes(folder)
 """
-    write_tree(site, {
-        "notes_plugin.py": plugin.format(kind="note"),
-        "notes_plugin-1.0.dist-info/METADATA": "Metadata-Version: 2.1\nName: notes-plugin\nVersion: 1.0\n",
-        "notes_plugin-1.0.dist-info/entry_points.txt": "[lllm.plugins]\nnotes = notes_plugin\n",
-    })
+    write_tree(
+        site,
+        {
+            "notes_plugin.py": plugin.format(kind="note"),
+            "notes_plugin-1.0.dist-info/METADATA": "Metadata-Version: 2.1\nName: notes-plugin\nVersion: 1.0\n",
+            "notes_plugin-1.0.dist-info/entry_points.txt": "[lllm.plugins]\nnotes = notes_plugin\n",
+        },
+    )
     write_tree(project, {"notes/todo.txt": "milk"})
-    probe = PROBE.replace('print(json.dumps({', 'print(json.dumps({"types": {k: rt.get_node(k).resource_type for k in keys}, ')
+    probe = PROBE.replace(
+        "print(json.dumps({",
+        'print(json.dumps({"types": {k: rt.get_node(k).resource_type for k in keys}, ',
+    )
     run(project, cache, code=probe, PYTHONPATH=str(site))
-    assert run(project, cache, code=probe, PYTHONPATH=str(site))["types"]["proj.notes:todo.txt"] == "note"
+    assert (
+        run(project, cache, code=probe, PYTHONPATH=str(site))["types"]["proj.notes:todo.txt"]
+        == "note"
+    )
     # An editable plugin being worked on: its file changes, nothing on sys.path does.
     source = site / "notes_plugin.py"
     source.write_text(plugin.format(kind="memo"))
     touch_later(source)
-    assert run(project, cache, code=probe, PYTHONPATH=str(site))["types"]["proj.notes:todo.txt"] == "memo"
+    assert (
+        run(project, cache, code=probe, PYTHONPATH=str(site))["types"]["proj.notes:todo.txt"]
+        == "memo"
+    )
 
 
 def test_manifest_warnings_are_repeated_on_warm_starts(project: Path, tmp_path: Path) -> None:
@@ -280,9 +393,17 @@ def test_manifest_warnings_are_repeated_on_warm_starts(project: Path, tmp_path: 
     env = {k: v for k, v in os.environ.items() if not k.startswith("LLLM_")}
     env.update({"LLLM_CACHE_DIR": str(cache), "LLLM_HOME": str(tmp_path / "home")})
     for _ in range(2):  # cold, then warm from the cache
-        result = subprocess.run([sys.executable, "-W", "always", "-c", "import lllm"], cwd=project, env=env,
-                                capture_output=True, text=True, timeout=60)
-        assert result.returncode == 0 and "folders" in result.stderr and "lllm.toml" in result.stderr
+        result = subprocess.run(
+            [sys.executable, "-W", "always", "-c", "import lllm"],
+            cwd=project,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert (
+            result.returncode == 0 and "folders" in result.stderr and "lllm.toml" in result.stderr
+        )
 
 
 def test_a_cache_others_could_write_is_not_used(project: Path, tmp_path: Path) -> None:
@@ -298,30 +419,51 @@ def _files(change):
     return lambda folder: (folder[0], {k: change(v) for k, v in folder[1].items()}, folder[2])
 
 
-@pytest.mark.parametrize("damage", [
-    _files(lambda v: 5),
-    _files(lambda v: (v[0], v[1], 7)),
-    _files(lambda v: (v[0], v[1], (99,))),
-    _files(lambda v: (v[0], ("k",), v[2])),
-    _files(lambda v: ((1, 2), v[1], v[2])),
-    *[
-        _files(lambda v, bad=bad: (v[0], (bad, *v[1][1:]), v[2]) if v[1] else v)
-        for bad in ("", "a:b", "/lead", "trail/", "a//b", 7, None)
+@pytest.mark.parametrize(
+    "damage",
+    [
+        _files(lambda v: 5),
+        _files(lambda v: (v[0], v[1], 7)),
+        _files(lambda v: (v[0], v[1], (99,))),
+        _files(lambda v: (v[0], ("k",), v[2])),
+        _files(lambda v: ((1, 2), v[1], v[2])),
+        *[
+            _files(lambda v, bad=bad: (v[0], (bad, *v[1][1:]), v[2]) if v[1] else v)
+            for bad in ("", "a:b", "/lead", "trail/", "a//b", 7, None)
+        ],
+        lambda folder: (folder[0], [1, 2], folder[2]),
+        lambda folder: (5, folder[1], folder[2]),
+        lambda folder: ((("", "not a time", 0, 0),), folder[1], folder[2]),
+        lambda folder: (((7, 0, 0, 0),), folder[1], folder[2]),
+        lambda folder: ((("../..", 0, 1, 2, 3),), folder[1], folder[2]),
+        lambda folder: (folder[0], folder[1], (("/etc/passwd",),)),
+        lambda folder: folder[:2],
     ],
-    lambda folder: (folder[0], [1, 2], folder[2]),
-    lambda folder: (5, folder[1], folder[2]),
-    lambda folder: ((("", "not a time", 0, 0),), folder[1], folder[2]),
-    lambda folder: (((7, 0, 0, 0),), folder[1], folder[2]),
-    lambda folder: ((("../..", 0, 1, 2, 3),), folder[1], folder[2]),
-    lambda folder: (folder[0], folder[1], (("/etc/passwd",),)),
-    lambda folder: folder[:2],
-], ids=["record-is-a-number", "dependencies-not-a-tuple", "dependency-index-outside", "resources-too-short",
+    ids=[
+        "record-is-a-number",
+        "dependencies-not-a-tuple",
+        "dependency-index-outside",
+        "resources-too-short",
         "signature-too-short",
-        "key-empty", "key-with-colon", "key-leading-slash", "key-trailing-slash", "key-empty-segment", "key-a-number", "key-none",
-        "files-not-a-dict", "dirs-not-a-tuple",
-        "dir-time-not-a-number", "dir-name-not-a-string", "dir-entry-too-long", "dependency-without-signature",
-        "record-too-short"])
-def test_structurally_damaged_cache_falls_back_to_discovery(project: Path, tmp_path: Path, damage) -> None:
+        "key-empty",
+        "key-with-colon",
+        "key-leading-slash",
+        "key-trailing-slash",
+        "key-empty-segment",
+        "key-a-number",
+        "key-none",
+        "files-not-a-dict",
+        "dirs-not-a-tuple",
+        "dir-time-not-a-number",
+        "dir-name-not-a-string",
+        "dir-entry-too-long",
+        "dependency-without-signature",
+        "record-too-short",
+    ],
+)
+def test_structurally_damaged_cache_falls_back_to_discovery(
+    project: Path, tmp_path: Path, damage
+) -> None:
     cache = tmp_path / "cache"
     truth = run(project, cache)
     (index_file,) = [f for f in cache.glob("*.idx") if not f.name.startswith("env-")]
@@ -379,7 +521,11 @@ def test_an_unchanged_tree_is_not_listed_again(project: Path, tmp_path: Path, mo
     load_package(project, runtime=Runtime())
     walks = []
     original = lllm._index.folders.walk_stats
-    monkeypatch.setattr(lllm._index.folders, "walk_stats", lambda root, confine=None: walks.append(root) or original(root, confine))
+    monkeypatch.setattr(
+        lllm._index.folders,
+        "walk_stats",
+        lambda root, confine=None: walks.append(root) or original(root, confine),
+    )
     rt = Runtime()
     load_package(project, runtime=rt)
     assert walks == []
@@ -390,7 +536,9 @@ def test_an_unchanged_tree_is_not_listed_again(project: Path, tmp_path: Path, mo
     assert walks == [str(project / "assets")] and rt.get("proj.assets:data/new.txt") == b"new"
 
 
-def test_a_cached_listing_cannot_name_files_outside_its_folder(project: Path, tmp_path: Path) -> None:
+def test_a_cached_listing_cannot_name_files_outside_its_folder(
+    project: Path, tmp_path: Path
+) -> None:
     cache = tmp_path / "cache"
     outside = project / "secret.txt"
     outside.write_text("secret")
@@ -401,9 +549,17 @@ def test_a_cached_listing_cannot_name_files_outside_its_folder(project: Path, tm
     st = outside.stat()
     for name, (dirs, files, deps) in list(data["folders"].items()):
         if name.startswith("assets|"):
-            files["../secret.txt"] = ((st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino), ("secret.txt", "file", None, None), ())
+            files["../secret.txt"] = (
+                (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino),
+                ("secret.txt", "file", None, None),
+                (),
+            )
             top = project.stat()
-            data["folders"][name] = ((*dirs, ("..", top.st_mtime_ns, top.st_ctime_ns, top.st_ino)), files, deps)
+            data["folders"][name] = (
+                (*dirs, ("..", top.st_mtime_ns, top.st_ctime_ns, top.st_ino)),
+                files,
+                deps,
+            )
     assert write_record(index_file, data)
     after = run(project, cache)
     assert not any("secret" in key for key in after["keys"])
@@ -420,18 +576,30 @@ def test_scripts_in_other_folders_share_the_cache(project: Path, tmp_path: Path)
     env = {k: v for k, v in os.environ.items() if not k.startswith("LLLM_")}
     env.update({"LLLM_CACHE_DIR": str(cache), "LLLM_HOME": str(project.parent / "home")})
     run(project, cache)
-    result = subprocess.run([sys.executable, str(scripts / "probe.py")], cwd=project, env=env, check=False,
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, str(scripts / "probe.py")],
+        cwd=project,
+        env=env,
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout.strip().splitlines()[-1])["user_modules_at_start"] == []
 
 
 def test_manifest_values_the_cache_cannot_store_do_not_break_loading(tmp_path: Path) -> None:
-    project = age(write_tree(tmp_path / "proj", {
-        "lllm.toml": '[package]\nname = "proj"\n[assets]\nreleased = 1979-05-27\n',
-        "assets/a.txt": "A",
-        "prompts/p.py": "from lllm import Prompt\np = Prompt(path='p', prompt='P')\n",
-    }))
+    project = age(
+        write_tree(
+            tmp_path / "proj",
+            {
+                "lllm.toml": '[package]\nname = "proj"\n[assets]\nreleased = 1979-05-27\n',
+                "assets/a.txt": "A",
+                "prompts/p.py": "from lllm import Prompt\np = Prompt(path='p', prompt='P')\n",
+            },
+        )
+    )
     cache = tmp_path / "cache"
     cold, warm = run(project, cache), run(project, cache)
     assert cold["values"]["proj.assets:a.txt"] == warm["values"]["proj.assets:a.txt"] == "A"
@@ -450,7 +618,9 @@ def load_keys(project: Path, cache: Path, monkeypatch) -> list[str]:
     return rt.keys()
 
 
-def test_a_dangling_link_that_comes_to_life_is_seen(project: Path, tmp_path: Path, monkeypatch) -> None:
+def test_a_dangling_link_that_comes_to_life_is_seen(
+    project: Path, tmp_path: Path, monkeypatch
+) -> None:
     # What a dangling link will point to is in no folder's times: its folder is walked each time.
     cache = tmp_path / "cache"
     (project / "prompts/later.md").symlink_to(tmp_path / "target.md")
@@ -461,7 +631,9 @@ def test_a_dangling_link_that_comes_to_life_is_seen(project: Path, tmp_path: Pat
     assert "proj.prompts:later" in load_keys(project, cache, monkeypatch)
 
 
-def test_a_linked_folder_pointed_elsewhere_is_walked_again(project: Path, tmp_path: Path, monkeypatch) -> None:
+def test_a_linked_folder_pointed_elsewhere_is_walked_again(
+    project: Path, tmp_path: Path, monkeypatch
+) -> None:
     # Two trees with the same folder times (as builds with normalised times make): the link
     # is re-pointed without its parent's time moving; the folder's inode tells them apart.
     cache = tmp_path / "cache"
@@ -481,7 +653,9 @@ def test_a_linked_folder_pointed_elsewhere_is_walked_again(project: Path, tmp_pa
     assert "proj.prompts:shared/b" in load_keys(project, cache, monkeypatch)
 
 
-def test_a_manifest_rewritten_within_a_clock_tick_is_read_again(project: Path, tmp_path: Path, monkeypatch) -> None:
+def test_a_manifest_rewritten_within_a_clock_tick_is_read_again(
+    project: Path, tmp_path: Path, monkeypatch
+) -> None:
     cache = tmp_path / "cache"
     manifest = project / "lllm.toml"
     future = time.time_ns() + 3_600 * 1_000_000_000
@@ -493,10 +667,15 @@ def test_a_manifest_rewritten_within_a_clock_tick_is_read_again(project: Path, t
     assert "proj.assets:data/table.csv" not in load_keys(project, cache, monkeypatch)
 
 
-def test_a_manifest_reached_through_a_link_resolves_its_paths_from_there(tmp_path: Path, monkeypatch) -> None:
+def test_a_manifest_reached_through_a_link_resolves_its_paths_from_there(
+    tmp_path: Path, monkeypatch
+) -> None:
     # The cache file is the manifest's (by real path), but relative paths resolve from the
     # folder the manifest was reached in: reached another way, it is parsed again.
-    real = write_tree(tmp_path / "real/proj", {"lllm.toml": '[package]\nname = "p"\n[prompts]\npaths = ["../shared"]\n'})
+    real = write_tree(
+        tmp_path / "real/proj",
+        {"lllm.toml": '[package]\nname = "p"\n[prompts]\npaths = ["../shared"]\n'},
+    )
     write_tree(tmp_path / "real/shared", {"r.md": "R"})
     (tmp_path / "elsewhere").mkdir()
     write_tree(tmp_path / "elsewhere/shared", {"l.md": "L"})
@@ -522,32 +701,65 @@ def test_a_cached_section_keeps_its_default_folder(tmp_path: Path, monkeypatch) 
         def lllm_discover(folder):
             return file_nodes(folder)
     """
-    with installed_distribution(tmp_path / "site", "tables-plugin", entry_points={"lllm.plugins": {"tables": "tables_plugin"}},
-                                modules={"tables_plugin.py": plugin}):
-        project = age(write_tree(tmp_path / "proj", {"lllm.toml": '[package]\nname = "proj"\n', "data/tables/x.csv": "a\n"}))
+    with installed_distribution(
+        tmp_path / "site",
+        "tables-plugin",
+        entry_points={"lllm.plugins": {"tables": "tables_plugin"}},
+        modules={"tables_plugin.py": plugin},
+    ):
+        project = age(
+            write_tree(
+                tmp_path / "proj",
+                {"lllm.toml": '[package]\nname = "proj"\n', "data/tables/x.csv": "a\n"},
+            )
+        )
         cache = tmp_path / "cache"
         for _ in range(3):  # cold, then from the cache
             assert load_keys(project, cache, monkeypatch) == ["proj.tables:x.csv"]
 
 
 def _rows(change):
-    return lambda data: data.update({"sections": (tuple(change(row) for row in data["sections"][0]), data["sections"][1])})
+    return lambda data: data.update(
+        {"sections": (tuple(change(row) for row in data["sections"][0]), data["sections"][1])}
+    )
 
 
-@pytest.mark.parametrize("damage", [
-    _rows(lambda row: (row[0], row[1], "no-such-plugin", *row[3:])),
-    lambda data: data.update({"sections": (data["sections"][0], (("bad\0path", (1, 2, 3, 4)),))}),
-    _rows(lambda row: (*row[:4], "../../outside", *row[5:])),
-    _rows(lambda row: (*row[:6], {"text": "os:system", "config": "os:system", "file": "os:system"}, row[7])),
-    _rows(lambda row: (*row[:6], {"text": 5}, row[7])),
-], ids=["unknown-plugin", "nul-in-a-code-path", "default-folder-outside", "loaders-naming-other-code", "loader-not-a-reference"])
-def test_a_damaged_section_table_does_not_break_loading(project: Path, tmp_path: Path, damage) -> None:
+@pytest.mark.parametrize(
+    "damage",
+    [
+        _rows(lambda row: (row[0], row[1], "no-such-plugin", *row[3:])),
+        lambda data: data.update(
+            {"sections": (data["sections"][0], (("bad\0path", (1, 2, 3, 4)),))}
+        ),
+        _rows(lambda row: (*row[:4], "../../outside", *row[5:])),
+        _rows(
+            lambda row: (
+                *row[:6],
+                {"text": "os:system", "config": "os:system", "file": "os:system"},
+                row[7],
+            )
+        ),
+        _rows(lambda row: (*row[:6], {"text": 5}, row[7])),
+    ],
+    ids=[
+        "unknown-plugin",
+        "nul-in-a-code-path",
+        "default-folder-outside",
+        "loaders-naming-other-code",
+        "loader-not-a-reference",
+    ],
+)
+def test_a_damaged_section_table_does_not_break_loading(
+    project: Path, tmp_path: Path, damage
+) -> None:
     cache = tmp_path / "cache"
     truth = run(project, cache)
     (index_file,) = [f for f in cache.glob("*.idx") if not f.name.startswith("env-")]
     data = read_record(index_file)
     damage(data)
-    change_files(data, lambda record: ((-1, -1, -1, -1), *record[1:]))  # every file changed: the plugin must be asked
+    change_files(
+        data, lambda record: ((-1, -1, -1, -1), *record[1:])
+    )  # every file changed: the plugin must be asked
     assert write_record(index_file, data)
     after = run(project, cache)  # no crash (auto-init would have started empty and warned)
     assert set(after["keys"]) <= set(truth["keys"])  # and nothing from elsewhere
@@ -580,12 +792,16 @@ def test_old_environment_and_package_files_are_pruned(tmp_path: Path, monkeypatc
     facts.save_environment_facts(record)
     environments = sorted(cache.glob("env-*.idx"), key=lambda p: p.stat().st_mtime, reverse=True)
     assert len(environments) == 8
-    assert facts.environment_facts().get("new") is None  # this environment's record survived, and is read back
+    assert (
+        facts.environment_facts().get("new") is None
+    )  # this environment's record survived, and is read back
     assert not stale_package.exists() and recent_package.exists()
     fingerprint.forget()
 
 
-def test_records_of_folders_no_longer_listed_are_dropped(project: Path, tmp_path: Path, monkeypatch) -> None:
+def test_records_of_folders_no_longer_listed_are_dropped(
+    project: Path, tmp_path: Path, monkeypatch
+) -> None:
     cache = tmp_path / "cache"
     load_keys(project, cache, monkeypatch)
     (index_file,) = [f for f in cache.glob("*.idx") if not f.name.startswith("env-")]

@@ -83,7 +83,11 @@ def test_full_manifest(tmp_path: Path) -> None:
 
     assert manifest.file == str(file)  # the model holds paths as strings
     assert manifest.base_dir == str(base)
-    assert (manifest.name, manifest.version, manifest.description) == ("my_pkg", "1.2.0", "All the forms.")
+    assert (manifest.name, manifest.version, manifest.description) == (
+        "my_pkg",
+        "1.2.0",
+        "All the forms.",
+    )
     assert manifest.dependencies == (
         PathEntry(str(tmp_path / "child"), "../child"),
         PathEntry(str(tmp_path / "other"), "../other as o", alias="o"),
@@ -118,7 +122,9 @@ def test_folder_and_file_give_the_same_manifest(tmp_path: Path) -> None:
     assert read_quietly(tmp_path / "proj") == read_quietly(tmp_path / "proj" / "lllm.toml")
 
 
-def test_relative_argument_is_made_absolute(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_relative_argument_is_made_absolute(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     write(tmp_path / "proj", "[data]\npaths = ['d']\n")
     monkeypatch.chdir(tmp_path)
     manifest = read_quietly(Path("proj"))
@@ -129,7 +135,11 @@ def test_relative_argument_is_made_absolute(tmp_path: Path, monkeypatch: pytest.
 def test_manifest_file_with_another_name(tmp_path: Path) -> None:
     file = write(tmp_path / "proj", "[package]\nname = 'alt'\n", name="other.toml")
     manifest = read_quietly(file)
-    assert (manifest.name, manifest.file, manifest.base_dir) == ("alt", str(file), str(tmp_path / "proj"))
+    assert (manifest.name, manifest.file, manifest.base_dir) == (
+        "alt",
+        str(file),
+        str(tmp_path / "proj"),
+    )
 
 
 @pytest.mark.parametrize(
@@ -155,7 +165,9 @@ def test_defaults_and_folder_name(tmp_path: Path, text: str) -> None:
     ],
     ids=["absent", "empty-list", "one"],
 )
-def test_paths_absent_versus_empty(tmp_path: Path, text: str, expected: tuple[str, ...] | None) -> None:
+def test_paths_absent_versus_empty(
+    tmp_path: Path, text: str, expected: tuple[str, ...] | None
+) -> None:
     paths = read_quietly(write(tmp_path / "pkg", text)).sections["prompts"].paths
     if expected is None:
         assert paths is None
@@ -165,16 +177,22 @@ def test_paths_absent_versus_empty(tmp_path: Path, text: str, expected: tuple[st
 
 def test_empty_dependencies_table(tmp_path: Path) -> None:
     assert read_quietly(write(tmp_path / "pkg", "[dependencies]\n")).dependencies == ()
-    assert read_quietly(write(tmp_path / "pkg", "[dependencies]\npackages = []\n")).dependencies == ()
+    assert (
+        read_quietly(write(tmp_path / "pkg", "[dependencies]\npackages = []\n")).dependencies == ()
+    )
 
 
 def test_empty_table_prefix_means_no_prefix(tmp_path: Path) -> None:
-    manifest = read_quietly(write(tmp_path / "pkg", "[data]\npaths = [{ path = 'd', prefix = '' }]\n"))
+    manifest = read_quietly(
+        write(tmp_path / "pkg", "[data]\npaths = [{ path = 'd', prefix = '' }]\n")
+    )
     assert manifest.sections["data"].paths[0].prefix == ""
 
 
 def test_utf8_bom_is_accepted(tmp_path: Path) -> None:
-    manifest = read_quietly(write(tmp_path / "pkg", "\ufeff[package]\nname = 'bom'\n".encode("utf-8")))
+    manifest = read_quietly(
+        write(tmp_path / "pkg", "\ufeff[package]\nname = 'bom'\n".encode("utf-8"))
+    )
     assert manifest.name == "bom"
 
 
@@ -340,32 +358,142 @@ BAD_MANIFESTS = [
     ("name-with-space", "[package]\nname = 'my pkg'\n", "package.name", "invalid package name"),
     ("name-empty", "[package]\nname = ''\n", "package.name", "invalid package name"),
     ("version-not-string", "[package]\nversion = 1.2\n", "package.version", "must be a string"),
-    ("description-not-string", "[package]\ndescription = ['a']\n", "package.description", "must be a string"),
+    (
+        "description-not-string",
+        "[package]\ndescription = ['a']\n",
+        "package.description",
+        "must be a string",
+    ),
     ("dependencies-not-table", "dependencies = ['../x']\n", "dependencies", "must be a table"),
-    ("packages-not-list", "[dependencies]\npackages = '../x'\n", "dependencies.packages", "must be a list"),
-    ("dep-entry-int", "[dependencies]\npackages = ['../a', 7]\n", "dependencies.packages[1]", "string or a table"),
-    ("dep-table-without-path", "[dependencies]\npackages = ['../a', '../b', { alias = 'b' }]\n", "dependencies.packages[2].path", "missing"),
-    ("dep-path-not-string", "[dependencies]\npackages = [{ path = 1 }]\n", "dependencies.packages[0].path", "must be a string"),
-    ("dep-path-empty", "[dependencies]\npackages = [{ path = ' ' }]\n", "dependencies.packages[0].path", "empty path"),
-    ("dep-string-empty", "[dependencies]\npackages = ['']\n", "dependencies.packages[0]", "empty path"),
-    ("dep-alias-invalid", "[dependencies]\npackages = ['../x as a.b']\n", "dependencies.packages[0].alias", "invalid package name"),
-    ("dep-alias-not-string", "[dependencies]\npackages = [{ path = '../x', alias = 2 }]\n", "dependencies.packages[0].alias", "must be a string"),
-    ("dep-as-not-string", "[dependencies]\npackages = [{ path = '../x', as = true }]\n", "dependencies.packages[0].as", "must be a string"),
-    ("dep-alias-and-as", "[dependencies]\npackages = [{ path = '../x', alias = 'a', as = 'b' }]\n", "dependencies.packages[0]", "not both"),
-    ("dep-as-nothing", "[dependencies]\npackages = ['../x as']\n", "dependencies.packages[0]", "nothing after 'as'"),
+    (
+        "packages-not-list",
+        "[dependencies]\npackages = '../x'\n",
+        "dependencies.packages",
+        "must be a list",
+    ),
+    (
+        "dep-entry-int",
+        "[dependencies]\npackages = ['../a', 7]\n",
+        "dependencies.packages[1]",
+        "string or a table",
+    ),
+    (
+        "dep-table-without-path",
+        "[dependencies]\npackages = ['../a', '../b', { alias = 'b' }]\n",
+        "dependencies.packages[2].path",
+        "missing",
+    ),
+    (
+        "dep-path-not-string",
+        "[dependencies]\npackages = [{ path = 1 }]\n",
+        "dependencies.packages[0].path",
+        "must be a string",
+    ),
+    (
+        "dep-path-empty",
+        "[dependencies]\npackages = [{ path = ' ' }]\n",
+        "dependencies.packages[0].path",
+        "empty path",
+    ),
+    (
+        "dep-string-empty",
+        "[dependencies]\npackages = ['']\n",
+        "dependencies.packages[0]",
+        "empty path",
+    ),
+    (
+        "dep-alias-invalid",
+        "[dependencies]\npackages = ['../x as a.b']\n",
+        "dependencies.packages[0].alias",
+        "invalid package name",
+    ),
+    (
+        "dep-alias-not-string",
+        "[dependencies]\npackages = [{ path = '../x', alias = 2 }]\n",
+        "dependencies.packages[0].alias",
+        "must be a string",
+    ),
+    (
+        "dep-as-not-string",
+        "[dependencies]\npackages = [{ path = '../x', as = true }]\n",
+        "dependencies.packages[0].as",
+        "must be a string",
+    ),
+    (
+        "dep-alias-and-as",
+        "[dependencies]\npackages = [{ path = '../x', alias = 'a', as = 'b' }]\n",
+        "dependencies.packages[0]",
+        "not both",
+    ),
+    (
+        "dep-as-nothing",
+        "[dependencies]\npackages = ['../x as']\n",
+        "dependencies.packages[0]",
+        "nothing after 'as'",
+    ),
     ("paths-string", "[prompts]\npaths = 'prompts'\n", "prompts.paths", "must be a list"),
     ("paths-table", "[prompts]\npaths = { path = 'p' }\n", "prompts.paths", "must be a list"),
     ("path-entry-list", "[prompts]\npaths = [['p']]\n", "prompts.paths[0]", "string or a table"),
-    ("path-table-without-path", "[prompts]\npaths = ['a', { prefix = 'p' }]\n", "prompts.paths[1].path", "missing"),
-    ("prefix-not-string", "[prompts]\npaths = ['a', { path = 'b', prefix = 3 }]\n", "prompts.paths[1].prefix", "must be a string"),
-    ("under-not-string", "[prompts]\npaths = [{ path = 'b', under = [] }]\n", "prompts.paths[0].under", "must be a string"),
-    ("prefix-and-under", "[prompts]\npaths = [{ path = 'b', prefix = 'x', under = 'y' }]\n", "prompts.paths[0]", "not both"),
-    ("prefix-leading-slash", "[prompts]\npaths = ['a', { path = 'b', prefix = '/x' }]\n", "prompts.paths[1].prefix", "invalid prefix"),
-    ("prefix-trailing-slash", "[prompts]\npaths = ['vendor under tools/']\n", "prompts.paths[0].prefix", "invalid prefix"),
-    ("prefix-empty-segment", "[data]\npaths = ['a under x//y']\n", "data.paths[0].prefix", "invalid prefix"),
-    ("prefix-colon", "[data]\npaths = [{ path = 'a', under = 'x:y' }]\n", "data.paths[0].under", "invalid prefix"),
-    ("as-invalid-name", "[dependencies]\npackages = [{ path = '../x', as = 'a:b' }]\n", "dependencies.packages[0].as", "invalid package name"),
-    ("under-nothing", "[data]\npaths = ['vendor under']\n", "data.paths[0]", "nothing after 'under'"),
+    (
+        "path-table-without-path",
+        "[prompts]\npaths = ['a', { prefix = 'p' }]\n",
+        "prompts.paths[1].path",
+        "missing",
+    ),
+    (
+        "prefix-not-string",
+        "[prompts]\npaths = ['a', { path = 'b', prefix = 3 }]\n",
+        "prompts.paths[1].prefix",
+        "must be a string",
+    ),
+    (
+        "under-not-string",
+        "[prompts]\npaths = [{ path = 'b', under = [] }]\n",
+        "prompts.paths[0].under",
+        "must be a string",
+    ),
+    (
+        "prefix-and-under",
+        "[prompts]\npaths = [{ path = 'b', prefix = 'x', under = 'y' }]\n",
+        "prompts.paths[0]",
+        "not both",
+    ),
+    (
+        "prefix-leading-slash",
+        "[prompts]\npaths = ['a', { path = 'b', prefix = '/x' }]\n",
+        "prompts.paths[1].prefix",
+        "invalid prefix",
+    ),
+    (
+        "prefix-trailing-slash",
+        "[prompts]\npaths = ['vendor under tools/']\n",
+        "prompts.paths[0].prefix",
+        "invalid prefix",
+    ),
+    (
+        "prefix-empty-segment",
+        "[data]\npaths = ['a under x//y']\n",
+        "data.paths[0].prefix",
+        "invalid prefix",
+    ),
+    (
+        "prefix-colon",
+        "[data]\npaths = [{ path = 'a', under = 'x:y' }]\n",
+        "data.paths[0].under",
+        "invalid prefix",
+    ),
+    (
+        "as-invalid-name",
+        "[dependencies]\npackages = [{ path = '../x', as = 'a:b' }]\n",
+        "dependencies.packages[0].as",
+        "invalid package name",
+    ),
+    (
+        "under-nothing",
+        "[data]\npaths = ['vendor under']\n",
+        "data.paths[0]",
+        "nothing after 'under'",
+    ),
     ("section-name-upper", "[My-Section]\npaths = []\n", "My-Section", "lower-case identifier"),
     ("section-name-digit", "[9lives]\n", "9lives", "lower-case identifier"),
     ("section-name-capital", "[Prompts]\npaths = ['p']\n", "Prompts", "lower-case identifier"),
@@ -422,13 +550,18 @@ WARNING_CASES = [
         "section-typo",
         "[prompts]\nfolders = ['p']\n",
         "prompts.folders",
-        lambda m: m.sections["prompts"].paths is None and dict(m.sections["prompts"].options) == {"folders": ["p"]},
+        lambda m: (
+            m.sections["prompts"].paths is None
+            and dict(m.sections["prompts"].options) == {"folders": ["p"]}
+        ),
     ),
     (
         "section-extra-key-next-to-paths",
         "[data]\npaths = ['d']\nrecursive = false\n",
         "data.recursive",
-        lambda m: len(m.sections["data"].paths) == 1 and m.sections["data"].options["recursive"] is False,
+        lambda m: (
+            len(m.sections["data"].paths) == 1 and m.sections["data"].options["recursive"] is False
+        ),
     ),
     (
         "package-unknown-key",

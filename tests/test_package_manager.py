@@ -26,7 +26,9 @@ from lllm.core.runtime import Runtime
 from lllm.scopes import INSTALL_RECORD, scope_dir
 
 
-def manifest(name: str, *, version: str = "1.0.0", description: str = "", deps: tuple[str, ...] = ()) -> str:
+def manifest(
+    name: str, *, version: str = "1.0.0", description: str = "", deps: tuple[str, ...] = ()
+) -> str:
     text = f'[package]\nname = "{name}"\nversion = "{version}"\ndescription = "{description}"\n'
     if deps:
         text += "\n[dependencies]\npackages = [" + ", ".join(f'"{d}"' for d in deps) + "]\n"
@@ -48,11 +50,16 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
 
 def build_family(src: Path, *, dep_extra: dict[str, str] | None = None) -> Path:
     """``acme`` → ``../dep as d`` → ``../base``; returns acme's folder."""
-    write_tree(src / "base", {"lllm.toml": manifest("base", version="0.1.0"), "prompts/root.md": "Base root"})
+    write_tree(
+        src / "base",
+        {"lllm.toml": manifest("base", version="0.1.0"), "prompts/root.md": "Base root"},
+    )
     write_tree(
         src / "dep",
         {
-            "lllm.toml": manifest("dep", version="0.3.0", description="shared prompts", deps=("../base",)),
+            "lllm.toml": manifest(
+                "dep", version="0.3.0", description="shared prompts", deps=("../base",)
+            ),
             "prompts/greet.md": "Greetings {who}",
             **(dep_extra or {}),
         },
@@ -60,7 +67,9 @@ def build_family(src: Path, *, dep_extra: dict[str, str] | None = None) -> Path:
     return write_tree(
         src / "acme",
         {
-            "lllm.toml": manifest("acme", version="1.2.0", description="The Acme assistant", deps=("../dep as d",)),
+            "lllm.toml": manifest(
+                "acme", version="1.2.0", description="The Acme assistant", deps=("../dep as d",)
+            ),
             "prompts/hello.md": "Hello from acme",
             "prompts/support/escalate.txt": "Escalate {ticket}",
             "configs/default.yaml": "model: small\ntemperature: 0.1\n",
@@ -72,7 +81,10 @@ def build_family(src: Path, *, dep_extra: dict[str, str] | None = None) -> Path:
 def simple_package(src: Path, name: str = "acme") -> Path:
     return write_tree(
         src / name,
-        {"lllm.toml": manifest(name, version="2.0.0", description="simple"), "prompts/hello.md": f"Hello from {name}"},
+        {
+            "lllm.toml": manifest(name, version="2.0.0", description="simple"),
+            "prompts/hello.md": f"Hello from {name}",
+        },
     )
 
 
@@ -96,13 +108,15 @@ def files_of(folder: Path, *, skip: tuple[str, ...] = (INSTALL_RECORD,)) -> dict
 
 def zip_files(archive: Path, root: str) -> dict[str, bytes]:
     with zipfile.ZipFile(archive) as zf:
-        return {i.filename[len(root) + 1:]: zf.read(i) for i in zf.infolist() if not i.is_dir()}
+        return {i.filename[len(root) + 1 :]: zf.read(i) for i in zf.infolist() if not i.is_dir()}
 
 
 # ------------------------------------------------------------------------------ 1. round trip
 
 
-def test_round_trip_without_bundling_warns_about_the_missing_dependency(env: dict[str, Path]) -> None:
+def test_round_trip_without_bundling_warns_about_the_missing_dependency(
+    env: dict[str, Path],
+) -> None:
     rt = Runtime()
     lllm.load_package(build_family(env["src"]), runtime=rt)
     assert rt.get_prompt("d:greet")(who="you") == "Greetings you"
@@ -124,10 +138,14 @@ def test_round_trip_without_bundling_warns_about_the_missing_dependency(env: dic
     assert not any(k.startswith(("dep.", "d.", "base.")) for k in rt2.keys())
 
 
-def test_round_trip_bundled_loads_dependencies_aliases_and_transitive_ones(env: dict[str, Path]) -> None:
+def test_round_trip_bundled_loads_dependencies_aliases_and_transitive_ones(
+    env: dict[str, Path],
+) -> None:
     rt = Runtime()
     lllm.load_package(build_family(env["src"]), runtime=rt)
-    archive = lllm.export_package("acme", env["work"] / "acme-bundled.zip", bundle_deps=True, runtime=rt)
+    archive = lllm.export_package(
+        "acme", env["work"] / "acme-bundled.zip", bundle_deps=True, runtime=rt
+    )
     with zipfile.ZipFile(archive) as zf:
         names = zf.namelist()
     assert "acme/lllm_packages/dep/lllm.toml" in names
@@ -198,7 +216,8 @@ def test_remove_unregisters_the_bundled_dependencies_it_deleted(env: dict[str, P
     dangling = [
         node.qualified_key
         for node in rt2.iter_nodes()
-        if node.metadata.get("file_path") and Path(node.metadata["file_path"]).is_relative_to(installed)
+        if node.metadata.get("file_path")
+        and Path(node.metadata["file_path"]).is_relative_to(installed)
     ]
     assert dangling == []
     assert not {"dep", "d", "base"} & set(rt2.packages)
@@ -207,7 +226,9 @@ def test_remove_unregisters_the_bundled_dependencies_it_deleted(env: dict[str, P
     src2 = env["src"].parent / "src2"
     src2.mkdir()
     rt3 = Runtime()
-    lllm.load_package(build_family(src2, dep_extra={"prompts/farewell.md": "Bye {who}"}), runtime=rt3)
+    lllm.load_package(
+        build_family(src2, dep_extra={"prompts/farewell.md": "Bye {who}"}), runtime=rt3
+    )
     archive2 = lllm.export_package("acme", env["work"] / "v2.zip", bundle_deps=True, runtime=rt3)
     lllm.install_package(archive2, scope="user", runtime=rt2)
     assert rt2.get_prompt("d:farewell")(who="z") == "Bye z"
@@ -218,7 +239,9 @@ def test_remove_unregisters_the_bundled_dependencies_it_deleted(env: dict[str, P
 
 def noisy_package(src: Path, *, stray_pyc: bool = False) -> Path:
     if stray_pyc:
-        write_tree(src / "acme", {"prompts/legacy.pyc": b"\x00stray bytecode", "legacy_top.pyc": b"\x00"})
+        write_tree(
+            src / "acme", {"prompts/legacy.pyc": b"\x00stray bytecode", "legacy_top.pyc": b"\x00"}
+        )
     return write_tree(
         src / "acme",
         {
@@ -265,11 +288,17 @@ def test_export_is_byte_identical_and_ignores_mtimes_and_permissions(env: dict[s
     shutil.copytree(package, copy)
     rt_copy = Runtime()
     lllm.load_package(copy, runtime=rt_copy)
-    assert lllm.export_package("acme", env["work"] / "copy.zip", runtime=rt_copy).read_bytes() == first.read_bytes()
+    assert (
+        lllm.export_package("acme", env["work"] / "copy.zip", runtime=rt_copy).read_bytes()
+        == first.read_bytes()
+    )
 
     # ...and different content gives different bytes
     (package / "prompts" / "hello.md").write_text("Hello, changed")
-    assert lllm.export_package("acme", env["work"] / "changed.zip", runtime=rt).read_bytes() != first.read_bytes()
+    assert (
+        lllm.export_package("acme", env["work"] / "changed.zip", runtime=rt).read_bytes()
+        != first.read_bytes()
+    )
 
 
 def test_export_contents_layout_and_exclusions(env: dict[str, Path]) -> None:
@@ -299,7 +328,7 @@ def test_export_contents_layout_and_exclusions(env: dict[str, Path]) -> None:
         assert not any(p.startswith(".") for p in parts)
         assert "__pycache__" not in parts and "lllm_packages" not in parts
         assert not name.endswith(".pyc")
-        assert contents[name] == (package / name[len("acme/"):]).read_bytes()
+        assert contents[name] == (package / name[len("acme/") :]).read_bytes()
 
 
 def test_export_leaves_out_stray_pyc_files(env: dict[str, Path]) -> None:
@@ -336,7 +365,12 @@ def test_export_bundling_puts_dependencies_under_lllm_packages(env: dict[str, Pa
 
 @pytest.mark.parametrize(
     ("given", "expected"),
-    [("acme-v1.2", "acme-v1.2.zip"), ("x.zip", "x.zip"), ("plain", "plain.zip"), ("UPPER.ZIP", "UPPER.ZIP")],
+    [
+        ("acme-v1.2", "acme-v1.2.zip"),
+        ("x.zip", "x.zip"),
+        ("plain", "plain.zip"),
+        ("UPPER.ZIP", "UPPER.ZIP"),
+    ],
 )
 def test_export_zip_name(env: dict[str, Path], given: str, expected: str) -> None:
     rt = Runtime()
@@ -436,7 +470,9 @@ def test_installing_a_name_twice(env: dict[str, Path]) -> None:
     rt = Runtime()
     lllm.load_package(simple_package(other_src, "acme"), runtime=rt)
     with pytest.raises(FileExistsError):
-        lllm.install_package(lllm.export_package("acme", env["work"] / "another", runtime=rt), runtime=Runtime())
+        lllm.install_package(
+            lllm.export_package("acme", env["work"] / "another", runtime=rt), runtime=Runtime()
+        )
     assert files_of(first, skip=()) == before
     assert [n for n in os.listdir(env["user"]) if not n.endswith(".lllm-lock")] == ["acme"]
 
@@ -450,7 +486,9 @@ def test_a_dangling_link_with_the_name_counts_as_installed(env: dict[str, Path])
     assert not (env["work"] / "nowhere").exists()
 
 
-def test_project_scope_installs_into_the_project(env: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_project_scope_installs_into_the_project(
+    env: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
     archive = export_simple(env)
     project = env["project"]
     (project / "lllm.toml").write_text(manifest("myproject"))
@@ -465,7 +503,13 @@ def test_project_scope_installs_into_the_project(env: dict[str, Path], monkeypat
     assert not env["user"].exists()
     assert rt.get_prompt("acme:hello")
     assert lllm.list_packages() == [
-        {"name": "acme", "version": "2.0.0", "description": "simple", "scope": "project", "path": str(installed)}
+        {
+            "name": "acme",
+            "version": "2.0.0",
+            "description": "simple",
+            "scope": "project",
+            "path": str(installed),
+        }
     ]
     record = json.loads((installed / INSTALL_RECORD).read_text())
     assert record["name"] == "acme"
@@ -482,7 +526,10 @@ def test_list_orders_project_scope_first(env: dict[str, Path]) -> None:
     user = lllm.install_package(archive, scope="user", load=False, runtime=Runtime())
     project = lllm.install_package(archive, scope="project", load=False, runtime=Runtime())
     listed = lllm.list_packages()
-    assert [(p["scope"], p["path"]) for p in listed] == [("project", str(project)), ("user", str(user))]
+    assert [(p["scope"], p["path"]) for p in listed] == [
+        ("project", str(project)),
+        ("user", str(user)),
+    ]
     assert lllm.list_packages("user") == [listed[1]]
 
 
@@ -516,7 +563,9 @@ def test_remove_unknown_name(env: dict[str, Path]) -> None:
 
 
 def test_remove_refuses_a_link_to_outside(env: dict[str, Path]) -> None:
-    outside = write_tree(env["work"] / "outside" / "evil", {"lllm.toml": manifest("evil"), "prompts/p.md": "P"})
+    outside = write_tree(
+        env["work"] / "outside" / "evil", {"lllm.toml": manifest("evil"), "prompts/p.md": "P"}
+    )
     before = files_of(outside, skip=())
     env["user"].mkdir()
     link = env["user"] / "evil"
@@ -533,7 +582,9 @@ def test_remove_refuses_a_link_to_outside(env: dict[str, Path]) -> None:
 
 def test_remove_does_not_follow_links_inside_the_package(env: dict[str, Path]) -> None:
     victim = write_tree(env["work"] / "victim", {"keep.txt": "keep me"})
-    installed = lllm.install_package(export_simple(env), scope="user", load=False, runtime=Runtime())
+    installed = lllm.install_package(
+        export_simple(env), scope="user", load=False, runtime=Runtime()
+    )
     (installed / "link_to_victim").symlink_to(victim, target_is_directory=True)
     (installed / "file_link").symlink_to(victim / "keep.txt")
     lllm.remove_package("acme", runtime=Runtime())
@@ -543,8 +594,12 @@ def test_remove_does_not_follow_links_inside_the_package(env: dict[str, Path]) -
 
 @pytest.mark.parametrize("kind", ["absolute", "nested", "parent", "dot", "empty"])
 def test_remove_only_takes_names_directly_in_the_scope(env: dict[str, Path], kind: str) -> None:
-    installed = lllm.install_package(export_simple(env), scope="user", load=False, runtime=Runtime())
-    victim = write_tree(env["work"] / "victim", {"lllm.toml": manifest("victim"), "keep.txt": "keep"})
+    installed = lllm.install_package(
+        export_simple(env), scope="user", load=False, runtime=Runtime()
+    )
+    victim = write_tree(
+        env["work"] / "victim", {"lllm.toml": manifest("victim"), "keep.txt": "keep"}
+    )
     name = {
         "absolute": str(victim),
         "nested": "acme/prompts",
@@ -579,7 +634,9 @@ def _big_archive(path: Path, files: int = 300, size: int = 20_000) -> tuple[Path
     contents = {"lllm.toml": manifest("bulk", description="many files").encode()}
     for i in range(files):
         # half random, half text: deflate has work to do in both directions
-        contents[f"data/part{i // 50}/file{i:03d}.bin"] = rng.randbytes(size // 2) + (b"line %d\n" % i) * (size // 16)
+        contents[f"data/part{i // 50}/file{i:03d}.bin"] = rng.randbytes(size // 2) + (
+            b"line %d\n" % i
+        ) * (size // 16)
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         for name, data in contents.items():
             zf.writestr(f"bulk/{name}", data)
@@ -592,7 +649,9 @@ def _check_all_or_nothing(folder: Path, expected: dict[str, bytes]) -> bool:
         return False
     assert folder.is_dir() and not folder.is_symlink()
     found = files_of(folder)
-    assert set(found) == set(expected), f"missing {sorted(set(expected) - set(found))[:5]}, extra {sorted(set(found) - set(expected))[:5]}"
+    assert set(found) == set(expected), (
+        f"missing {sorted(set(expected) - set(found))[:5]}, extra {sorted(set(found) - set(expected))[:5]}"
+    )
     for name, data in expected.items():
         assert found[name] == data, f"{name} is incomplete"
     assert json.loads((folder / INSTALL_RECORD).read_text())["name"] == "bulk"
@@ -610,7 +669,9 @@ def test_sigkill_never_leaves_a_half_package(env: dict[str, Path]) -> None:
     durations = []
     for _ in range(2):
         t0 = time.monotonic()
-        subprocess.run(_install_command(archive), env=child_env, cwd=env["project"], check=True, timeout=60)
+        subprocess.run(
+            _install_command(archive), env=child_env, cwd=env["project"], check=True, timeout=60
+        )
         durations.append(time.monotonic() - t0)
         assert _check_all_or_nothing(folder, expected)
         shutil.rmtree(folder)
@@ -622,14 +683,21 @@ def test_sigkill_never_leaves_a_half_package(env: dict[str, Path]) -> None:
     for _ in range(24):
         temporaries = {n for n in os.listdir(env["user"]) if n.startswith(".lllm-tmp-")}
         delay = rng.uniform(0, full * 1.1)
-        proc = subprocess.Popen(_install_command(archive), env=child_env, cwd=env["project"],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            _install_command(archive),
+            env=child_env,
+            cwd=env["project"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         time.sleep(delay)
         proc.kill()
         proc.wait(timeout=30)
         present = _check_all_or_nothing(folder, expected)
         outcomes.append(present)
-        interrupted += bool({n for n in os.listdir(env["user"]) if n.startswith(".lllm-tmp-")} - temporaries)
+        interrupted += bool(
+            {n for n in os.listdir(env["user"]) if n.startswith(".lllm-tmp-")} - temporaries
+        )
         listed = lllm.list_packages("user")
         assert [p["name"] for p in listed] == (["bulk"] if present else [])
         if present:
@@ -644,7 +712,9 @@ def test_sigkill_never_leaves_a_half_package(env: dict[str, Path]) -> None:
     leftovers = [n for n in os.listdir(env["user"]) if n.startswith(".lllm-tmp-")]
     assert leftovers == []
     assert time.monotonic() - started < 60, "the kill loop took far too long"
-    print(f"\nfull install {full:.3f}s; of {len(outcomes)} kills {sum(outcomes)} came after the install, {interrupted} mid-extraction")
+    print(
+        f"\nfull install {full:.3f}s; of {len(outcomes)} kills {sum(outcomes)} came after the install, {interrupted} mid-extraction"
+    )
     # the delays cover the whole install, so some kills must have landed during the extraction
     assert interrupted >= 1
 
@@ -670,8 +740,14 @@ def test_concurrent_installs_from_several_processes(env: dict[str, Path]) -> Non
     )
     child_env = _subprocess_env(env["home"])
     procs = [
-        subprocess.Popen([sys.executable, "-c", script, str(i)], env=child_env, cwd=env["project"],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            [sys.executable, "-c", script, str(i)],
+            env=child_env,
+            cwd=env["project"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         for i in range(6)
     ]
     deadline = time.monotonic() + 30
@@ -697,7 +773,9 @@ def test_concurrent_installs_from_two_threads(env: dict[str, Path]) -> None:
     def worker() -> None:
         barrier.wait()
         try:
-            results.append(lllm.install_package(archive, scope="user", load=False, runtime=Runtime()))
+            results.append(
+                lllm.install_package(archive, scope="user", load=False, runtime=Runtime())
+            )
         except FileExistsError as exc:
             results.append(exc)
         except BaseException as exc:  # noqa: BLE001 - reported below
@@ -741,8 +819,12 @@ def test_bundling_follows_a_dependency_given_as_a_manifest_file(tmp_path, monkey
 
     monkeypatch.setenv("LLLM_HOME", str(tmp_path / "home"))
     write_package(tmp_path / "extra", {"prompts/x.md": "X"}, name="extra")
-    app = write_package(tmp_path / "app", {"prompts/a.md": "A"}, name="app",
-                        manifest='[dependencies]\npackages = ["../extra/lllm.toml"]\n')
+    app = write_package(
+        tmp_path / "app",
+        {"prompts/a.md": "A"},
+        name="app",
+        manifest='[dependencies]\npackages = ["../extra/lllm.toml"]\n',
+    )
     rt = lllm.Runtime()
     lllm.load_package(app, runtime=rt)
     zip_path = lllm.export_package("app", tmp_path / "out" / "app", bundle_deps=True, runtime=rt)
@@ -757,7 +839,9 @@ def test_bundling_follows_a_dependency_given_as_a_manifest_file(tmp_path, monkey
 def test_bundling_a_missing_dependency_is_an_error(tmp_path, monkeypatch) -> None:
     from lllm.testing import write_package
 
-    app = write_package(tmp_path / "app", {}, name="app", manifest='[dependencies]\npackages = ["../gone"]\n')
+    app = write_package(
+        tmp_path / "app", {}, name="app", manifest='[dependencies]\npackages = ["../gone"]\n'
+    )
     rt = lllm.Runtime()
     with pytest.warns(RuntimeWarning):
         lllm.load_package(app, runtime=rt)

@@ -56,11 +56,23 @@ else:  # pragma: no cover
 ROOT = Path(__file__).resolve().parents[1]
 FILE_LOADERS = {"file": "lllm.sections.loaders:file_value"}
 BUILTIN_SPECS = {
-    "prompts": SectionSpec(name="prompts", resource_type="prompt", cacheable=True, loaders={"text": "lllm.sections.loaders:text_prompt"}),
+    "prompts": SectionSpec(
+        name="prompts",
+        resource_type="prompt",
+        cacheable=True,
+        loaders={"text": "lllm.sections.loaders:text_prompt"},
+    ),
     "proxies": SectionSpec(name="proxies", resource_type="proxy", cacheable=True),
     "tactics": SectionSpec(name="tactics", resource_type="tactic", cacheable=True),
-    "configs": SectionSpec(name="configs", resource_type="config", cacheable=True, loaders={"config": "lllm.sections.loaders:config_value"}),
-    "assets": SectionSpec(name="assets", resource_type="asset", cacheable=True, loaders=FILE_LOADERS),
+    "configs": SectionSpec(
+        name="configs",
+        resource_type="config",
+        cacheable=True,
+        loaders={"config": "lllm.sections.loaders:config_value"},
+    ),
+    "assets": SectionSpec(
+        name="assets", resource_type="asset", cacheable=True, loaders=FILE_LOADERS
+    ),
 }
 BUILTIN_ORDER = ["prompts", "proxies", "tactics", "configs", "assets"]
 
@@ -76,7 +88,9 @@ class PluginSandbox:
         self.modules: set[str] = set()
         self._on_path = False
 
-    def install(self, name: str, version: str, entry_points: dict[str, str], files: dict[str, str]) -> Path:
+    def install(
+        self, name: str, version: str, entry_points: dict[str, str], files: dict[str, str]
+    ) -> Path:
         """Install a test distribution (see ``make_distribution``) and make it visible."""
         info = make_distribution(self.site, name, version, entry_points, files)
         self.modules |= top_level_modules(files)
@@ -91,8 +105,15 @@ class PluginSandbox:
         self.monkeypatch.setenv(name, value)
         reset_plugins()
 
-    def package(self, name: str, files: dict[str, str | bytes] | None = None, manifest: str = "") -> Path:
-        return write_package(self.tmp_path / "packages" / name, name, ALPHA_FILES if files is None else files, manifest=manifest)
+    def package(
+        self, name: str, files: dict[str, str | bytes] | None = None, manifest: str = ""
+    ) -> Path:
+        return write_package(
+            self.tmp_path / "packages" / name,
+            name,
+            ALPHA_FILES if files is None else files,
+            manifest=manifest,
+        )
 
     def cleanup(self) -> None:
         for module in list(sys.modules):
@@ -182,7 +203,10 @@ def test_builtin_sections_are_entry_points_of_the_lllm_distribution(plugins: Plu
     assert from_lllm == pyproject_plugins()
     assert set(from_lllm) == set(BUILTIN_ORDER)
     # lllm's own cached reader sees the same entry points, each from distribution lllm.
-    cached = {ep.name: (ep.value, ep.dist.metadata["Name"]) for ep in plugin_manager.entry_points("lllm.plugins")}
+    cached = {
+        ep.name: (ep.value, ep.dist.metadata["Name"])
+        for ep in plugin_manager.entry_points("lllm.plugins")
+    }
     assert {name: cached[name] for name in BUILTIN_ORDER} == {
         name: (value, "lllm") for name, value in from_lllm.items()
     }
@@ -204,7 +228,12 @@ def test_list_plugins_shows_builtins_loaded_with_their_sections(plugins: PluginS
         assert spec.folder_name == record.name
         described = record.as_dict()
         assert described["sections"] == [
-            {"name": spec.name, "resource_type": spec.resource_type, "default_folder": record.name, "description": ""}
+            {
+                "name": spec.name,
+                "resource_type": spec.resource_type,
+                "default_folder": record.name,
+                "description": "",
+            }
         ]
         assert described["builtin"] is True and described["distribution"] == "lllm"
     assert [spec.name for spec in plugin_manager.iter_section_specs()][:5] == BUILTIN_ORDER
@@ -220,7 +249,9 @@ def test_builtin_sections_load_a_package(plugins: PluginSandbox) -> None:
     assert not any(":x" in k or "datasets" in k for k in rt.keys())
 
 
-def test_builtins_come_from_the_entry_points_not_a_fixed_list(plugins: PluginSandbox, monkeypatch) -> None:
+def test_builtins_come_from_the_entry_points_not_a_fixed_list(
+    plugins: PluginSandbox, monkeypatch
+) -> None:
     """Removing lllm's ``assets`` entry point removes the assets section: built-ins take the
     same path a third-party plugin takes."""
     real = importlib.metadata.entry_points
@@ -240,7 +271,9 @@ def test_builtins_come_from_the_entry_points_not_a_fixed_list(plugins: PluginSan
     assert rt.keys("config") == ["alpha.configs:base"]
 
 
-def test_builtins_fall_back_to_the_fixed_list_without_installed_metadata(plugins: PluginSandbox, monkeypatch) -> None:
+def test_builtins_fall_back_to_the_fixed_list_without_installed_metadata(
+    plugins: PluginSandbox, monkeypatch
+) -> None:
     real = importlib.metadata.entry_points
 
     def no_lllm_metadata(**params: Any):
@@ -263,8 +296,15 @@ def test_builtins_fall_back_to_the_fixed_list_without_installed_metadata(plugins
 # ============================================================ 2. a third-party section
 
 
-def install_datasets(plugins: PluginSandbox, name: str = "lllm-datasets", version: str = "1.2.3") -> None:
-    plugins.install(name, version, {"datasets": "lllm_datasets_plugin"}, {"lllm_datasets_plugin.py": DATASETS_PLUGIN})
+def install_datasets(
+    plugins: PluginSandbox, name: str = "lllm-datasets", version: str = "1.2.3"
+) -> None:
+    plugins.install(
+        name,
+        version,
+        {"datasets": "lllm_datasets_plugin"},
+        {"lllm_datasets_plugin.py": DATASETS_PLUGIN},
+    )
 
 
 def test_third_party_distribution_adds_a_section(plugins: PluginSandbox) -> None:
@@ -302,7 +342,9 @@ def test_third_party_distribution_adds_a_section(plugins: PluginSandbox) -> None
     assert plugin_module.READS == [str(alpha / "datasets" / "x.csv"), str(beta / "more" / "z.csv")]
 
 
-def test_plugin_sections_are_declared_to_a_runtime_before_any_resource(plugins: PluginSandbox) -> None:
+def test_plugin_sections_are_declared_to_a_runtime_before_any_resource(
+    plugins: PluginSandbox,
+) -> None:
     install_datasets(plugins)
     rt = Runtime()
     load_package(plugins.package("plain", {"prompts/p.md": "P"}), runtime=rt)
@@ -327,13 +369,18 @@ def test_third_party_plugin_is_listed_with_its_distribution(plugins: PluginSandb
         SectionSpec(name="datasets", resource_type="dataset", description="CSV tables"),
     )
     assert record.as_dict()["sections"] == [
-        {"name": "datasets", "resource_type": "dataset", "default_folder": "datasets", "description": "CSV tables"}
+        {
+            "name": "datasets",
+            "resource_type": "dataset",
+            "default_folder": "datasets",
+            "description": "CSV tables",
+        }
     ]
     assert "datasets" in [spec.name for spec in plugin_manager.iter_section_specs()]
 
 
 def test_entry_point_can_name_an_object_with_a_default_folder(plugins: PluginSandbox) -> None:
-    source = '''
+    source = """
         from lllm.discovery import SectionSpec
         from lllm.hookspecs import hookimpl
 
@@ -349,10 +396,17 @@ def test_entry_point_can_name_an_object_with_a_default_folder(plugins: PluginSan
 
 
         plugin = Corpora()
-    '''
-    plugins.install("lllm-corpora", "0.3", {"corpora": "lllm_corpora_plugin:plugin"}, {"lllm_corpora_plugin.py": source})
+    """
+    plugins.install(
+        "lllm-corpora",
+        "0.3",
+        {"corpora": "lllm_corpora_plugin:plugin"},
+        {"lllm_corpora_plugin.py": source},
+    )
     rt = Runtime()
-    pkg = plugins.package("gamma", {"texts/a.txt": "alpha text\n", "corpora/b.txt": "not the default folder"})
+    pkg = plugins.package(
+        "gamma", {"texts/a.txt": "alpha text\n", "corpora/b.txt": "not the default folder"}
+    )
     load_package(pkg, runtime=rt)
     assert rt.keys("corpus") == ["gamma.corpora:a"]
     assert rt.get("gamma:a", "corpus") == "alpha text"
@@ -369,8 +423,15 @@ def test_hookspecs_docstring_example_works_as_written(plugins: PluginSandbox) ->
     doc = lllm.hookspecs.__doc__
     example = doc.split("A minimal plugin::", 1)[1]
     lines = example.splitlines()[1:]
-    code = "\n".join(line.removeprefix("    ") for line in lines if line.startswith("    ") or not line.strip())
-    plugins.install("lllm-doc-example", "1.0", {"doc_example": "lllm_doc_example"}, {"lllm_doc_example.py": code})
+    code = "\n".join(
+        line.removeprefix("    ") for line in lines if line.startswith("    ") or not line.strip()
+    )
+    plugins.install(
+        "lllm-doc-example",
+        "1.0",
+        {"doc_example": "lllm_doc_example"},
+        {"lllm_doc_example.py": code},
+    )
     rt = Runtime()
     warned = load_recording(plugins.package("delta", {"datasets/t.csv": "h\n1\n"}), rt)
     assert warned == []
@@ -436,7 +497,9 @@ BROKEN_PLUGINS = {
 @pytest.mark.parametrize("case", list(BROKEN_PLUGINS))
 def test_broken_plugin_is_reported_once_and_skipped(plugins: PluginSandbox, case: str) -> None:
     source, error_parts = BROKEN_PLUGINS[case]
-    plugins.install("lllm-shaky", "0.9.1", {"shaky": "lllm_shaky_plugin"}, {"lllm_shaky_plugin.py": source})
+    plugins.install(
+        "lllm-shaky", "0.9.1", {"shaky": "lllm_shaky_plugin"}, {"lllm_shaky_plugin.py": source}
+    )
     rt = Runtime()
     warned = load_recording(plugins.package("alpha"), rt)
 
@@ -456,7 +519,10 @@ def test_broken_plugin_is_reported_once_and_skipped(plugins: PluginSandbox, case
 
     # Reported once: later loads (any runtime) and listings stay silent.
     rt2 = Runtime()
-    assert load_recording(plugins.package("beta", {"prompts/p.md": "P", "datasets/d.csv": "1"}), rt2) == []
+    assert (
+        load_recording(plugins.package("beta", {"prompts/p.md": "P", "datasets/d.csv": "1"}), rt2)
+        == []
+    )
     assert rt2.keys("prompt") == ["beta.prompts:p"]
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -482,7 +548,12 @@ RAISING_DISCOVER = """
 
 
 def test_plugin_whose_discover_raises_is_reported_once_then_broken(plugins: PluginSandbox) -> None:
-    plugins.install("lllm-fiery", "2.0", {"fiery": "lllm_fiery_plugin"}, {"lllm_fiery_plugin.py": RAISING_DISCOVER})
+    plugins.install(
+        "lllm-fiery",
+        "2.0",
+        {"fiery": "lllm_fiery_plugin"},
+        {"lllm_fiery_plugin.py": RAISING_DISCOVER},
+    )
     assert record_named("fiery").status == "loaded"
     pkg = plugins.package(
         "alpha",
@@ -504,7 +575,10 @@ def test_plugin_whose_discover_raises_is_reported_once_then_broken(plugins: Plug
     assert calls == ["datasets"]  # not called again for the second folder
 
     rt2 = Runtime()
-    assert load_recording(plugins.package("beta", {"datasets/d.csv": "1", "prompts/p.md": "P"}), rt2) == []
+    assert (
+        load_recording(plugins.package("beta", {"datasets/d.csv": "1", "prompts/p.md": "P"}), rt2)
+        == []
+    )
     assert calls == ["datasets"]
     assert rt2.keys("prompt") == ["beta.prompts:p"]
     assert rt2.keys("dataset") == []
@@ -523,7 +597,9 @@ def test_plugin_whose_discover_returns_something_else_is_reported(plugins: Plugi
         def lllm_discover(folder):
             return [str(f) for f in folder.files()]
     """
-    plugins.install("lllm-sloppy", "0.1", {"sloppy": "lllm_sloppy_plugin"}, {"lllm_sloppy_plugin.py": source})
+    plugins.install(
+        "lllm-sloppy", "0.1", {"sloppy": "lllm_sloppy_plugin"}, {"lllm_sloppy_plugin.py": source}
+    )
     rt = Runtime()
     warned = load_recording(plugins.package("alpha"), rt)
     assert len(warned) == 1, warned
@@ -549,7 +625,9 @@ def test_hookimpl_for_an_unknown_hook_is_reported(plugins: PluginSandbox) -> Non
         def lllm_discovr(folder):
             return []
     """
-    plugins.install("lllm-typo", "0.2", {"typo": "lllm_typo_plugin"}, {"lllm_typo_plugin.py": source})
+    plugins.install(
+        "lllm-typo", "0.2", {"typo": "lllm_typo_plugin"}, {"lllm_typo_plugin.py": source}
+    )
     rt = Runtime()
     warned = load_recording(plugins.package("alpha"), rt)
     assert len(warned) == 1, warned
@@ -564,11 +642,18 @@ def test_hookimpl_for_an_unknown_hook_is_reported(plugins: PluginSandbox) -> Non
 
 @pytest.mark.parametrize(
     "source, where",
-    [(BROKEN_PLUGINS["import-error"][0], "tensorflow_lite_9000"), (RAISING_DISCOVER, "disk on fire")],
+    [
+        (BROKEN_PLUGINS["import-error"][0], "tensorflow_lite_9000"),
+        (RAISING_DISCOVER, "disk on fire"),
+    ],
     ids=["import-error", "discover-raises"],
 )
-def test_strict_plugins_raises_plugin_error(plugins: PluginSandbox, source: str, where: str) -> None:
-    plugins.install("lllm-shaky", "0.9.1", {"shaky": "lllm_shaky_plugin"}, {"lllm_shaky_plugin.py": source})
+def test_strict_plugins_raises_plugin_error(
+    plugins: PluginSandbox, source: str, where: str
+) -> None:
+    plugins.install(
+        "lllm-shaky", "0.9.1", {"shaky": "lllm_shaky_plugin"}, {"lllm_shaky_plugin.py": source}
+    )
     plugins.setenv("LLLM_STRICT_PLUGINS", "1")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -584,7 +669,10 @@ def test_strict_plugins_raises_plugin_error(plugins: PluginSandbox, source: str,
 
 def test_strict_plugins_off_values_keep_warning(plugins: PluginSandbox) -> None:
     plugins.install(
-        "lllm-shaky", "0.9.1", {"shaky": "lllm_shaky_plugin"}, {"lllm_shaky_plugin.py": BROKEN_PLUGINS["import-error"][0]}
+        "lllm-shaky",
+        "0.9.1",
+        {"shaky": "lllm_shaky_plugin"},
+        {"lllm_shaky_plugin.py": BROKEN_PLUGINS["import-error"][0]},
     )
     plugins.setenv("LLLM_STRICT_PLUGINS", "0")
     warned = load_recording(plugins.package("alpha"), Runtime())
@@ -612,7 +700,11 @@ def test_disabled_plugins_are_never_imported(plugins: PluginSandbox) -> None:
     assert section_keys(rt, *BUILTIN_TYPES) == ALPHA_BUILTIN_KEYS
     for name, distribution in [("bomb", "lllm-bomb"), ("datasets", "lllm-datasets")]:
         record = record_named(name)
-        assert (record.status, record.distribution, record.plugin) == ("disabled", distribution, None)
+        assert (record.status, record.distribution, record.plugin) == (
+            "disabled",
+            distribution,
+            None,
+        )
         assert "LLLM_DISABLE_PLUGINS" in record.error
     assert "lllm_bomb_plugin" not in sys.modules
 
@@ -624,7 +716,9 @@ def test_disabling_a_builtin_plugin_drops_its_section(plugins: PluginSandbox) ->
     assert load_recording(plugins.package("alpha", files), rt) == []  # tactics/ never imported
     assert rt.keys("tactic") == []
     assert not any(k.startswith("alpha.tactics:") for k in rt.keys())
-    assert section_keys(rt, *BUILTIN_TYPES) == [k for k in ALPHA_BUILTIN_KEYS if ".tactics:" not in k]
+    assert section_keys(rt, *BUILTIN_TYPES) == [
+        k for k in ALPHA_BUILTIN_KEYS if ".tactics:" not in k
+    ]
     record = record_named("tactics")
     assert record.status == "disabled" and record.builtin
     assert "tactics" not in [spec.name for spec in plugin_manager.iter_section_specs()]
@@ -636,7 +730,9 @@ def test_disabling_a_builtin_plugin_drops_its_section(plugins: PluginSandbox) ->
 @pytest.mark.parametrize("value", ["0", "false", "off"])
 def test_autoload_off_loads_builtins_only(plugins: PluginSandbox, value: str) -> None:
     install_datasets(plugins)
-    plugins.install("lllm-bomb", "1.0", {"bomb": "lllm_bomb_plugin"}, {"lllm_bomb_plugin.py": EXPLODING_MODULE})
+    plugins.install(
+        "lllm-bomb", "1.0", {"bomb": "lllm_bomb_plugin"}, {"lllm_bomb_plugin.py": EXPLODING_MODULE}
+    )
     plugins.setenv("LLLM_PLUGINS_AUTOLOAD", value)
     rt = Runtime()
     assert load_recording(plugins.package("alpha"), rt) == []
@@ -665,7 +761,10 @@ def test_autoload_off_still_accepts_plugins_registered_in_code(plugins: PluginSa
 
 def test_third_party_plugin_claiming_a_builtin_section_is_an_error(plugins: PluginSandbox) -> None:
     plugins.install(
-        "lllm-fancy-prompts", "2.0", {"fancy": "lllm_fancy_plugin"}, {"lllm_fancy_plugin.py": section_plugin("prompts", "prompt")}
+        "lllm-fancy-prompts",
+        "2.0",
+        {"fancy": "lllm_fancy_plugin"},
+        {"lllm_fancy_plugin.py": section_plugin("prompts", "prompt")},
     )
     with pytest.raises(PluginConflictError) as info:
         load_package(plugins.package("alpha"), runtime=Runtime())
@@ -676,8 +775,18 @@ def test_third_party_plugin_claiming_a_builtin_section_is_an_error(plugins: Plug
 
 
 def test_two_third_party_plugins_claiming_one_section(plugins: PluginSandbox) -> None:
-    plugins.install("ds-one", "1.0", {"ds_one": "lllm_ds_one"}, {"lllm_ds_one.py": section_plugin("datasets", "dataset", ".csv")})
-    plugins.install("ds-two", "2.0", {"ds_two": "lllm_ds_two"}, {"lllm_ds_two.py": section_plugin("datasets", "dataset", ".csv")})
+    plugins.install(
+        "ds-one",
+        "1.0",
+        {"ds_one": "lllm_ds_one"},
+        {"lllm_ds_one.py": section_plugin("datasets", "dataset", ".csv")},
+    )
+    plugins.install(
+        "ds-two",
+        "2.0",
+        {"ds_two": "lllm_ds_two"},
+        {"lllm_ds_two.py": section_plugin("datasets", "dataset", ".csv")},
+    )
     pkg = plugins.package("alpha")
     with pytest.raises(PluginConflictError) as info:
         load_package(pkg, runtime=Runtime())
@@ -727,7 +836,10 @@ class CorporaPlugin:
     @hookimpl
     def lllm_discover(self, folder: SectionFolder) -> list:
         self.folders.append(folder)
-        return [folder.eager(folder.file_key(f), f.read_text().strip(), f) for f in folder.files(suffixes=(".txt",))]
+        return [
+            folder.eager(folder.file_key(f), f.read_text().strip(), f)
+            for f in folder.files(suffixes=(".txt",))
+        ]
 
 
 def test_register_plugin_for_one_runtime(plugins: PluginSandbox) -> None:
@@ -735,7 +847,12 @@ def test_register_plugin_for_one_runtime(plugins: PluginSandbox) -> None:
     plugin = CorporaPlugin()
     record = register_plugin(plugin, name="corpora", runtime=rt_a)
     assert isinstance(record, PluginRecord)
-    assert (record.name, record.distribution, record.builtin, record.plugin) == ("corpora", None, False, plugin)
+    assert (record.name, record.distribution, record.builtin, record.plugin) == (
+        "corpora",
+        None,
+        False,
+        plugin,
+    )
 
     files = {**ALPHA_FILES, "texts/a.txt": "alpha text\n", "texts/sub/b.txt": "bee\n"}
     pkg = plugins.package("alpha", files)
@@ -796,7 +913,9 @@ def test_in_code_plugin_with_a_bad_hook_is_reported_and_skipped(plugins: PluginS
     assert record_named("bad", rt).status == "broken"
 
 
-def test_list_plugins_without_runtime_matches_what_load_package_uses(plugins: PluginSandbox) -> None:
+def test_list_plugins_without_runtime_matches_what_load_package_uses(
+    plugins: PluginSandbox,
+) -> None:
     """``register_plugin`` and ``load_package`` default to the default runtime; so must
     ``list_plugins`` (it should list what a plain ``load_package`` will use)."""
     default = get_default_runtime()
@@ -814,7 +933,9 @@ def test_discovery_into_one_runtime_leaves_others_untouched(plugins: PluginSandb
     before = (default.keys(), dict(default.packages))
     rt_a, rt_b = Runtime(), Runtime()
     load_package(plugins.package("alpha"), runtime=rt_a)
-    assert rt_a.keys("dataset") and rt_a.keys("prompt") and rt_a.keys("tactic") and rt_a.keys("proxy")
+    assert (
+        rt_a.keys("dataset") and rt_a.keys("prompt") and rt_a.keys("tactic") and rt_a.keys("proxy")
+    )
     assert rt_b.keys() == [] and dict(rt_b.packages) == {} and rt_b.default_namespace is None
     assert (default.keys(), dict(default.packages)) == before
 
@@ -853,7 +974,9 @@ def test_entry_points_are_read_once_per_process(plugins: PluginSandbox, monkeypa
     assert rt1.keys("dataset") and rt2.keys("dataset") == ["beta.datasets:b"] and rt3.keys("corpus")
 
 
-def test_entry_points_are_read_once_by_concurrent_first_users(plugins: PluginSandbox, monkeypatch) -> None:
+def test_entry_points_are_read_once_by_concurrent_first_users(
+    plugins: PluginSandbox, monkeypatch
+) -> None:
     install_datasets(plugins)
     calls = counting_entry_points(monkeypatch)
     pkg = plugins.package("alpha")
@@ -881,7 +1004,8 @@ def test_entry_points_are_read_once_by_concurrent_first_users(plugins: PluginSan
     assert errors == []
     assert calls.count("lllm.plugins") == 1
     assert sorted(map(tuple, results)) == sorted(
-        [tuple(BUILTIN_ORDER + ["datasets"])] * 4 + [("alpha.datasets:sub/y", "alpha.datasets:x")] * 4
+        [tuple(BUILTIN_ORDER + ["datasets"])] * 4
+        + [("alpha.datasets:sub/y", "alpha.datasets:x")] * 4
     )
 
 
@@ -890,7 +1014,13 @@ def test_entry_points_are_read_once_by_concurrent_first_users(plugins: PluginSan
 
 def lazy_site(tmp_path: Path) -> Path:
     site = tmp_path / "site"
-    make_distribution(site, "lllm-datasets", "1.2.3", {"datasets": "lllm_datasets_plugin"}, {"lllm_datasets_plugin.py": DATASETS_PLUGIN})
+    make_distribution(
+        site,
+        "lllm-datasets",
+        "1.2.3",
+        {"datasets": "lllm_datasets_plugin"},
+        {"lllm_datasets_plugin.py": DATASETS_PLUGIN},
+    )
     return site
 
 
@@ -948,7 +1078,9 @@ def test_pip_installed_plugin_works_with_auto_init(tmp_path: Path) -> None:
                           rt.keys("dataset"), rt.keys("prompt")]))
     """
     env = clean_env(home, site)
-    namespace, typed, via_resource, dataset_keys, prompt_keys = run_python(code, cwd=project, env=env)
+    namespace, typed, via_resource, dataset_keys, prompt_keys = run_python(
+        code, cwd=project, env=env
+    )
     assert namespace == "proj"
     assert typed == via_resource == [["a", "b"], ["1", "2"]]
     assert dataset_keys == ["proj.datasets:x"]
@@ -958,9 +1090,23 @@ def test_pip_installed_plugin_works_with_auto_init(tmp_path: Path) -> None:
 def test_switches_in_a_fresh_process(tmp_path: Path) -> None:
     """The environment switches as a user sets them: before the process starts."""
     site = tmp_path / "site"
-    make_distribution(site, "lllm-datasets", "1.2.3", {"datasets": "lllm_datasets_plugin"}, {"lllm_datasets_plugin.py": DATASETS_PLUGIN})
-    make_distribution(site, "lllm-bomb", "1.0", {"bomb": "lllm_bomb_plugin"}, {"lllm_bomb_plugin.py": EXPLODING_MODULE})
-    pkg = write_package(tmp_path / "pkgs" / "alpha", "alpha", {"datasets/x.csv": "a\n", "prompts/p.md": "P"})
+    make_distribution(
+        site,
+        "lllm-datasets",
+        "1.2.3",
+        {"datasets": "lllm_datasets_plugin"},
+        {"lllm_datasets_plugin.py": DATASETS_PLUGIN},
+    )
+    make_distribution(
+        site,
+        "lllm-bomb",
+        "1.0",
+        {"bomb": "lllm_bomb_plugin"},
+        {"lllm_bomb_plugin.py": EXPLODING_MODULE},
+    )
+    pkg = write_package(
+        tmp_path / "pkgs" / "alpha", "alpha", {"datasets/x.csv": "a\n", "prompts/p.md": "P"}
+    )
     home = tmp_path / "home"
     home.mkdir()
     code = f"""
@@ -989,25 +1135,43 @@ def test_switches_in_a_fresh_process(tmp_path: Path) -> None:
     """
 
     def run(**switches: str) -> dict[str, Any]:
-        return run_python(code, cwd=tmp_path, env=clean_env(home, site, LLLM_AUTO_INIT="0", **switches))
+        return run_python(
+            code, cwd=tmp_path, env=clean_env(home, site, LLLM_AUTO_INIT="0", **switches)
+        )
 
     default = run()
     assert default["outcome"] == "ok"
-    assert len(default["warnings"]) == 1 and "'bomb'" in default["warnings"][0] and "lllm-bomb" in default["warnings"][0]
+    assert (
+        len(default["warnings"]) == 1
+        and "'bomb'" in default["warnings"][0]
+        and "lllm-bomb" in default["warnings"][0]
+    )
     assert default["keys"] == ["alpha.datasets:x", "alpha.prompts:p"]
     assert default["statuses"]["bomb"] == "broken"
 
     disabled = run(LLLM_DISABLE_PLUGINS="bomb")
-    assert (disabled["outcome"], disabled["warnings"], disabled["imported"]) == ("ok", [], ["lllm_datasets_plugin"])
+    assert (disabled["outcome"], disabled["warnings"], disabled["imported"]) == (
+        "ok",
+        [],
+        ["lllm_datasets_plugin"],
+    )
     assert disabled["keys"] == ["alpha.datasets:x", "alpha.prompts:p"]
     assert disabled["statuses"]["bomb"] == "disabled"
 
     builtins_only = run(LLLM_PLUGINS_AUTOLOAD="0")
-    assert (builtins_only["outcome"], builtins_only["warnings"], builtins_only["imported"]) == ("ok", [], [])
+    assert (builtins_only["outcome"], builtins_only["warnings"], builtins_only["imported"]) == (
+        "ok",
+        [],
+        [],
+    )
     assert builtins_only["keys"] == ["alpha.prompts:p"]
 
     strict = run(LLLM_STRICT_PLUGINS="1")
-    assert strict["outcome"].startswith("PluginError: ") and "'bomb'" in strict["outcome"] and "lllm-bomb" in strict["outcome"]
+    assert (
+        strict["outcome"].startswith("PluginError: ")
+        and "'bomb'" in strict["outcome"]
+        and "lllm-bomb" in strict["outcome"]
+    )
     assert strict["warnings"] == [] and strict["keys"] == []
 
 
@@ -1018,16 +1182,22 @@ def test_a_default_folder_must_stay_inside_the_package(folder) -> None:
 
 
 def test_a_default_folder_may_be_nested() -> None:
-    assert SectionSpec(name="notes", resource_type="note", default_folder="data/notes").folder_name == "data/notes"
+    assert (
+        SectionSpec(name="notes", resource_type="note", default_folder="data/notes").folder_name
+        == "data/notes"
+    )
 
 
 def test_a_plugin_that_declares_nothing_and_unknown_disabled_names_are_said(tmp_path: Path) -> None:
-    site = write_tree(tmp_path / "site", {
-        "emptyplug/__init__.py": "",
-        "emptyplug/hooks.py": "from lllm.plugin import hookimpl\n",
-        "emptyplug-1.0.dist-info/METADATA": "Metadata-Version: 2.1\nName: emptyplug\nVersion: 1.0\n",
-        "emptyplug-1.0.dist-info/entry_points.txt": "[lllm.plugins]\nemptyplug = emptyplug\n",
-    })
+    site = write_tree(
+        tmp_path / "site",
+        {
+            "emptyplug/__init__.py": "",
+            "emptyplug/hooks.py": "from lllm.plugin import hookimpl\n",
+            "emptyplug-1.0.dist-info/METADATA": "Metadata-Version: 2.1\nName: emptyplug\nVersion: 1.0\n",
+            "emptyplug-1.0.dist-info/entry_points.txt": "[lllm.plugins]\nemptyplug = emptyplug\n",
+        },
+    )
     code = """
 import json, warnings
 with warnings.catch_warnings(record=True) as caught:
@@ -1036,8 +1206,15 @@ with warnings.catch_warnings(record=True) as caught:
     lllm.load_package(".", runtime=lllm.Runtime())
 print(json.dumps([str(w.message) for w in caught]))
 """
-    package = write_tree(tmp_path / "pkg", {"lllm.toml": '[package]\nname = "pkg"\n', "prompts/a.md": "A"})
-    env = clean_env(tmp_path / "home", site, LLLM_CACHE_DIR=str(tmp_path / "cache"), LLLM_DISABLE_PLUGINS="nosuch,prompts")
+    package = write_tree(
+        tmp_path / "pkg", {"lllm.toml": '[package]\nname = "pkg"\n', "prompts/a.md": "A"}
+    )
+    env = clean_env(
+        tmp_path / "home",
+        site,
+        LLLM_CACHE_DIR=str(tmp_path / "cache"),
+        LLLM_DISABLE_PLUGINS="nosuch,prompts",
+    )
     messages = run_python(code, cwd=package, env=env)
     assert any("emptyplug" in m and "declares nothing" in m for m in messages), messages
     assert any("LLLM_DISABLE_PLUGINS names 'nosuch'" in m for m in messages), messages

@@ -60,7 +60,7 @@ def test_render(text: str, values: dict[str, object], expected: str) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["plain text", "keep {{x}} as is", '{"a": 1}', "json {\"k\": [1, 2]} }", "{} and {0}", ""],
+    ["plain text", "keep {{x}} as is", '{"a": 1}', 'json {"k": [1, 2]} }', "{} and {0}", ""],
 )
 def test_text_without_variables_is_returned_unchanged(text: str) -> None:
     prompt = Prompt("p", text)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-USER_TESTS = '''
+USER_TESTS = """
 import lllm
 from lllm import load_package
 
@@ -37,7 +37,7 @@ def test_the_next_test_sees_the_original_default():
     default = lllm.get_default_runtime()
     assert default.name == "default"
     assert not default.has("dirty.configs:leak")
-'''
+"""
 
 
 def test_fixtures_from_a_pytester_run(pytester: pytest.Pytester) -> None:
@@ -54,7 +54,9 @@ def test_fixtures_are_documented(pytester: pytest.Pytester) -> None:
     assert "isolated" in text
 
 
-def test_pytest_start_up_neither_imports_lllm_nor_touches_the_users_cache(pytester: pytest.Pytester, tmp_path, monkeypatch) -> None:
+def test_pytest_start_up_neither_imports_lllm_nor_touches_the_users_cache(
+    pytester: pytest.Pytester, tmp_path, monkeypatch
+) -> None:
     # A project with an lllm.toml: were lllm imported when pytest loads its plugins, its
     # automatic loading would run then, with the user's own index cache.
     pytester.makefile(".toml", lllm='[package]\nname = "proj"\n')

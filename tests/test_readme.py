@@ -30,7 +30,9 @@ def test_llm_function_example_runs_offline(tmp_path: Path) -> None:
     pytest.importorskip("llm_function")
     script = tmp_path / "example.py"
     script.write_text(block_after("<!-- llm-function-example -->"))
-    result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    result = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=120, cwd=tmp_path
+    )
     assert result.returncode == 0, result.stderr
     assert "to ops@example.com: Paris: 18.5 C, clear" in result.stdout
     assert "summary='Paris: 18.5 C, clear' temp_c=18.5 sent=True" in result.stdout

@@ -121,8 +121,12 @@ def test_typed_getters(runtime: Runtime, method: str, key: str, expected: str) -
 
 def test_proxy_shorthand_never_appends_s() -> None:
     rt = Runtime()
-    rt.register(ResourceNode.eager("search", "right", namespace="pkg.proxies", resource_type="proxy"))
-    rt.register(ResourceNode.eager("search", "wrong", namespace="pkg.proxys", resource_type="proxy"))
+    rt.register(
+        ResourceNode.eager("search", "right", namespace="pkg.proxies", resource_type="proxy")
+    )
+    rt.register(
+        ResourceNode.eager("search", "wrong", namespace="pkg.proxys", resource_type="proxy")
+    )
     assert rt.get_proxy("pkg:search") == "right"
 
 
@@ -170,7 +174,11 @@ def test_keys_sorted_and_filtered(runtime: Runtime) -> None:
 def test_get_node_does_not_load() -> None:
     calls = []
     rt = Runtime()
-    rt.register(ResourceNode.lazy("big", lambda: calls.append(1) or "v", namespace="p.configs", resource_type="config"))
+    rt.register(
+        ResourceNode.lazy(
+            "big", lambda: calls.append(1) or "v", namespace="p.configs", resource_type="config"
+        )
+    )
     node = rt.get_node("p.configs:big")
     assert not node.is_loaded and calls == []
     assert rt.get("p.configs:big") == "v"
@@ -198,7 +206,10 @@ def test_overwrite_false_raises_value_error() -> None:
     rt = Runtime()
     rt.register(ResourceNode.eager("x", 1, namespace="p.configs", resource_type="config"))
     with pytest.raises(ValueError, match="p.configs:x"):
-        rt.register(ResourceNode.eager("x", 2, namespace="p.configs", resource_type="config"), overwrite=False)
+        rt.register(
+            ResourceNode.eager("x", 2, namespace="p.configs", resource_type="config"),
+            overwrite=False,
+        )
     assert rt.get("p.configs:x") == 1
 
 

@@ -12,7 +12,9 @@ from lllm.core.resource import PackageInfo, ResourceNode
 
 
 def test_eager_node_fields_and_metadata() -> None:
-    node = ResourceNode.eager("img/logo.png", b"png", namespace="pkg.assets", resource_type="asset", size=3)
+    node = ResourceNode.eager(
+        "img/logo.png", b"png", namespace="pkg.assets", resource_type="asset", size=3
+    )
     assert node.key == "img/logo.png"
     assert node.namespace == "pkg.assets"
     assert node.resource_type == "asset"
@@ -27,7 +29,9 @@ def test_empty_namespace_gives_bare_qualified_key() -> None:
 
 def test_lazy_node_loads_once_and_frees_loader() -> None:
     calls = []
-    node = ResourceNode.lazy("big", lambda: calls.append(1) or [1, 2], namespace="p.data", resource_type="data")
+    node = ResourceNode.lazy(
+        "big", lambda: calls.append(1) or [1, 2], namespace="p.data", resource_type="data"
+    )
     assert not node.is_loaded
     assert node.value == [1, 2]
     assert node.value is node.value
@@ -44,11 +48,15 @@ def test_failing_loader_is_retried_and_named() -> None:
             raise OSError("disk hiccup")
         return "ok"
 
-    node = ResourceNode.lazy("c", flaky, namespace="p.configs", resource_type="config", file_path="/pkg/configs/c.yaml")
+    node = ResourceNode.lazy(
+        "c", flaky, namespace="p.configs", resource_type="config", file_path="/pkg/configs/c.yaml"
+    )
     with pytest.raises(ResourceLoadError) as info:
-        node.value
+        _ = node.value
     message = str(info.value)
-    assert "p.configs:c" in message and "/pkg/configs/c.yaml" in message and "disk hiccup" in message
+    assert (
+        "p.configs:c" in message and "/pkg/configs/c.yaml" in message and "disk hiccup" in message
+    )
     assert isinstance(info.value.__cause__, OSError)
     assert not node.is_loaded
     assert node.value == "ok"

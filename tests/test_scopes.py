@@ -53,7 +53,9 @@ def test_lllm_home_expands_user(monkeypatch: pytest.MonkeyPatch, tmp_path: Path)
 
 
 @pytest.mark.parametrize("value", [None, ""])
-def test_lllm_home_defaults_to_dot_lllm(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, value: str | None) -> None:
+def test_lllm_home_defaults_to_dot_lllm(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, value: str | None
+) -> None:
     monkeypatch.setenv("HOME", str(tmp_path))
     if value is None:
         monkeypatch.delenv("LLLM_HOME", raising=False)
@@ -119,7 +121,9 @@ def test_scope_dir_project_found_upward(tree: Path, monkeypatch: pytest.MonkeyPa
     assert scope_dir("project") == root / "lllm_packages"
 
 
-def test_scope_dir_project_without_a_project_uses_cwd(tree: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_scope_dir_project_without_a_project_uses_cwd(
+    tree: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tree)
     assert scope_dir("project") == tree / "lllm_packages"
 
@@ -191,7 +195,9 @@ def test_packages_in(tree: Path) -> None:
     _manifest(folder / "_private")
     (folder / "no_manifest" / "prompts").mkdir(parents=True)
     (folder / "file.txt").write_text("not a package", encoding="utf-8")
-    (folder / "lllm.toml").write_text("", encoding="utf-8")  # a manifest directly in the folder is no package in it
+    (folder / "lllm.toml").write_text(
+        "", encoding="utf-8"
+    )  # a manifest directly in the folder is no package in it
     (folder / "dir_manifest" / "lllm.toml").mkdir(parents=True)
     assert packages_in(folder) == [folder / "alpha", folder / "zeta"]
 

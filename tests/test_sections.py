@@ -20,7 +20,10 @@ from lllm.proxies.base import BaseProxy
 from lllm.sections import assets, configs, files, prompts, proxies, tactics
 
 # What each built-in plugin declares (its loaders included).
-SPECS = {module.__name__.rpartition(".")[2]: module.lllm_sections()[0] for module in (prompts, proxies, tactics, configs, assets)}
+SPECS = {
+    module.__name__.rpartition(".")[2]: module.lllm_sections()[0]
+    for module in (prompts, proxies, tactics, configs, assets)
+}
 
 
 def make_folder(
@@ -67,7 +70,9 @@ def keys(nodes: list[ResourceNode]) -> list[str]:
         (assets, "assets", "asset"),
     ],
 )
-def test_each_module_declares_its_section(module: types.ModuleType, name: str, resource_type: str) -> None:
+def test_each_module_declares_its_section(
+    module: types.ModuleType, name: str, resource_type: str
+) -> None:
     (spec,) = module.lllm_sections()
     assert (spec.name, spec.resource_type, spec.folder_name) == (name, resource_type, name)
 
@@ -218,12 +223,14 @@ def test_front_matter_only_on_the_first_line(tmp_path: Path) -> None:
         ("---\nkey: 1\nno closing fence\n", "never closed"),
     ],
 )
-def test_bad_front_matter_fails_on_value_naming_the_file(tmp_path: Path, content: str, message: str) -> None:
+def test_bad_front_matter_fails_on_value_naming_the_file(
+    tmp_path: Path, content: str, message: str
+) -> None:
     folder = make_folder(tmp_path, "prompts", {"bad.md": content, "good.md": "fine"})
     found = by_key(prompts.lllm_discover(folder))  # discovery reads no file
     assert found["good"].value.prompt == "fine"
     with pytest.raises(ResourceLoadError) as info:
-        found["bad"].value
+        _ = found["bad"].value
     text = str(info.value)
     assert "pkg.prompts:bad" in text
     assert str(tmp_path / "prompts" / "bad.md") in text
@@ -384,7 +391,13 @@ def test_factory_built_and_extended_prompts_belong_to_the_calling_module(tmp_pat
         },
     )
     nodes = prompts.lllm_discover(folder)
-    assert keys(nodes) == ["base/base", "users/made", "users/built", "users/extended", "users/in_class"]
+    assert keys(nodes) == [
+        "base/base",
+        "users/made",
+        "users/built",
+        "users/extended",
+        "users/in_class",
+    ]
     found = by_key(nodes)
     assert found["users/made"].value.prompt == "made made"
     assert found["users/extended"].value.prompt == "Base {x}"
@@ -460,7 +473,9 @@ def test_same_file_is_imported_once(tmp_path: Path, monkeypatch: pytest.MonkeyPa
 
 def test_empty_or_missing_prompts_folder(tmp_path: Path) -> None:
     assert prompts.lllm_discover(make_folder(tmp_path, "prompts")) == []
-    missing = SectionFolder(SPECS["prompts"], tmp_path / "nope", PackageInfo("pkg"), package_root=tmp_path)
+    missing = SectionFolder(
+        SPECS["prompts"], tmp_path / "nope", PackageInfo("pkg"), package_root=tmp_path
+    )
     assert prompts.lllm_discover(missing) == []
 
 
@@ -468,7 +483,9 @@ def test_empty_or_missing_prompts_folder(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("prefix, expected_prefix", [("", ""), ("conf", "conf/")])
-def test_config_formats_keys_and_laziness(tmp_path: Path, prefix: str, expected_prefix: str) -> None:
+def test_config_formats_keys_and_laziness(
+    tmp_path: Path, prefix: str, expected_prefix: str
+) -> None:
     folder = make_folder(
         tmp_path,
         "configs",
@@ -528,7 +545,7 @@ def test_non_mapping_config_fails_naming_the_file(tmp_path: Path, name: str, con
     folder = make_folder(tmp_path, "configs", {name: content})
     (node,) = configs.lllm_discover(folder)
     with pytest.raises(ResourceLoadError) as info:
-        node.value
+        _ = node.value
     file = str(tmp_path / "configs" / name)
     assert node.qualified_key in str(info.value)
     assert file in str(info.value)
@@ -541,14 +558,16 @@ def test_invalid_config_syntax_fails_on_value(tmp_path: Path) -> None:
     folder = make_folder(tmp_path, "configs", {"bad.json": "{not json", "bad2.toml": "= nope"})
     for node in configs.lllm_discover(folder):
         with pytest.raises(ResourceLoadError, match="bad"):
-            node.value
+            _ = node.value
 
 
 # ---------------------------------------------------------------------------------- assets
 
 
 @pytest.mark.parametrize("prefix, expected_prefix", [("", ""), ("static/v1", "static/v1/")])
-def test_assets_keys_parsing_and_laziness(tmp_path: Path, prefix: str, expected_prefix: str) -> None:
+def test_assets_keys_parsing_and_laziness(
+    tmp_path: Path, prefix: str, expected_prefix: str
+) -> None:
     folder = make_folder(
         tmp_path,
         "assets",
@@ -775,4 +794,6 @@ def test_tactic_keys(tmp_path: Path, prefix: str, expected_prefix: str) -> None:
         "section": "tactics",
         "plugin": "tactics",
     }
-    assert found[f"{p}plan/step"].metadata["file_path"] == str(tmp_path / "tactics" / "nested" / "more.py")
+    assert found[f"{p}plan/step"].metadata["file_path"] == str(
+        tmp_path / "tactics" / "nested" / "more.py"
+    )

@@ -46,8 +46,9 @@ def test_typed_registration_and_retrieval(tmp_path, monkeypatch) -> None:
     runtime.register_proxy("search/web", WebProxy, namespace="my_pkg.proxies")
     runtime.register_tactic("analytica", AnalyticaTactic, namespace="my_pkg.tactics")
     runtime.register_config("default", {"model_name": "gpt-4o"}, namespace="my_pkg.configs")
-    runtime.register_config("heavy", loader=lambda: yaml.safe_load(open("heavy.yaml")),
-                            namespace="my_pkg.configs")
+    runtime.register_config(
+        "heavy", loader=lambda: yaml.safe_load(open("heavy.yaml")), namespace="my_pkg.configs"
+    )
 
     assert runtime.get_prompt("my_pkg:test/greeting") is p
     assert runtime.get_prompt("my_pkg:test/greeting")(name="Ada") == "Hello Ada!"
@@ -63,8 +64,9 @@ def test_typed_registration_and_retrieval(tmp_path, monkeypatch) -> None:
 def test_low_level_api() -> None:
     runtime = get_default_runtime()
     image_bytes = b"\x89PNG\r\n"
-    node = ResourceNode.eager("logo.png", image_bytes,
-                              namespace="my_pkg.assets", resource_type="asset")
+    node = ResourceNode.eager(
+        "logo.png", image_bytes, namespace="my_pkg.assets", resource_type="asset"
+    )
     runtime.register(node)
 
     rows = [{"a": 1}, {"a": 2}]
@@ -72,8 +74,12 @@ def test_low_level_api() -> None:
     def load_parquet(path):
         return {"path": path, "rows": rows}
 
-    node = ResourceNode.lazy("big_data", loader=lambda: load_parquet("data.parquet"),
-                             namespace="my_pkg.datasets", resource_type="dataset")
+    node = ResourceNode.lazy(
+        "big_data",
+        loader=lambda: load_parquet("data.parquet"),
+        namespace="my_pkg.datasets",
+        resource_type="dataset",
+    )
     runtime.register(node)
 
     assert runtime.get("my_pkg.assets:logo.png") == image_bytes
@@ -86,13 +92,19 @@ def test_low_level_api() -> None:
 def test_retrieval_typed_generic_and_module_level() -> None:
     runtime = get_default_runtime()
     runtime.register_package(lllm.PackageInfo("my_pkg"))
-    runtime.register_prompt(Prompt(path="greet/hello", prompt="Hi {who}"), namespace="my_pkg.prompts")
-    runtime.register_prompt(Prompt(path="greet/hello", prompt="Child hi"), namespace="child_pkg.prompts")
+    runtime.register_prompt(
+        Prompt(path="greet/hello", prompt="Hi {who}"), namespace="my_pkg.prompts"
+    )
+    runtime.register_prompt(
+        Prompt(path="greet/hello", prompt="Child hi"), namespace="child_pkg.prompts"
+    )
     runtime.register_tactic("analytica", AnalyticaTactic, namespace="my_pkg.tactics")
     runtime.register_proxy("search/web", WebProxy, namespace="my_pkg.proxies")
     runtime.register_config("default", {"model_name": "gpt-4o"}, namespace="my_pkg.configs")
     runtime.register_config("experiments/ablation", {"drop": "memory"}, namespace="my_pkg.configs")
-    runtime.register(ResourceNode.eager("logo.png", b"png", namespace="my_pkg.assets", resource_type="asset"))
+    runtime.register(
+        ResourceNode.eager("logo.png", b"png", namespace="my_pkg.assets", resource_type="asset")
+    )
 
     # Typed convenience (section inferred)
     prompt = runtime.get_prompt("greet/hello")
@@ -129,8 +141,7 @@ def test_isolated_runtime_for_testing() -> None:
             return self.runtime.get_prompt("test.prompts:test/prompt")
 
     runtime = Runtime()
-    runtime.register_prompt(Prompt(path="test/prompt", prompt="..."),
-                            namespace="test.prompts")
+    runtime.register_prompt(Prompt(path="test/prompt", prompt="..."), namespace="test.prompts")
     agent = MyAgent({}, ckpt_dir="/tmp/test", runtime=runtime)
     result = agent("hello")
     assert result.prompt == "..."
@@ -183,9 +194,24 @@ def test_load_resource_needs_a_colon() -> None:
 
 
 def test_api_table_is_complete() -> None:
-    names = ["register", "get", "get_node", "has", "keys", "register_prompt", "get_prompt",
-             "register_proxy", "get_proxy", "register_tactic", "get_tactic", "register_config",
-             "get_config", "register_package", "reset", "iter_nodes"]
+    names = [
+        "register",
+        "get",
+        "get_node",
+        "has",
+        "keys",
+        "register_prompt",
+        "get_prompt",
+        "register_proxy",
+        "get_proxy",
+        "register_tactic",
+        "get_tactic",
+        "register_config",
+        "get_config",
+        "register_package",
+        "reset",
+        "iter_nodes",
+    ]
     for name in names:
         assert callable(getattr(Runtime, name)), name
     for prop in ["default_namespace", "discovery_done", "loaded_package_paths", "packages"]:

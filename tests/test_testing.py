@@ -55,7 +55,9 @@ def test_assert_keys_reports_differences() -> None:
 
 
 def test_write_package_manifest_options(tmp_path: Path) -> None:
-    root = write_package(tmp_path / "x", {"data/d.csv": "a\n"}, name="named", manifest='[data]\npaths = ["data"]\n')
+    root = write_package(
+        tmp_path / "x", {"data/d.csv": "a\n"}, name="named", manifest='[data]\npaths = ["data"]\n'
+    )
     text = (root / "lllm.toml").read_text()
     assert 'name = "named"' in text and "[data]" in text
     runtime = lllm.Runtime()
@@ -75,14 +77,20 @@ def test_installed_distribution_exercises_the_real_entry_point_path(tmp_path: Pa
     """
     package = write_package(tmp_path / "pkg", {"notes/todo.txt": "milk"})
     with installed_distribution(
-        tmp_path / "site", "acme-notes", version="2.1",
+        tmp_path / "site",
+        "acme-notes",
+        version="2.1",
         entry_points={"lllm.plugins": {"notes": "acme_notes_plugin"}},
         modules={"acme_notes_plugin.py": plugin_source},
     ):
         from lllm.plugin_manager import list_plugins
 
         record = next(r for r in list_plugins(lllm.Runtime()) if r.name == "notes")
-        assert (record.distribution, record.version, record.status) == ("acme-notes", "2.1", "loaded")
+        assert (record.distribution, record.version, record.status) == (
+            "acme-notes",
+            "2.1",
+            "loaded",
+        )
         runtime = lllm.Runtime()
         lllm.load_package(package, runtime=runtime)
         assert runtime.get("pkg.notes:todo.txt") == b"milk"

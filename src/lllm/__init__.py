@@ -84,12 +84,17 @@ def _has_something_to_load() -> bool:
             break
         folder = parent
     if flag("LLLM_AUTO_CWD_FALLBACK", True):
-        if any(os.path.isdir(os.path.join(start, name)) for name in ("prompts", "configs", "tactics", "proxies")):
+        if any(
+            os.path.isdir(os.path.join(start, name))
+            for name in ("prompts", "configs", "tactics", "proxies")
+        ):
             return True
     if flag("LLLM_AUTO_SHARED_PACKAGES", True):
         home = os.path.expanduser(env.get("LLLM_HOME") or os.path.join("~", ".lllm"))
         try:
-            return any(not n.startswith((".", "_")) for n in os.listdir(os.path.join(home, "packages")))
+            return any(
+                not n.startswith((".", "_")) for n in os.listdir(os.path.join(home, "packages"))
+            )
         except OSError:
             return False
     return False
@@ -125,7 +130,9 @@ def _auto_init() -> None:
     except Exception as exc:  # import lllm must never fail
         import warnings
 
-        warnings.warn(f"lllm: automatic loading failed, starting empty: {exc}", RuntimeWarning, stacklevel=2)
+        warnings.warn(
+            f"lllm: automatic loading failed, starting empty: {exc}", RuntimeWarning, stacklevel=2
+        )
 
 
 _auto_init()

@@ -18,7 +18,9 @@ def read_regular_file(path: str | os.PathLike[str], limit: int) -> bytes:
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
-            raise ValueError(f"{os.fspath(path)} is not a regular file (a FIFO, a device or a folder)")
+            raise ValueError(
+                f"{os.fspath(path)} is not a regular file (a FIFO, a device or a folder)"
+            )
         if st.st_size > limit:
             raise ValueError(f"{os.fspath(path)} is larger than {limit:,} bytes")
         chunks = []

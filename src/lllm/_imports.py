@@ -34,7 +34,8 @@ import os
 import sys
 import threading
 import types
-from typing import Any, Iterable, NamedTuple, Tuple
+from collections.abc import Iterable
+from typing import Any, NamedTuple
 
 #: The parent of the synthetic packages that package files are imported under.
 MODULE_ROOT = "_lllm_pkgs"
@@ -45,7 +46,7 @@ _setup_lock = threading.Lock()
 # Per thread: how many ImportWatch blocks are open (discovery is importing).
 _watching = threading.local()
 #: ``(name, level, fromlist)`` of one import statement.
-ImportStatement = Tuple[str, int, Tuple[str, ...]]
+ImportStatement = tuple[str, int, tuple[str, ...]]
 
 
 class PackageFileLoader(importlib.machinery.SourceFileLoader):
@@ -90,13 +91,19 @@ class PackageFileLoader(importlib.machinery.SourceFileLoader):
         code = self.source_to_code(source, path)
         # Not during discovery (an ImportWatch): a cold start would write a file per package
         # file at once; bytecode is written on first access of a resource instead.
-        if bytecode_path is not None and not sys.dont_write_bytecode and not getattr(_watching, "depth", 0):
+        if (
+            bytecode_path is not None
+            and not sys.dont_write_bytecode
+            and not getattr(_watching, "depth", 0)
+        ):
             import marshal
 
             from lllm._index.fileformat import write_private
 
             header = importlib.util.MAGIC_NUMBER + _CHECKED_HASH_FLAGS + source_hash
-            write_private(bytecode_path, header + marshal.dumps(code), temporary_prefix=".lllm-pyc-")
+            write_private(
+                bytecode_path, header + marshal.dumps(code), temporary_prefix=".lllm-pyc-"
+            )
         return code, st
 
 
@@ -161,7 +168,9 @@ class PackageFileFinder:
     lllm_package_files = True
 
     @staticmethod
-    def find_spec(fullname: str, path: Iterable[str] | None = None, target: Any = None) -> importlib.machinery.ModuleSpec | None:
+    def find_spec(
+        fullname: str, path: Iterable[str] | None = None, target: Any = None
+    ) -> importlib.machinery.ModuleSpec | None:
         """The spec of ``fullname`` when it is a module under ``_lllm_pkgs`` found in ``path``."""
         if path is None or not fullname.startswith(_PREFIX):
             return None
@@ -182,9 +191,16 @@ class PackageFileFinder:
             init = os.path.join(base, "__init__.py")
             if _is_file(init, folder, name):
                 return importlib.util.spec_from_file_location(
-                    fullname, init, loader=PackageFileLoader(fullname, init), submodule_search_locations=[base]
+                    fullname,
+                    init,
+                    loader=PackageFileLoader(fullname, init),
+                    submodule_search_locations=[base],
                 )
-        portions = [os.path.join(folder, name) for folder in folders if os.path.isdir(os.path.join(folder, name))]
+        portions = [
+            os.path.join(folder, name)
+            for folder in folders
+            if os.path.isdir(os.path.join(folder, name))
+        ]
         if portions:
             spec = importlib.machinery.ModuleSpec(fullname, None, is_package=True)
             spec.submodule_search_locations = portions
@@ -196,12 +212,16 @@ class PackageFileFinder:
         """Nothing is cached (``importlib.invalidate_caches`` calls this)."""
 
 
-def _file_spec(fullname: str, folders: list[str], stem: str) -> importlib.machinery.ModuleSpec | None:
+def _file_spec(
+    fullname: str, folders: list[str], stem: str
+) -> importlib.machinery.ModuleSpec | None:
     """The spec of module ``fullname`` from the first ``<stem>.py`` in ``folders``."""
     for folder in folders:
         file = os.path.join(folder, stem + ".py")
         if _is_file(file, folder, stem + ".py"):
-            return importlib.util.spec_from_file_location(fullname, file, loader=PackageFileLoader(fullname, file))
+            return importlib.util.spec_from_file_location(
+                fullname, file, loader=PackageFileLoader(fullname, file)
+            )
     return None
 
 
@@ -223,12 +243,12 @@ def _install_finder() -> None:
         sys.meta_path.insert(0, PackageFileFinder())  # type: ignore[arg-type]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _real(path: str) -> str:
     return os.path.realpath(path)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def module_root_name(folder: str | os.PathLike[str]) -> str:
     """The synthetic package name that files under ``folder`` are imported beneath."""
     import hashlib
@@ -284,7 +304,9 @@ def import_file(file: str | os.PathLike[str], root: str | os.PathLike[str]) -> t
 
     name = module_name_for(file, root)
     module = sys.modules.get(name)
-    if module is not None and not getattr(getattr(module, "__spec__", None), "_initializing", False):
+    if module is not None and not getattr(
+        getattr(module, "__spec__", None), "_initializing", False
+    ):
         return module  # (a module another thread is still running: import_module waits for it)
     with _setup_lock:
         _install_finder()
@@ -317,7 +339,12 @@ def _installed_roots() -> tuple[str, ...]:
         roots.add(user_site)
     lllm_folder = os.path.dirname(os.path.abspath(__file__))
     roots.add(lllm_folder)  # lllm's own code is part of the environment signature
-    return tuple(sorted({os.path.realpath(r) + os.sep for r in roots} | {os.path.abspath(r) + os.sep for r in roots}))
+    return tuple(
+        sorted(
+            {os.path.realpath(r) + os.sep for r in roots}
+            | {os.path.abspath(r) + os.sep for r in roots}
+        )
+    )
 
 
 def is_tracked_file(file: str | None) -> bool:
@@ -335,6 +362,8 @@ _LOAD_CONST = opcode.opmap["LOAD_CONST"]
 _LOAD_SMALL_INT = opcode.opmap.get("LOAD_SMALL_INT", -1)  # Python 3.14
 _CACHE = opcode.opmap.get("CACHE", -1)  # inline cache entries (Python 3.11+)
 _EXTENDED_ARG = opcode.EXTENDED_ARG
+
+
 def imported_names(code: types.CodeType) -> list[ImportStatement]:
     """``(name, level, fromlist)`` of every import statement in ``code`` and the code nested in
     it, read from the bytecode (the constants loaded just before ``IMPORT_NAME`` are its level
@@ -487,13 +516,17 @@ def import_closure(module_names: Iterable[str]) -> list[Dependency]:
     return sorted(found.values(), key=lambda d: (d.path, d.module))
 
 
-def _not_found(found: dict[tuple[str, str], Dependency], name: str, parent: types.ModuleType | None, last: str) -> None:
+def _not_found(
+    found: dict[tuple[str, str], Dependency], name: str, parent: types.ModuleType | None, last: str
+) -> None:
     """Record what must stay absent for ``name`` to stay unfound (if it may be a module)."""
     if name.startswith(_PREFIX):
         for folder in getattr(parent, "__path__", ()):
             for candidate in (os.path.join(folder, last + ".py"), os.path.join(folder, last)):
                 found.setdefault((candidate, ""), Dependency(candidate, absent=True))
-    elif parent is None or (hasattr(parent, "__path__") and is_tracked_file(_module_location(parent))):
+    elif parent is None or (
+        hasattr(parent, "__path__") and is_tracked_file(_module_location(parent))
+    ):
         # A module of the user's code (or any top-level name) that a later process may find.
         found.setdefault(("", name), Dependency("", name, absent=True))
 

@@ -56,7 +56,11 @@ class ArchivePlan:
 
 def _entry_parts(archive: Path, name: str) -> tuple[str, ...]:
     normalised = name.replace("\\", "/")
-    if normalised.startswith("/") or (len(normalised) > 1 and normalised[1] == ":") or "\x00" in normalised:
+    if (
+        normalised.startswith("/")
+        or (len(normalised) > 1 and normalised[1] == ":")
+        or "\x00" in normalised
+    ):
         raise ArchiveError(f"{archive}: entry {name!r} has an absolute path.")
     if any(ord(char) < 32 or ord(char) == 127 for char in normalised):
         raise ArchiveError(f"{archive}: entry {name!r} has a control character in its name.")
@@ -75,10 +79,14 @@ def _check_kind(archive: Path, info: zipfile.ZipInfo) -> None:
     # No type bits (as zipfile.writestr writes) means a plain file.
     if file_type and file_type not in (stat.S_IFREG, stat.S_IFDIR):
         kind = "a symbolic link" if file_type == stat.S_IFLNK else "a special file"
-        raise ArchiveError(f"{archive}: entry {info.filename!r} is {kind}; only files and folders are allowed.")
+        raise ArchiveError(
+            f"{archive}: entry {info.filename!r} is {kind}; only files and folders are allowed."
+        )
 
 
-def inspect_archive(archive: str | os.PathLike[str], limits: ArchiveLimits = ArchiveLimits()) -> ArchivePlan:
+def inspect_archive(
+    archive: str | os.PathLike[str], limits: ArchiveLimits = ArchiveLimits()
+) -> ArchivePlan:
     """Check ``archive`` completely and return what to extract, or raise ``ArchiveError``.
 
     A missing file raises ``FileNotFoundError``. Nothing is written.
@@ -100,7 +108,9 @@ def inspect_archive(archive: str | os.PathLike[str], limits: ArchiveLimits = Arc
     except zipfile.BadZipFile as exc:
         raise ArchiveError(f"{path}: not a valid zip archive ({exc}).") from exc
     except (OSError, EOFError, RuntimeError, NotImplementedError) as exc:
-        raise ArchiveError(f"{path}: the archive cannot be read ({type(exc).__name__}: {exc}).") from exc
+        raise ArchiveError(
+            f"{path}: the archive cannot be read ({type(exc).__name__}: {exc})."
+        ) from exc
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -112,16 +122,20 @@ def inspect_archive(archive: str | os.PathLike[str], limits: ArchiveLimits = Arc
     for joined, (info, is_dir) in plan_entries.items():
         if root and not (joined == root or joined.startswith(prefix)):
             continue
-        relative = joined[len(prefix):]
+        relative = joined[len(prefix) :]
         if not relative:
             continue
         (directories.append(relative) if is_dir else files.append((info, relative)))
     return ArchivePlan(path, manifest, root, tuple(files), tuple(directories))
 
 
-def _check_entries(path: Path, infos: list[zipfile.ZipInfo], limits: ArchiveLimits) -> dict[str, tuple[zipfile.ZipInfo, bool]]:
+def _check_entries(
+    path: Path, infos: list[zipfile.ZipInfo], limits: ArchiveLimits
+) -> dict[str, tuple[zipfile.ZipInfo, bool]]:
     if len(infos) > limits.max_entries:
-        raise ArchiveError(f"{path}: {len(infos)} entries, more than the limit of {limits.max_entries}.")
+        raise ArchiveError(
+            f"{path}: {len(infos)} entries, more than the limit of {limits.max_entries}."
+        )
     entries: dict[str, tuple[zipfile.ZipInfo, bool]] = {}
     kinds: dict[str, bool] = {}
     total = 0
@@ -137,7 +151,9 @@ def _check_entries(path: Path, infos: list[zipfile.ZipInfo], limits: ArchiveLimi
         for depth in range(1, len(parts)):
             parent = "/".join(parts[:depth])
             if kinds.get(parent) is False:
-                raise ArchiveError(f"{path}: entry {info.filename!r} is inside {parent!r}, which is a file.")
+                raise ArchiveError(
+                    f"{path}: entry {info.filename!r} is inside {parent!r}, which is a file."
+                )
             kinds[parent] = True
         if kinds.get(joined) is True and not is_dir:
             raise ArchiveError(f"{path}: entry {info.filename!r} is both a file and a folder.")
@@ -145,8 +161,12 @@ def _check_entries(path: Path, infos: list[zipfile.ZipInfo], limits: ArchiveLimi
         entries[joined] = (info, is_dir)
         total += info.file_size
         if total > limits.max_total_size:
-            raise ArchiveError(f"{path}: more than {limits.max_total_size} bytes uncompressed, the size limit.")
-        if info.file_size > _RATIO_FLOOR and info.file_size > limits.max_ratio * max(info.compress_size, 1):
+            raise ArchiveError(
+                f"{path}: more than {limits.max_total_size} bytes uncompressed, the size limit."
+            )
+        if info.file_size > _RATIO_FLOOR and info.file_size > limits.max_ratio * max(
+            info.compress_size, 1
+        ):
             raise ArchiveError(
                 f"{path}: entry {info.filename!r} expands {info.file_size / max(info.compress_size, 1):.0f} times, "
                 f"more than the ratio limit of {limits.max_ratio}."
@@ -154,7 +174,9 @@ def _check_entries(path: Path, infos: list[zipfile.ZipInfo], limits: ArchiveLimi
     return entries
 
 
-def _read_everything(path: Path, zf: zipfile.ZipFile, entries: dict[str, tuple[zipfile.ZipInfo, bool]]) -> None:
+def _read_everything(
+    path: Path, zf: zipfile.ZipFile, entries: dict[str, tuple[zipfile.ZipInfo, bool]]
+) -> None:
     """Decompress every file once (checking CRCs, methods and headers) before anything is written."""
     for info, is_dir in entries.values():
         if is_dir:
@@ -163,8 +185,17 @@ def _read_everything(path: Path, zf: zipfile.ZipFile, entries: dict[str, tuple[z
             with zf.open(info) as stream:
                 while stream.read(1024 * 1024):
                     pass
-        except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, NotImplementedError, ValueError) as exc:
-            raise ArchiveError(f"{path}: entry {info.filename!r} is corrupt or unreadable ({type(exc).__name__}: {exc}).") from exc
+        except (
+            zipfile.BadZipFile,
+            OSError,
+            EOFError,
+            RuntimeError,
+            NotImplementedError,
+            ValueError,
+        ) as exc:
+            raise ArchiveError(
+                f"{path}: entry {info.filename!r} is corrupt or unreadable ({type(exc).__name__}: {exc})."
+            ) from exc
 
 
 def _package_root(path: Path, entries: dict[str, tuple[zipfile.ZipInfo, bool]]) -> str:
@@ -176,7 +207,9 @@ def _package_root(path: Path, entries: dict[str, tuple[zipfile.ZipInfo, bool]]) 
     top_level = {name.split("/", 1)[0] for name in entries}
     roots = sorted(t for t in top_level if is_file(f"{t}/{MANIFEST_NAME}"))
     if not roots:
-        raise ArchiveError(f"{path}: no package found (no {MANIFEST_NAME} at the top or in a top-level folder).")
+        raise ArchiveError(
+            f"{path}: no package found (no {MANIFEST_NAME} at the top or in a top-level folder)."
+        )
     if len(top_level) > 1:
         raise ArchiveError(
             f"{path}: expected exactly one package, found top-level entries {', '.join(sorted(top_level))}."
@@ -208,7 +241,9 @@ def extract_package(plan: ArchivePlan, destination: Path) -> None:
                         break
                     remaining -= len(chunk)
                     if remaining < 0:
-                        raise ArchiveError(f"{plan.archive}: entry {info.filename!r} is larger than it declares.")
+                        raise ArchiveError(
+                            f"{plan.archive}: entry {info.filename!r} is larger than it declares."
+                        )
                     sink.write(chunk)
 
 
@@ -217,5 +252,3 @@ def _inside(base: str, target: Path) -> Path:
     if real_parent != base and not real_parent.startswith(base + os.sep):
         raise ArchiveError(f"refusing to write {target}: outside {base}")
     return target
-
-

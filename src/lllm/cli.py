@@ -11,7 +11,8 @@ import json
 import os
 import sys
 import warnings
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from lllm import __version__
 from lllm.core.errors import LllmError
@@ -23,7 +24,11 @@ _EXPECTED_ERRORS: tuple[type[BaseException], ...] = (LllmError, OSError)
 def _print_table(rows: list[Sequence[str]], headers: Sequence[str]) -> None:
     widths = [max(len(str(row[i])) for row in [headers, *rows]) for i in range(len(headers))]
     for row in [headers, *rows]:
-        print("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)).rstrip())
+        print(
+            "  ".join(
+                str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)
+            ).rstrip()
+        )
 
 
 def _message(exc: BaseException) -> str:
@@ -56,7 +61,11 @@ def _project_runtime(project: str | None) -> Any:
     from lllm.scopes import find_project_root
 
     if project is None and find_project_root() is None and not os.environ.get("LLLM_CONFIG"):
-        raise FileNotFoundError(2, "No lllm.toml in this folder or above (use --project PATH or LLLM_CONFIG)", os.getcwd())
+        raise FileNotFoundError(
+            2,
+            "No lllm.toml in this folder or above (use --project PATH or LLLM_CONFIG)",
+            os.getcwd(),
+        )
     runtime = Runtime()
     populate(runtime, project)
     return runtime
@@ -69,21 +78,29 @@ def cmd_ls(args: argparse.Namespace) -> int:
     runtime = _project_runtime(args.project)
     nodes = list(runtime.iter_nodes(args.type))
     if args.json:
-        print(json.dumps([
-            {
-                "key": n.qualified_key,
-                "type": n.resource_type,
-                "source": n.metadata.get("file_path"),
-                "package": n.metadata.get("package"),
-                "section": n.metadata.get("section"),
-            }
-            for n in nodes
-        ], indent=2))
+        print(
+            json.dumps(
+                [
+                    {
+                        "key": n.qualified_key,
+                        "type": n.resource_type,
+                        "source": n.metadata.get("file_path"),
+                        "package": n.metadata.get("package"),
+                        "section": n.metadata.get("section"),
+                    }
+                    for n in nodes
+                ],
+                indent=2,
+            )
+        )
         return 0
     if not nodes:
         print("No resources found.")
         return 0
-    _print_table([(n.qualified_key, n.resource_type, _relative(n.metadata.get("file_path"))) for n in nodes], ("KEY", "TYPE", "SOURCE"))
+    _print_table(
+        [(n.qualified_key, n.resource_type, _relative(n.metadata.get("file_path"))) for n in nodes],
+        ("KEY", "TYPE", "SOURCE"),
+    )
     return 0
 
 
@@ -129,7 +146,11 @@ def cmd_show(args: argparse.Namespace) -> int:
     # The value first (unless the file is too large to read whole): loading may add metadata.
     value = None
     if not preview_only:
-        value = resolve_config(node.qualified_key, runtime) if node.resource_type == "config" else node.value
+        value = (
+            resolve_config(node.qualified_key, runtime)
+            if node.resource_type == "config"
+            else node.value
+        )
     print(f"key:     {node.qualified_key}")
     print(f"type:    {node.resource_type}")
     print(f"source:  {_relative(source)}")
@@ -181,7 +202,9 @@ def cmd_check(args: argparse.Namespace) -> int:
     target = os.path.abspath(target)
     problems: list[str] = []
     runtime = Runtime()
-    loader = PackageLoader(runtime, on_problem=lambda problem: None)  # strict: collects every problem
+    loader = PackageLoader(
+        runtime, on_problem=lambda problem: None
+    )  # strict: collects every problem
     try:
         loader.load(target)
     except PluginError as exc:  # two plugins claiming one section, or a strict plugin failure
@@ -215,7 +238,9 @@ def cmd_check(args: argparse.Namespace) -> int:
             print(problem)
         print(f"{len(problems)} problem(s) found in {target}.")
         return 1
-    print(f"OK: {len(runtime.packages)} package(s), {len(runtime.keys())} resource(s), no problems.")
+    print(
+        f"OK: {len(runtime.packages)} package(s), {len(runtime.keys())} resource(s), no problems."
+    )
     return 0
 
 
@@ -237,7 +262,9 @@ def cmd_cache_info(args: argparse.Namespace) -> int:
     print(f"environments: {len(info['environments'])}")
     for env in info["environments"]:
         written = datetime.datetime.fromtimestamp(env["written"]).strftime("%Y-%m-%d %H:%M")
-        print(f"  Python {env['python']}, lllm {env['lllm']}, written {written}: {', '.join(env['paths']) or '-'}")
+        print(
+            f"  Python {env['python']}, lllm {env['lllm']}, written {written}: {', '.join(env['paths']) or '-'}"
+        )
     print(f"packages:     {len(info['packages'])}")
     for package in info["packages"]:
         gone = "" if package["exists"] else " (manifest gone)"
@@ -266,12 +293,16 @@ def cmd_plugins(args: argparse.Namespace) -> int:
     except PluginConflictError as exc:
         conflict = str(exc)
     if args.json:
-        print(json.dumps({"plugins": [r.as_dict() for r in records], "conflict": conflict}, indent=2))
+        print(
+            json.dumps({"plugins": [r.as_dict() for r in records], "conflict": conflict}, indent=2)
+        )
     else:
         rows = []
         for r in records:
             sections = ", ".join(f"{s.name} ({s.resource_type})" for s in r.sections) or "-"
-            status = r.status if r.error is None or r.status == "loaded" else f"{r.status}: {r.error}"
+            status = (
+                r.status if r.error is None or r.status == "loaded" else f"{r.status}: {r.error}"
+            )
             rows.append((r.name, r.distribution or "(code)", r.version or "-", sections, status))
         _print_table(rows, ("PLUGIN", "DISTRIBUTION", "VERSION", "SECTIONS", "STATUS"))
         if conflict:
@@ -302,8 +333,10 @@ def cmd_pkg_list(args: argparse.Namespace) -> int:
     if not packages:
         print("No packages installed.")
         return 0
-    _print_table([(p["name"], p["version"], p["scope"], p["path"], p["description"]) for p in packages],
-                 ("NAME", "VERSION", "SCOPE", "PATH", "DESCRIPTION"))
+    _print_table(
+        [(p["name"], p["version"], p["scope"], p["path"], p["description"]) for p in packages],
+        ("NAME", "VERSION", "SCOPE", "PATH", "DESCRIPTION"),
+    )
     return 0
 
 
@@ -327,7 +360,10 @@ def cmd_pkg_export(args: argparse.Namespace) -> int:
     except (ManifestError, FileNotFoundError) as exc:
         if args.project is not None:
             raise
-        print(f"lllm: warning: project not loaded ({_message(exc)}); looking in installed packages", file=sys.stderr)
+        print(
+            f"lllm: warning: project not loaded ({_message(exc)}); looking in installed packages",
+            file=sys.stderr,
+        )
         runtime = Runtime()
         populate(runtime, discover_cwd=False, discover=False)
     path = export_package(args.name, args.out, bundle_deps=args.bundle_deps, runtime=runtime)
@@ -341,7 +377,9 @@ def cmd_pkg_export(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``lllm`` command."""
-    parser = argparse.ArgumentParser(prog="lllm", description="Inspect lllm projects and manage lllm packages.")
+    parser = argparse.ArgumentParser(
+        prog="lllm", description="Inspect lllm projects and manage lllm packages."
+    )
     parser.add_argument("--version", action="version", version=f"lllm {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -357,12 +395,20 @@ def build_parser() -> argparse.ArgumentParser:
     show.set_defaults(run=cmd_show)
 
     check = commands.add_parser("check", help="load a package strictly and report every problem")
-    check.add_argument("path", nargs="?", help="package folder or lllm.toml (default: the cwd's project)")
+    check.add_argument(
+        "path", nargs="?", help="package folder or lllm.toml (default: the cwd's project)"
+    )
     check.set_defaults(run=cmd_check)
 
-    cache = commands.add_parser("cache", help="the discovery index cache: where it is, what it holds; clear it")
-    cache_commands = cache.add_subparsers(dest="cache_command", metavar="CACHE_COMMAND", required=True)
-    cache_info = cache_commands.add_parser("info", help="where the cache is, how big, which environments and packages")
+    cache = commands.add_parser(
+        "cache", help="the discovery index cache: where it is, what it holds; clear it"
+    )
+    cache_commands = cache.add_subparsers(
+        dest="cache_command", metavar="CACHE_COMMAND", required=True
+    )
+    cache_info = cache_commands.add_parser(
+        "info", help="where the cache is, how big, which environments and packages"
+    )
     cache_info.add_argument("--json", action="store_true", help="print JSON")
     cache_info.set_defaults(run=cmd_cache_info)
     cache_clear = cache_commands.add_parser("clear", help="remove every index file")
@@ -378,7 +424,11 @@ def build_parser() -> argparse.ArgumentParser:
     install.add_argument("zip")
     install.add_argument("--alias", help="install under this package name")
     install.add_argument("--scope", choices=["user", "project"], default="user")
-    install.add_argument("--no-load", action="store_true", help="kept for compatibility: installing never loads the package")
+    install.add_argument(
+        "--no-load",
+        action="store_true",
+        help="kept for compatibility: installing never loads the package",
+    )
     install.set_defaults(run=cmd_pkg_install)
     listing = pkg_commands.add_parser("list", help="list installed packages")
     listing.add_argument("--scope", choices=["user", "project"])
@@ -390,13 +440,24 @@ def build_parser() -> argparse.ArgumentParser:
     export = pkg_commands.add_parser("export", help="export a loaded package to a zip")
     export.add_argument("name")
     export.add_argument("out")
-    export.add_argument("--bundle-deps", action="store_true", help="include transitive dependencies")
-    export.add_argument("--project", help="project folder or lllm.toml (default: the cwd's project)")
+    export.add_argument(
+        "--bundle-deps", action="store_true", help="include transitive dependencies"
+    )
+    export.add_argument(
+        "--project", help="project folder or lllm.toml (default: the cwd's project)"
+    )
     export.set_defaults(run=cmd_pkg_export)
     return parser
 
 
-def _show_warning(message: Any, category: type[Warning], filename: str, lineno: int, file: Any = None, line: Any = None) -> None:
+def _show_warning(
+    message: Any,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: Any = None,
+    line: Any = None,
+) -> None:
     text = str(message)
     print(f"lllm: warning: {text.removeprefix('lllm: ')}", file=sys.stderr)
 
@@ -411,7 +472,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     previous = warnings.showwarning
     warnings.showwarning = _show_warning  # put back when the command is over
-    streams = [(stream, stream.errors) for stream in (sys.stdout, sys.stderr) if hasattr(stream, "reconfigure")]
+    streams = [
+        (stream, stream.errors)
+        for stream in (sys.stdout, sys.stderr)
+        if hasattr(stream, "reconfigure")
+    ]
     for stream, _ in streams:  # a file name that is not valid UTF-8 never ends a command
         stream.reconfigure(errors="backslashreplace")  # type: ignore[attr-defined]
     try:

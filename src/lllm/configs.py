@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import copy
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from lllm.core.errors import ConfigError
 from lllm.core.resource import ResourceNode
@@ -36,13 +37,17 @@ def _base_node(runtime: Runtime, node: ResourceNode, base: str) -> ResourceNode:
 def _resolve(runtime: Runtime, node: ResourceNode, chain: list[str]) -> dict[str, Any]:
     value = node.value
     if not isinstance(value, Mapping):
-        raise ConfigError(f"Config {node.qualified_key!r} is a {type(value).__name__}, not a mapping.")
+        raise ConfigError(
+            f"Config {node.qualified_key!r} is a {type(value).__name__}, not a mapping."
+        )
     data = copy.deepcopy(dict(value))
     base = data.pop(BASE_KEY, None)
     if base is None:
         return data
     if not isinstance(base, str) or not base:
-        raise ConfigError(f"Config {node.qualified_key!r}: '{BASE_KEY}' must be a config name, got {base!r}.")
+        raise ConfigError(
+            f"Config {node.qualified_key!r}: '{BASE_KEY}' must be a config name, got {base!r}."
+        )
     parent = _base_node(runtime, node, base)
     if parent.qualified_key in chain:
         cycle = " -> ".join([*chain, parent.qualified_key])
@@ -67,5 +72,7 @@ def vendor_config(
     runtime: Runtime | None = None,
 ) -> dict[str, Any]:
     """``resolve_config(source)`` (or a copy of a given mapping) with ``overrides`` deep-merged in."""
-    data = resolve_config(source, runtime) if isinstance(source, str) else copy.deepcopy(dict(source))
+    data = (
+        resolve_config(source, runtime) if isinstance(source, str) else copy.deepcopy(dict(source))
+    )
     return deep_merge(data, overrides or {})

@@ -21,7 +21,7 @@ and the packages it names by path are trusted too, unless they are installed pac
 from __future__ import annotations
 
 import os
-from typing import Callable
+from collections.abc import Callable
 
 from lllm.manifest import MANIFEST_NAME, Manifest, ManifestError, PathEntry
 from lllm.walk import inside
@@ -49,12 +49,16 @@ def dependency_target(
     if beside is not None and has_manifest(os.path.join(beside, MANIFEST_NAME)):
         return beside
     bundled = os.path.join(manifest.base_dir, PACKAGES_FOLDER, os.path.basename(folder))
-    if has_manifest(os.path.join(bundled, MANIFEST_NAME)) and inside(os.path.realpath(bundled), root):
+    if has_manifest(os.path.join(bundled, MANIFEST_NAME)) and inside(
+        os.path.realpath(bundled), root
+    ):
         return bundled
     return None
 
 
-def check_confined(manifest: Manifest, has_manifest: Callable[[str], bool] = os.path.isfile) -> None:
+def check_confined(
+    manifest: Manifest, has_manifest: Callable[[str], bool] = os.path.isfile
+) -> None:
     """Raise ``ManifestError`` naming the manifest, the key and the resolved path of the first
     section path leading outside the package's folder, or dependency it may not load (one
     naming a folder beside it that does not exist yet is a missing dependency, not an escape)."""
@@ -64,7 +68,9 @@ def check_confined(manifest: Manifest, has_manifest: Callable[[str], bool] = os.
         if dependency_target(manifest, dependency, has_manifest) is None:
             beside = _beside(manifest, _declared_folder(dependency))
             if beside is None or os.path.lexists(beside):
-                _refuse(file, root, f"dependencies.packages[{index}]", dependency.raw, dependency.path)
+                _refuse(
+                    file, root, f"dependencies.packages[{index}]", dependency.raw, dependency.path
+                )
     for table in manifest.sections.values():
         for index, entry in enumerate(table.paths or ()):
             if not inside(os.path.realpath(entry.path), root):
@@ -82,7 +88,11 @@ def _beside(manifest: Manifest, folder: str) -> str | None:
     a package linked into a scope has the scope's packages beside it), else ``None``."""
     base = os.path.normpath(manifest.base_dir)
     name = os.path.basename(folder)
-    if os.path.dirname(folder) == os.path.dirname(base) and folder != base and not name.startswith((".", "_")):
+    if (
+        os.path.dirname(folder) == os.path.dirname(base)
+        and folder != base
+        and not name.startswith((".", "_"))
+    ):
         return folder
     return None
 
@@ -104,6 +114,8 @@ def is_installed_location(folder: str) -> bool:
     from lllm.scopes import INSTALL_RECORD, lllm_home_text
 
     real = os.path.realpath(folder)
-    if PACKAGES_FOLDER in real.split(os.sep)[:-1] or os.path.isfile(os.path.join(real, INSTALL_RECORD)):
+    if PACKAGES_FOLDER in real.split(os.sep)[:-1] or os.path.isfile(
+        os.path.join(real, INSTALL_RECORD)
+    ):
         return True
     return inside(real, os.path.realpath(os.path.join(lllm_home_text(), "packages")))

@@ -9,10 +9,18 @@ from __future__ import annotations
 import os
 import types
 import warnings
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
-from lllm._imports import MODULE_ROOT, Dependency, ImportWatch, import_closure, import_file, module_root_name
+from lllm._imports import (
+    MODULE_ROOT,
+    Dependency,
+    ImportWatch,
+    import_closure,
+    import_file,
+    module_root_name,
+)
 from lllm.core.resource import REFERENCE_LOADER, PackageInfo, ResourceNode
 from lllm.section_spec import SectionSpec
 from lllm.walk import import_anchor, inside, is_skipped, walk_stats
@@ -113,7 +121,9 @@ class SectionFolder:
         self.module_stats: dict[str, tuple[os.stat_result, int] | None] = {}
 
     def _anchor(self, package_root: Path | None) -> Path:
-        anchor = import_anchor(self._path_text, None if package_root is None else os.fspath(package_root))
+        anchor = import_anchor(
+            self._path_text, None if package_root is None else os.fspath(package_root)
+        )
         return self.path if anchor == self._path_text else Path(anchor)
 
     def __repr__(self) -> str:
@@ -190,7 +200,9 @@ class SectionFolder:
                 module = import_file(file, self.package_root)
         except KeyboardInterrupt:
             raise
-        except BaseException as exc:  # a user's file may raise anything at import: sys.exit(), argparse...
+        except (
+            BaseException
+        ) as exc:  # a user's file may raise anything at import: sys.exit(), argparse...
             self.report(f"{file}: failed to import: {type(exc).__name__}: {exc}", file)
             return []
         self.dependencies[str(file)] = import_closure([module.__name__, *watch.added])
@@ -231,10 +243,16 @@ class SectionFolder:
     def eager(self, key: str, value: Any, file: Path | None, **metadata: Any) -> ResourceNode:
         """A loaded node in this folder's namespace, of the section's type, with discovery metadata."""
         return ResourceNode(
-            key, self.namespace, self.section.resource_type, self._metadata(file, metadata), _value=value
+            key,
+            self.namespace,
+            self.section.resource_type,
+            self._metadata(file, metadata),
+            _value=value,
         )
 
-    def lazy(self, key: str, loader: Callable[[], Any] | str, file: Path | None, **metadata: Any) -> ResourceNode:
+    def lazy(
+        self, key: str, loader: Callable[[], Any] | str, file: Path | None, **metadata: Any
+    ) -> ResourceNode:
         """A lazy node in this folder's namespace, of the section's type, with discovery metadata.
 
         ``loader`` is a callable of no arguments, or the name of a loader the section declared
@@ -244,7 +262,13 @@ class SectionFolder:
         if isinstance(loader, str):
             loader = (REFERENCE_LOADER, self.section.loader_reference(loader))  # type: ignore[assignment]
         elif not callable(loader):
-            raise TypeError(f"The loader of resource {key!r} must be callable or a declared loader's name, got {loader!r}.")
+            raise TypeError(
+                f"The loader of resource {key!r} must be callable or a declared loader's name, got {loader!r}."
+            )
         return ResourceNode(
-            key, self.namespace, self.section.resource_type, self._metadata(file, metadata), _loader=loader
+            key,
+            self.namespace,
+            self.section.resource_type,
+            self._metadata(file, metadata),
+            _loader=loader,
         )

@@ -11,7 +11,8 @@ import functools
 import os
 import threading
 import warnings
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, NamedTuple
+from collections.abc import Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import attrs
 
@@ -85,7 +86,12 @@ def _warning_category(kind: str) -> type[Warning]:
 def _internal(module: str) -> bool:
     """Whether a frame of ``module`` is lllm's or the import machinery's (not a user's
     ``lllm_helpers`` module)."""
-    return module.partition(".")[0] in ("lllm", "importlib", "_frozen_importlib", "_frozen_importlib_external")
+    return module.partition(".")[0] in (
+        "lllm",
+        "importlib",
+        "_frozen_importlib",
+        "_frozen_importlib_external",
+    )
 
 
 def warn_problems(problems: list[LoadProblem]) -> None:
@@ -99,7 +105,9 @@ def warn_problems(problems: list[LoadProblem]) -> None:
     while frame is not None and _internal(frame.f_globals.get("__name__", "")):
         frame = frame.f_back
         # warnings.warn itself does not count the import machinery's frames.
-        if frame is not None and not ("importlib" in frame.f_code.co_filename and "_bootstrap" in frame.f_code.co_filename):
+        if frame is not None and not (
+            "importlib" in frame.f_code.co_filename and "_bootstrap" in frame.f_code.co_filename
+        ):
             level += 1
     for problem in problems:
         warnings.warn(problem.message, _warning_category(problem.kind), stacklevel=level)
@@ -181,7 +189,9 @@ class PackageLoader:
         if self.strict:
             for record in self._host.records():
                 if record.status == "broken":
-                    self.report("plugin", f"{record.origin} is broken and was skipped: {record.error}")
+                    self.report(
+                        "plugin", f"{record.origin} is broken and was skipped: {record.error}"
+                    )
             self._host.take_problems()
         else:
             for message in self._host.take_problems():
@@ -225,13 +235,21 @@ class PackageLoader:
             self.report("manifest", note, manifest.file)
         name = installed_name(manifest.base_dir, manifest.name)
         if name != manifest.name:
-            manifest = manifest._replace(name=validate_package_name(name, file=manifest.file, key=INSTALL_RECORD))
+            manifest = manifest._replace(
+                name=validate_package_name(name, file=manifest.file, key=INSTALL_RECORD)
+            )
         if confined:
             from lllm.confinement import check_confined
 
             check_confined(manifest)
         try:
-            return self.load_manifest(manifest, as_dependency=as_dependency, shadow_ok=shadow_ok, index=index, confined=confined)
+            return self.load_manifest(
+                manifest,
+                as_dependency=as_dependency,
+                shadow_ok=shadow_ok,
+                index=index,
+                confined=confined,
+            )
         finally:
             if index is not None and self.index_cache is not None:
                 self._record_section_table(index)
@@ -321,14 +339,22 @@ class PackageLoader:
 
             target = dependency_target(parent, dependency)
             if target is None and os.path.lexists(path):
-                self.report("confinement", f"{where}: dependency {dependency.raw!r} leads outside the package; skipped.", parent.file)
+                self.report(
+                    "confinement",
+                    f"{where}: dependency {dependency.raw!r} leads outside the package; skipped.",
+                    parent.file,
+                )
                 return
             path = target or path
         elif not os.path.exists(path) and os.path.isfile(os.path.join(bundled, MANIFEST_NAME)):
             # A dependency shipped inside the package by `export_package(..., bundle_deps=True)`.
             path = bundled
         if not os.path.exists(path):
-            self.report("missing-dependency", f"{where}: dependency {dependency.raw!r} not found at {path}; skipped.", parent.file)
+            self.report(
+                "missing-dependency",
+                f"{where}: dependency {dependency.raw!r} not found at {path}; skipped.",
+                parent.file,
+            )
             return
         if os.path.isdir(path) and not os.path.isfile(os.path.join(path, MANIFEST_NAME)):
             self.report(
@@ -345,7 +371,11 @@ class PackageLoader:
         try:
             info = self.load(path, as_dependency=True, confined=confined)
         except (OSError, ValueError, RecursionError) as exc:  # ManifestError is a ValueError
-            self.report("package", f"{where}: dependency {dependency.raw!r} was skipped: {type(exc).__name__}: {exc}", parent.file)
+            self.report(
+                "package",
+                f"{where}: dependency {dependency.raw!r} was skipped: {type(exc).__name__}: {exc}",
+                parent.file,
+            )
             return
         if info is not None and dependency.alias:
             self.add_alias(info, dependency.alias, where)
@@ -357,7 +387,9 @@ class PackageLoader:
             return
         existing = rt.packages.get(alias)
         if existing is not None:
-            if existing.name != info.name or not _same_folder(package_folder(existing), package_folder(info)):
+            if existing.name != info.name or not _same_folder(
+                package_folder(existing), package_folder(info)
+            ):
                 self.report(
                     "name-conflict",
                     f"{where}: alias {alias!r} for {info.name!r} was not applied: the name is already "
@@ -368,7 +400,7 @@ class PackageLoader:
         prefix = f"{info.name}."
         rt.register_many(
             [
-                node.aliased(f"{alias}.{node.namespace[len(prefix):]}")
+                node.aliased(f"{alias}.{node.namespace[len(prefix) :]}")
                 for node in list(rt.iter_nodes())
                 if node.namespace.startswith(prefix)
             ]
@@ -384,8 +416,12 @@ class PackageLoader:
                 return [
                     (
                         SectionSpec(
-                            name=row.name, resource_type=row.resource_type, default_folder=row.default_folder,
-                            description=row.description, cacheable=row.cacheable, loaders=row.loaders,
+                            name=row.name,
+                            resource_type=row.resource_type,
+                            default_folder=row.default_folder,
+                            description=row.description,
+                            cacheable=row.cacheable,
+                            loaders=row.loaders,
                         ),
                         row.plugin,
                     )
@@ -398,7 +434,16 @@ class PackageLoader:
         finally:
             self._report_plugin_problems()
         self._fresh_table = [
-            SectionRow(s.name, s.resource_type, r.name, s.cacheable, s.default_folder, s.description, dict(s.loaders), r.package)
+            SectionRow(
+                s.name,
+                s.resource_type,
+                r.name,
+                s.cacheable,
+                s.default_folder,
+                s.description,
+                dict(s.loaders),
+                r.package,
+            )
             for s, r in owners
         ]
         return [(spec, record.name) for spec, record in owners]
@@ -414,7 +459,9 @@ class PackageLoader:
         if any(record.status == "broken" for record in records):
             index.forget_sections()
             return
-        code = [path for record in records if record.status == "loaded" for path in record.code_files]
+        code = [
+            path for record in records if record.status == "loaded" for path in record.code_files
+        ]
         if self._fresh_table is not None:
             index.record_sections(self._fresh_table, code)
         else:
@@ -434,10 +481,21 @@ class PackageLoader:
         nodes: dict[str, ResourceNode] = {}
         for spec, plugin in table + generic:
             self.runtime.sections.declare(spec.name, spec.resource_type)
-            self._collect(manifest, info, spec, plugin, manifest.sections.get(spec.name), nodes, index, confine)
+            self._collect(
+                manifest,
+                info,
+                spec,
+                plugin,
+                manifest.sections.get(spec.name),
+                nodes,
+                index,
+                confine,
+            )
         return list(nodes.values())
 
-    def _folders(self, manifest: Manifest, spec: SectionSpec, table: SectionTable | None) -> Iterator[tuple[str, str, PathEntry | None]]:
+    def _folders(
+        self, manifest: Manifest, spec: SectionSpec, table: SectionTable | None
+    ) -> Iterator[tuple[str, str, PathEntry | None]]:
         if table is None or table.paths is None:
             yield os.path.join(manifest.base_dir, spec.folder_name), "", None
             return
@@ -461,18 +519,33 @@ class PackageLoader:
                 return  # as without the cache: a plugin broken in this process gives nothing more
             if confine is not None and not inside(os.path.realpath(path), confine):
                 # A default folder that is a link leading outside (paths in the manifest were checked).
-                self.report("confinement", f"{path}: skipped: it leads to {os.path.realpath(path)}, outside the package folder {confine}", path)
+                self.report(
+                    "confinement",
+                    f"{path}: skipped: it leads to {os.path.realpath(path)}, outside the package folder {confine}",
+                    path,
+                )
                 continue
             if not os.path.isdir(path):
                 if entry is not None:
-                    self.report("missing-folder", f"{where}: [{spec.name}] path {entry.raw!r} not found at {path}; skipped.", manifest.file)
+                    self.report(
+                        "missing-folder",
+                        f"{where}: [{spec.name}] path {entry.raw!r} not found at {path}; skipped.",
+                        manifest.file,
+                    )
                 if index is not None:
-                    index.set_folder(spec.name, path if confine is None else f"{path}|confined", prefix, None)
+                    index.set_folder(
+                        spec.name, path if confine is None else f"{path}|confined", prefix, None
+                    )
                 continue
             options = table.options if table is not None else {}
             job = _FolderJob(manifest, info, spec, plugin, path, prefix, options, confine)
             if index is not None and spec.cacheable:
-                found = load_folder(index, self._folder_context(job), functools.partial(self._discover_files, job), self.report)
+                found = load_folder(
+                    index,
+                    self._folder_context(job),
+                    functools.partial(self._discover_files, job),
+                    self.report,
+                )
             else:
                 found = self._discover(job)[0]
             batch = {node.qualified_key: node for node in found}
@@ -492,9 +565,17 @@ class PackageLoader:
                 nodes[node.qualified_key] = node
 
     def _plugin_broken(self, name: str) -> bool:
-        return any(record.name == name and record.status == "broken" for record in self.host.records())
+        return any(
+            record.name == name and record.status == "broken" for record in self.host.records()
+        )
 
-    def _folder(self, job: _FolderJob, *, only: list[str] | None = None, problems: dict[str | None, list[str]] | None = None) -> SectionFolder:
+    def _folder(
+        self,
+        job: _FolderJob,
+        *,
+        only: list[str] | None = None,
+        problems: dict[str | None, list[str]] | None = None,
+    ) -> SectionFolder:
         from lllm.discovery import SectionFolder
 
         def report(message: str, file: Path | None, kind: str = "import") -> None:
@@ -503,12 +584,21 @@ class PackageLoader:
             self.report(kind, message, file)
 
         return SectionFolder(
-            job.spec, job.path, job.info, job.prefix,
-            plugin_name=job.plugin, package_root=job.manifest.base_dir, report=report, only=only, options=job.options,
+            job.spec,
+            job.path,
+            job.info,
+            job.prefix,
+            plugin_name=job.plugin,
+            package_root=job.manifest.base_dir,
+            report=report,
+            only=only,
+            options=job.options,
             confine=job.confine,
         )
 
-    def _discover(self, job: _FolderJob, folder: SectionFolder | None = None) -> tuple[list[ResourceNode], bool]:
+    def _discover(
+        self, job: _FolderJob, folder: SectionFolder | None = None
+    ) -> tuple[list[ResourceNode], bool]:
         """The nodes the owning plugin (or the generic file section) finds in ``job``'s
         folder, and whether the plugin worked (``False``: it failed and is now broken)."""
         folder = folder or self._folder(job)
@@ -522,7 +612,10 @@ class PackageLoader:
             # plugin that owns the section now.
             owner = self.host.section_table().get(job.spec.name)
             if owner is None:
-                self.report("plugin", f"{job.manifest.file or job.manifest.base_dir}: no plugin provides [{job.spec.name}]; skipped.")
+                self.report(
+                    "plugin",
+                    f"{job.manifest.file or job.manifest.base_dir}: no plugin provides [{job.spec.name}]; skipped.",
+                )
                 return [], False
             record = owner[1]
         nodes = self.host.discover(record, folder)
@@ -591,7 +684,9 @@ def _helper_modules(package_root: str, folder: str) -> list[str]:
         if not file:
             continue
         real = os.path.realpath(file)
-        private = any(part.startswith(("_", ".")) for part in real[len(inside_folder) :].split(os.sep))
+        private = any(
+            part.startswith(("_", ".")) for part in real[len(inside_folder) :].split(os.sep)
+        )
         if not real.startswith(inside_folder) or private:
             helpers.append(name)
     return helpers
@@ -611,7 +706,9 @@ class _FolderJob(NamedTuple):
     confine: str | None
 
 
-def load_package(path: str | os.PathLike[str], *, runtime: Runtime | None = None, strict: bool = False) -> PackageInfo | None:
+def load_package(
+    path: str | os.PathLike[str], *, runtime: Runtime | None = None, strict: bool = False
+) -> PackageInfo | None:
     """Load a package (its ``lllm.toml`` or the folder holding it) and its dependencies.
 
     Resources go into ``runtime`` (the default runtime if omitted); the first package loaded

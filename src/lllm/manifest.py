@@ -18,7 +18,8 @@ import os
 import sys
 import types
 import warnings
-from typing import TYPE_CHECKING, Any, Mapping, NamedTuple
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from lllm.core.errors import LllmError, LllmWarning, PackageError
 
@@ -143,7 +144,9 @@ class Manifest(NamedTuple):
     sections: Mapping[str, SectionTable] = _EMPTY_MAPPING
 
     def __hash__(self) -> int:
-        return hash((self.file, self.base_dir, self.name, self.version, self.description, self.dependencies))
+        return hash(
+            (self.file, self.base_dir, self.name, self.version, self.description, self.dependencies)
+        )
 
 
 def validate_package_name(
@@ -180,7 +183,9 @@ def manifest_for_folder(folder: str | os.PathLike[str]) -> Manifest:
     raises ``ValueError``.
     """
     base_dir = os.path.abspath(folder)
-    return Manifest(file=None, base_dir=base_dir, name=validate_package_name(os.path.basename(base_dir)))
+    return Manifest(
+        file=None, base_dir=base_dir, name=validate_package_name(os.path.basename(base_dir))
+    )
 
 
 def read_manifest(path: str | os.PathLike[str]) -> Manifest:
@@ -250,8 +255,10 @@ def _read_text(file: Path) -> str:
     except OSError as exc:
         raise ManifestError(file, f"cannot read the file: {exc.strerror or exc}") from exc
     except ValueError as exc:
-        reason = "it is not a regular file (a FIFO, a device or a folder)" if "regular" in str(exc) else (
-            f"the file is larger than {MAX_MANIFEST_SIZE // 1024} KiB"
+        reason = (
+            "it is not a regular file (a FIFO, a device or a folder)"
+            if "regular" in str(exc)
+            else (f"the file is larger than {MAX_MANIFEST_SIZE // 1024} KiB")
         )
         raise ManifestError(file, f"cannot read the file: {reason}") from exc
     try:
@@ -399,9 +406,7 @@ class _ManifestReader:
             if key not in _PACKAGE_KEYS:
                 self.note(f"package.{key}", "unknown key, ignored")
         if "name" in table:
-            name = validate_package_name(
-                self.string("package.name", table["name"]), file=self.file
-            )
+            name = validate_package_name(self.string("package.name", table["name"]), file=self.file)
         else:
             name = self.base_dir.name
             if not _is_package_name(name):
@@ -435,7 +440,10 @@ class _ManifestReader:
         options = {}
         for key, value in table.items():
             if key != "paths":
-                self.note(f"{name}.{key}", "unknown key (a section table reads only 'paths'), kept as an option")
+                self.note(
+                    f"{name}.{key}",
+                    "unknown key (a section table reads only 'paths'), kept as an option",
+                )
                 options[key] = value
         paths = None
         if "paths" in table:
@@ -464,7 +472,9 @@ class _ManifestReader:
             self.check_prefix(prefix_key, prefix)
         return PathEntry(self.resolve(path), raw, prefix=prefix or "")
 
-    def entry_with(self, key: str, entry: Any, name: str, word: str) -> tuple[str, str, str | None, str]:
+    def entry_with(
+        self, key: str, entry: Any, name: str, word: str
+    ) -> tuple[str, str, str | None, str]:
         """``(path, raw, value, value's key)`` of an entry written ``"path <word> value"`` or
         ``{ path = ..., <name> = value }`` (``<word>`` also accepted as the table key)."""
         value_key = f"{key}.{name}"
@@ -504,7 +514,9 @@ class _ManifestReader:
             raise self.error(f"{key}.path", "empty path")
         return path
 
-    def synonym(self, key: str, entry: dict[str, Any], name: str, other: str) -> tuple[str, Any] | None:
+    def synonym(
+        self, key: str, entry: dict[str, Any], name: str, other: str
+    ) -> tuple[str, Any] | None:
         if name in entry and other in entry:
             raise self.error(key, f"give either {name!r} or {other!r}, not both")
         for candidate in (name, other):

@@ -53,7 +53,7 @@ def _clean_stale_temporaries(root: Path) -> None:
     that lock can be taken (its install is over) and its process is not alive here.
     """
     for entry in root.glob(f"{_TEMP_PREFIX}*"):
-        pid_text = entry.name[len(_TEMP_PREFIX):].split("-", 1)[0]
+        pid_text = entry.name[len(_TEMP_PREFIX) :].split("-", 1)[0]
         try:
             os.kill(int(pid_text), 0)
             continue  # alive on this machine
@@ -88,7 +88,9 @@ def _check_complete(plan: Any, folder: Path) -> None:
     for info, relative in plan.files:
         target = folder / relative
         if not target.is_file() or target.stat().st_size != info.file_size:
-            raise ArchiveError(f"{plan.archive}: {relative} is missing after extraction; nothing was installed.")
+            raise ArchiveError(
+                f"{plan.archive}: {relative} is missing after extraction; nothing was installed."
+            )
 
 
 def install_package(
@@ -130,7 +132,11 @@ def install_package(
         try:
             extract_package(plan, staging / "package")
             _check_complete(plan, staging / "package")
-            record = {"name": name, "manifest_name": plan.manifest.name, "archive": plan.archive.name}
+            record = {
+                "name": name,
+                "manifest_name": plan.manifest.name,
+                "archive": plan.archive.name,
+            }
             (staging / "package" / INSTALL_RECORD).write_text(json.dumps(record, indent=2) + "\n")
             os.rename(staging / "package", destination)
         finally:
@@ -159,16 +165,22 @@ def check_installable(plan: ArchivePlan, name: str) -> None:
     from lllm.manifest import parse_manifest_notes
 
     if name.startswith((".", "_")):
-        raise ArchiveError(f"{plan.archive}: package name {name!r} starts with {name[0]!r}: lllm skips such folders, so it would never load.")
+        raise ArchiveError(
+            f"{plan.archive}: package name {name!r} starts with {name[0]!r}: lllm skips such folders, so it would never load."
+        )
     base = plan.manifest.base_dir
-    entries = {os.path.normpath(os.path.join(base, relative)): info for info, relative in plan.files}
+    entries = {
+        os.path.normpath(os.path.join(base, relative)): info for info, relative in plan.files
+    }
 
     def has_manifest(path: str) -> bool:
         return os.path.normpath(path) in entries
 
     pending = [(plan.manifest.file or os.path.join(base, "lllm.toml"), plan.manifest)]
     pending += [
-        (path, None) for path in entries if os.path.basename(path) == "lllm.toml" and path != plan.manifest.file
+        (path, None)
+        for path in entries
+        if os.path.basename(path) == "lllm.toml" and path != plan.manifest.file
     ]
     seen: set[str] = set()
     with zipfile.ZipFile(plan.archive) as zf:
@@ -178,25 +190,37 @@ def check_installable(plan: ArchivePlan, name: str) -> None:
                 continue
             seen.add(file)
             if manifest is None:
-                manifest, _ = parse_manifest_notes(zf.read(entries[file]).decode("utf-8-sig", "replace"), file)
+                manifest, _ = parse_manifest_notes(
+                    zf.read(entries[file]).decode("utf-8-sig", "replace"), file
+                )
             check_confined(manifest, has_manifest)
             _refuse_absolute(manifest)
             for dependency in manifest.dependencies:  # a dependency named by its manifest file
                 target = os.path.normpath(dependency.path)
                 if target in entries and target.endswith(".toml"):
                     pending.append((target, None))
-    folders = [os.path.relpath(entry.path, base).replace(os.sep, "/")
-               for table in plan.manifest.sections.values() for entry in (table.paths or ())]
+    folders = [
+        os.path.relpath(entry.path, base).replace(os.sep, "/")
+        for table in plan.manifest.sections.values()
+        for entry in (table.paths or ())
+    ]
     from lllm.plugin_manager import BUILTIN_PLUGINS
 
-    builtin_folders = [name for name, _ in BUILTIN_PLUGINS]  # each built-in section's default folder is its name
-    folders += [n for n in (*builtin_folders, *plan.manifest.sections) if plan.manifest.sections.get(n) is None
-                or plan.manifest.sections[n].paths is None]
+    builtin_folders = [
+        name for name, _ in BUILTIN_PLUGINS
+    ]  # each built-in section's default folder is its name
+    folders += [
+        n
+        for n in (*builtin_folders, *plan.manifest.sections)
+        if plan.manifest.sections.get(n) is None or plan.manifest.sections[n].paths is None
+    ]
     for _, relative in plan.files:
         for folder in folders:
             if relative.startswith(folder + "/"):
                 inner = relative[len(folder) + 1 :]
-                if ":" in inner and not any(part.startswith((".", "_")) for part in inner.split("/")):
+                if ":" in inner and not any(
+                    part.startswith((".", "_")) for part in inner.split("/")
+                ):
                     raise ArchiveError(
                         f"{plan.archive}: {relative}: ':' cannot appear in a resource key (section folder {folder!r})."
                     )
@@ -207,17 +231,27 @@ def _refuse_absolute(manifest: Any) -> None:
     (one naming the archive's own would-be folder passes ``check_confined`` but not a load)."""
     from lllm.manifest import ManifestError
 
-    keyed = [(f"dependencies.packages[{i}]", d.raw.split(" as ")[0]) for i, d in enumerate(manifest.dependencies)]
+    keyed = [
+        (f"dependencies.packages[{i}]", d.raw.split(" as ")[0])
+        for i, d in enumerate(manifest.dependencies)
+    ]
     keyed += [
-        (f"{table.name}.paths[{i}]", e.raw.split(" under ")[0]) for table in manifest.sections.values() for i, e in enumerate(table.paths or ())
+        (f"{table.name}.paths[{i}]", e.raw.split(" under ")[0])
+        for table in manifest.sections.values()
+        for i, e in enumerate(table.paths or ())
     ]
     for key, raw in keyed:
         if os.path.isabs(raw.strip()):
-            raise ManifestError(manifest.file, f"{raw.strip()!r} is an absolute path, outside the package folder", key)
+            raise ManifestError(
+                manifest.file,
+                f"{raw.strip()!r} is an absolute path, outside the package folder",
+                key,
+            )
 
 
-
-def _export_files(base: Path, include_packages: bool, exclude: Path | None = None) -> list[tuple[str, Path]]:
+def _export_files(
+    base: Path, include_packages: bool, exclude: Path | None = None
+) -> list[tuple[str, Path]]:
     """The files to export from ``base``: relative path and file, in sorted walk order, without
     hidden names, bytecode, links, the output zip itself and (unless ``include_packages``) the
     top-level ``lllm_packages/``. Iterative: any depth."""
@@ -228,7 +262,11 @@ def _export_files(base: Path, include_packages: bool, exclude: Path | None = Non
         folder, prefix = pending.pop()
         subfolders = []
         for entry in sorted(os.scandir(folder), key=lambda e: e.name):
-            if entry.name.startswith(".") or entry.name == "__pycache__" or entry.name.endswith((".pyc", ".pyo")):
+            if (
+                entry.name.startswith(".")
+                or entry.name == "__pycache__"
+                or entry.name.endswith((".pyc", ".pyo"))
+            ):
                 continue
             if not prefix and entry.name == PROJECT_PACKAGES_FOLDER and not include_packages:
                 continue
@@ -243,7 +281,9 @@ def _export_files(base: Path, include_packages: bool, exclude: Path | None = Non
     return sorted(found, key=lambda item: item[0])
 
 
-def _dependency_folder(parent: str | os.PathLike[str], declared: str | os.PathLike[str]) -> Path | None:
+def _dependency_folder(
+    parent: str | os.PathLike[str], declared: str | os.PathLike[str]
+) -> Path | None:
     """Where the loader finds a dependency declared by the package in ``parent``: the folder
     (or a manifest file's folder), else the package's own bundled copy; ``None`` if nowhere."""
     parent, path = Path(parent), Path(declared)
@@ -281,7 +321,11 @@ def _transitive_dependencies(base: Path) -> list[tuple[str, Path]]:
             else:
                 folder = _dependency_folder(manifest.base_dir, dependency.path)
             if folder is None:
-                raise FileNotFoundError(2, f"Dependency {dependency.raw!r} of {manifest.file} not found; cannot bundle it", str(dependency.path))
+                raise FileNotFoundError(
+                    2,
+                    f"Dependency {dependency.raw!r} of {manifest.file} not found; cannot bundle it",
+                    str(dependency.path),
+                )
             real = os.path.realpath(folder)
             if real in seen:
                 continue
@@ -316,7 +360,9 @@ def export_package(
     info = rt.packages.get(package_name)
     if info is None or info.base_dir is None:
         known = ", ".join(sorted(rt.packages)) or "none"
-        raise PackageNotLoadedError(f"Package {package_name!r} is not loaded; loaded packages: {known}.")
+        raise PackageNotLoadedError(
+            f"Package {package_name!r} is not loaded; loaded packages: {known}."
+        )
     base = Path(info.base_dir)
     target = _zip_name(output_path)
     # The zip never contains itself (an output path inside the package folder).
@@ -325,16 +371,22 @@ def export_package(
         used: dict[str, Path] = {}
         for folder, dependency in _transitive_dependencies(base):
             if folder in used and used[folder] != dependency:
-                raise PackageError(f"Cannot bundle both {used[folder]} and {dependency}: same folder name {folder!r}.")
+                raise PackageError(
+                    f"Cannot bundle both {used[folder]} and {dependency}: same folder name {folder!r}."
+                )
             used[folder] = dependency
             prefix = f"{package_name}/{PROJECT_PACKAGES_FOLDER}/{folder}/"
-            entries.extend((prefix + rel, file) for rel, file in _export_files(dependency, False, target))
+            entries.extend(
+                (prefix + rel, file) for rel, file in _export_files(dependency, False, target)
+            )
     entries.sort(key=lambda item: item[0])
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, temporary = tempfile.mkstemp(prefix=".lllm-export-", suffix=".zip", dir=target.parent)
     os.close(fd)
     try:
-        with zipfile.ZipFile(temporary, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as zf:
+        with zipfile.ZipFile(
+            temporary, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6
+        ) as zf:
             for name, file in entries:
                 entry = zipfile.ZipInfo(name, date_time=_EPOCH)
                 entry.external_attr = 0o100644 << 16
@@ -363,7 +415,9 @@ def _describe(folder: Path, scope: str) -> dict[str, Any]:
     }
 
 
-def list_packages(scope: str | None = None, *, runtime: Runtime | None = None) -> list[dict[str, Any]]:
+def list_packages(
+    scope: str | None = None, *, runtime: Runtime | None = None
+) -> list[dict[str, Any]]:
     """Installed packages as dicts (name, version, description, scope, path), project scope first."""
     check_scope(scope, allow_none=True)
     scopes = SCOPES if scope is None else (scope,)
@@ -401,13 +455,19 @@ def remove_package(name: str, *, scope: str | None = None, runtime: Runtime | No
     scopes = SCOPES if scope is None else (scope,)
     found = [(s, scope_dir(s) / name) for s in scopes if os.path.lexists(scope_dir(s) / name)]
     if not found:
-        raise FileNotFoundError(2, f"Package {name!r} is not installed", ", ".join(str(scope_dir(s)) for s in scopes))
+        raise FileNotFoundError(
+            2, f"Package {name!r} is not installed", ", ".join(str(scope_dir(s)) for s in scopes)
+        )
     if len(found) > 1:
         paths = " and ".join(str(path) for _, path in found)
-        raise PackageError(f"Package {name!r} is installed in both scopes ({paths}); pass scope='user' or 'project'.")
+        raise PackageError(
+            f"Package {name!r} is installed in both scopes ({paths}); pass scope='user' or 'project'."
+        )
     _, folder = found[0]
     root = folder.parent
-    if folder.is_symlink() or os.path.realpath(folder) != os.path.join(os.path.realpath(root), name):
+    if folder.is_symlink() or os.path.realpath(folder) != os.path.join(
+        os.path.realpath(root), name
+    ):
         raise PackageError(f"Refusing to remove {folder}: it is a link or lies outside {root}.")
     with exclusive_lock(root / f".{name}{_LOCK_SUFFIX}"):
         doomed = Path(tempfile.mkdtemp(prefix=f"{_TEMP_PREFIX}{os.getpid()}-", dir=root))

@@ -19,7 +19,8 @@ from __future__ import annotations
 import os
 import threading
 import weakref
-from typing import TYPE_CHECKING, Any, Iterable
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import pluggy
@@ -92,8 +93,16 @@ class PluginRecord:
 
         target = self.plugin
         if target is None:
-            return self.source.partition(":")[0].partition(".")[0] if self._entry_point is not None else ""
-        name = target.__name__ if inspect.ismodule(target) else getattr(target if inspect.isclass(target) else type(target), "__module__", "")
+            return (
+                self.source.partition(":")[0].partition(".")[0]
+                if self._entry_point is not None
+                else ""
+            )
+        name = (
+            target.__name__
+            if inspect.ismodule(target)
+            else getattr(target if inspect.isclass(target) else type(target), "__module__", "")
+        )
         return str(name).partition(".")[0]
 
     @property
@@ -112,12 +121,18 @@ class PluginRecord:
         if target is None:
             return []
         if not inspect.ismodule(target):
-            target = sys.modules.get(getattr(target if inspect.isclass(target) else type(target), "__module__", ""))
+            target = sys.modules.get(
+                getattr(target if inspect.isclass(target) else type(target), "__module__", "")
+            )
             if target is None:
                 return []
         top = target.__name__.partition(".")[0]
         names = [name for name in list(sys.modules) if name == top or name.startswith(top + ".")]
-        return [found.path for found in import_closure([target.__name__, *names]) if found.path and not found.absent]
+        return [
+            found.path
+            for found in import_closure([target.__name__, *names])
+            if found.path and not found.absent
+        ]
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-friendly description (used by ``lllm plugins --json``)."""
@@ -225,7 +240,9 @@ class PluginHost:
             return list(self._records)
 
     def _apply_switches(self, records: list[PluginRecord]) -> None:
-        disabled = {n.strip() for n in os.environ.get("LLLM_DISABLE_PLUGINS", "").split(",") if n.strip()}
+        disabled = {
+            n.strip() for n in os.environ.get("LLLM_DISABLE_PLUGINS", "").split(",") if n.strip()
+        }
         from lllm._flags import flag
 
         unknown = sorted(disabled - {record.name for record in records})
@@ -242,7 +259,12 @@ class PluginHost:
             elif not autoload and not record.builtin:
                 record.status, record.error = "disabled", "not autoloaded (LLLM_PLUGINS_AUTOLOAD=0)"
 
-    def _load(self, record: PluginRecord, manager: pluggy.PluginManager, registered: dict[str, PluginRecord]) -> None:
+    def _load(
+        self,
+        record: PluginRecord,
+        manager: pluggy.PluginManager,
+        registered: dict[str, PluginRecord],
+    ) -> None:
         if record.status == "disabled":
             manager.set_blocked(record.name)
             return
@@ -274,7 +296,9 @@ class PluginHost:
         for hook_caller in manager.get_hookcallers(record.plugin) or ():
             if not hook_caller.has_spec():
                 known = ", ".join(sorted(n for n in dir(hookspecs) if n.startswith("lllm_")))
-                raise PluginError(f"it implements unknown hook {hook_caller.name!r} (known hooks: {known})")
+                raise PluginError(
+                    f"it implements unknown hook {hook_caller.name!r} (known hooks: {known})"
+                )
 
     @staticmethod
     def _import(record: PluginRecord) -> Any:
@@ -289,7 +313,9 @@ class PluginHost:
         return target
 
     @staticmethod
-    def _declared_sections(record: PluginRecord, manager: pluggy.PluginManager) -> list[SectionSpec]:
+    def _declared_sections(
+        record: PluginRecord, manager: pluggy.PluginManager
+    ) -> list[SectionSpec]:
         sections: list[SectionSpec] = []
         for impl in manager.hook.lllm_sections.get_hookimpls():
             if impl.plugin is record.plugin:
@@ -310,7 +336,9 @@ class PluginHost:
         record.status = "broken"
         record.error = f"{type(exc).__name__}: {exc}"
         if _strict():
-            raise PluginError(f"lllm: {record.origin} is broken (LLLM_STRICT_PLUGINS=1): {record.error}") from exc
+            raise PluginError(
+                f"lllm: {record.origin} is broken (LLLM_STRICT_PLUGINS=1): {record.error}"
+            ) from exc
         message = f"lllm: {record.origin} is broken and was skipped: {record.error}"
         with self._lock:
             self._problems.append(message)
@@ -365,7 +393,9 @@ class PluginHost:
                 if impl.plugin is record.plugin:
                     for node in impl.function(folder=folder) or ():
                         if not isinstance(node, ResourceNode):
-                            raise TypeError(f"lllm_discover() returned {node!r}, not a ResourceNode")
+                            raise TypeError(
+                                f"lllm_discover() returned {node!r}, not a ResourceNode"
+                            )
                         nodes.append(node)
             return nodes
         except Exception as exc:
@@ -393,7 +423,7 @@ class PluginHost:
 
 
 _process_host: PluginHost | None = None
-_runtime_hosts: "weakref.WeakKeyDictionary[Runtime, PluginHost]" = weakref.WeakKeyDictionary()
+_runtime_hosts: weakref.WeakKeyDictionary[Runtime, PluginHost] = weakref.WeakKeyDictionary()
 _hosts_lock = threading.Lock()
 
 
@@ -423,7 +453,9 @@ def host_for(runtime: Runtime | None) -> PluginHost:
     return host if host is not None else process_host()
 
 
-def register_plugin(plugin: Any, *, name: str | None = None, runtime: Runtime | None = None) -> PluginRecord:
+def register_plugin(
+    plugin: Any, *, name: str | None = None, runtime: Runtime | None = None
+) -> PluginRecord:
     """Register a plugin in code for one runtime (the default runtime if none is given).
 
     The plugin takes part in every later ``load_package`` into that runtime, next to the

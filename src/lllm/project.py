@@ -32,21 +32,30 @@ STANDARD_FOLDERS: tuple[str, ...] = ("prompts", "configs", "tactics", "proxies")
 
 def _fallback_manifest(cwd: str) -> Manifest:
     folder_name = os.path.basename(cwd)
-    name = "".join(c if c.isascii() and (c.isalnum() or c in "_-") else "_" for c in folder_name) or "project"
+    name = (
+        "".join(c if c.isascii() and (c.isalnum() or c in "_-") else "_" for c in folder_name)
+        or "project"
+    )
     try:
         return manifest_for_folder(cwd)
     except ValueError:
         return Manifest(file=None, base_dir=cwd, name=name)
 
 
-def load_project(loader: PackageLoader, *, cwd: str | os.PathLike[str] | None = None, cwd_fallback: bool = True) -> str | None:
+def load_project(
+    loader: PackageLoader, *, cwd: str | os.PathLike[str] | None = None, cwd_fallback: bool = True
+) -> str | None:
     """Load the project for ``cwd`` into ``loader``'s runtime and return its root folder (or ``None``)."""
     cwd = os.path.abspath(os.getcwd() if cwd is None else cwd)
     configured = os.environ.get("LLLM_CONFIG")
     if configured:
         path = os.path.abspath(os.path.expanduser(configured))
         if not os.path.exists(path):
-            warnings.warn(f"lllm: LLLM_CONFIG points to {path}, which does not exist; nothing loaded.", RuntimeWarning, stacklevel=2)
+            warnings.warn(
+                f"lllm: LLLM_CONFIG points to {path}, which does not exist; nothing loaded.",
+                RuntimeWarning,
+                stacklevel=2,
+            )
             return None
         loader.load(path)
         return os.path.dirname(path) if os.path.isfile(path) else path
@@ -69,7 +78,9 @@ def load_project(loader: PackageLoader, *, cwd: str | os.PathLike[str] | None = 
     return None
 
 
-def load_shared_packages(loader: PackageLoader, project_root: str | None, *, include_installed: bool = True) -> None:
+def load_shared_packages(
+    loader: PackageLoader, project_root: str | None, *, include_installed: bool = True
+) -> None:
     """Load drop-in packages (project scope, then user scope) and, if asked, pip-installed ones.
 
     A package whose name is already loaded is shadowed silently. A package that cannot be
@@ -80,9 +91,14 @@ def load_shared_packages(loader: PackageLoader, project_root: str | None, *, inc
     sources: list[tuple[str, str]] = []
     if project_root is not None:
         project_scope = os.path.join(project_root, PROJECT_PACKAGES_FOLDER)
-        sources.extend((folder, f"project-scope package {folder}") for folder in package_folders_in(project_scope))
+        sources.extend(
+            (folder, f"project-scope package {folder}")
+            for folder in package_folders_in(project_scope)
+        )
     user_scope = os.path.join(lllm_home_text(), "packages")
-    sources.extend((folder, f"user-scope package {folder}") for folder in package_folders_in(user_scope))
+    sources.extend(
+        (folder, f"user-scope package {folder}") for folder in package_folders_in(user_scope)
+    )
     if include_installed:
         for found in entry_point_packages(loader.report, run_code=loader.discover):
             sources.append((found.folder, found.origin))
@@ -90,7 +106,9 @@ def load_shared_packages(loader: PackageLoader, project_root: str | None, *, inc
         try:
             loader.load(folder, as_dependency=True, shadow_ok=True, confined=True)
         except (OSError, ValueError, RecursionError) as exc:  # ManifestError is a ValueError
-            loader.report("package", f"lllm: {origin} was skipped: {type(exc).__name__}: {exc}", folder)
+            loader.report(
+                "package", f"lllm: {origin} was skipped: {type(exc).__name__}: {exc}", folder
+            )
 
 
 def populate(
@@ -126,7 +144,9 @@ def populate(
         elif discover_cwd:
             root = load_project(loader, cwd_fallback=cwd_fallback)
         if discover_shared_packages:
-            include_installed = root is not None if installed_packages is None else installed_packages
+            include_installed = (
+                root is not None if installed_packages is None else installed_packages
+            )
             load_shared_packages(loader, root, include_installed=include_installed)
     finally:
         if collecting:
@@ -151,7 +171,9 @@ def load_runtime(
     default one; with a name it is stored for ``get_runtime(name)``.
     """
     runtime = Runtime(name=name)
-    populate(runtime, path, discover_cwd=discover_cwd, discover_shared_packages=discover_shared_packages)
+    populate(
+        runtime, path, discover_cwd=discover_cwd, discover_shared_packages=discover_shared_packages
+    )
     if name is None:
         set_default_runtime(runtime)
     else:
@@ -176,7 +198,9 @@ def auto_init() -> None:
         )
     except Exception as exc:
         runtime.reset()
-        warnings.warn(f"lllm: automatic loading failed, starting empty: {exc}", RuntimeWarning, stacklevel=2)
+        warnings.warn(
+            f"lllm: automatic loading failed, starting empty: {exc}", RuntimeWarning, stacklevel=2
+        )
 
 
 def _enabled(variable: str) -> bool:

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import TYPE_CHECKING, Callable, NamedTuple
+from collections.abc import Callable
+from typing import TYPE_CHECKING, NamedTuple
 
 from lllm.manifest import MANIFEST_NAME
 
@@ -37,7 +38,11 @@ def lllm_home() -> Path:
 def lllm_home_text() -> str:
     """``lllm_home()`` as a string (what a warm start uses: no ``Path``)."""
     configured = os.environ.get("LLLM_HOME")
-    return os.path.expanduser(configured) if configured else os.path.join(os.path.expanduser("~"), ".lllm")
+    return (
+        os.path.expanduser(configured)
+        if configured
+        else os.path.join(os.path.expanduser("~"), ".lllm")
+    )
 
 
 def check_scope(scope: str | None, *, allow_none: bool = False) -> str | None:
@@ -103,7 +108,8 @@ def package_folders_in(folder: str | os.PathLike[str]) -> list[str]:
     return [
         os.path.join(folder, name)
         for name in names
-        if not name.startswith((".", "_")) and os.path.isfile(os.path.join(folder, name, MANIFEST_NAME))
+        if not name.startswith((".", "_"))
+        and os.path.isfile(os.path.join(folder, name, MANIFEST_NAME))
     ]
 
 
@@ -141,7 +147,10 @@ def entry_point_packages(
     facts = environment_facts()
     if facts is not None:
         known = facts.get(PACKAGES_ENTRY_POINT_GROUP)
-        if isinstance(known, list) and all(isinstance(i, list) and len(i) == 3 and all(isinstance(v, str) for v in i) for i in known):
+        if isinstance(known, list) and all(
+            isinstance(i, list) and len(i) == 3 and all(isinstance(v, str) for v in i)
+            for i in known
+        ):
             # Only folders of installed code (under a sys.path entry) holding a manifest.
             roots = [os.path.realpath(p) + os.sep for p in sys.path if p and os.path.isdir(p)]
             if all(

@@ -7,13 +7,19 @@ from the index cache at warm starts without importing either.
 from __future__ import annotations
 
 import types
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import attrs
 
 
 def _check_section_name(instance: Any, attribute: Any, value: str) -> None:
-    if not (isinstance(value, str) and value.isidentifier() and value.isascii() and value == value.lower()):
+    if not (
+        isinstance(value, str)
+        and value.isidentifier()
+        and value.isascii()
+        and value == value.lower()
+    ):
         raise ValueError(f"A section name must be a lower-case identifier, got {value!r}.")
 
 
@@ -29,17 +35,29 @@ def _check_default_folder(instance: Any, attribute: Any, value: str | None) -> N
 
 def _check_loaders(instance: Any, attribute: Any, value: Mapping[str, str]) -> None:
     for name, reference in value.items():
-        module, colon, function = reference.partition(":") if isinstance(reference, str) else ("", "", "")
+        module, colon, function = (
+            reference.partition(":") if isinstance(reference, str) else ("", "", "")
+        )
         if not (isinstance(name, str) and name.isidentifier()):
             raise ValueError(f"A loader name must be an identifier, got {name!r}.")
-        if not (colon and all(p.isidentifier() for p in module.split(".")) and all(p.isidentifier() for p in function.split("."))):
-            raise ValueError(f"Loader {name!r} must be a 'module:function' reference, got {reference!r}.")
+        if not (
+            colon
+            and all(p.isidentifier() for p in module.split("."))
+            and all(p.isidentifier() for p in function.split("."))
+        ):
+            raise ValueError(
+                f"Loader {name!r} must be a 'module:function' reference, got {reference!r}."
+            )
 
 
 def foreign_loaders(loaders: Mapping[str, str], package: str) -> list[str]:
     """The references in ``loaders`` outside ``package`` (a top-level package name) and lllm:
     a plugin may only declare its own functions, or lllm's."""
-    return [r for r in loaders.values() if r.partition(":")[0].partition(".")[0] not in ("lllm", package)]
+    return [
+        r
+        for r in loaders.values()
+        if r.partition(":")[0].partition(".")[0] not in ("lllm", package)
+    ]
 
 
 def _loader_table(value: Mapping[str, str] | None) -> Mapping[str, str]:
@@ -68,7 +86,9 @@ class SectionSpec:
     #: Named loaders of the section's lazy resources: name → ``"module:function"``. The
     #: function is called with the node on first access of its value
     #: (``SectionFolder.lazy(key, "name", file)``) and imported only then.
-    loaders: Mapping[str, str] = attrs.field(factory=dict, converter=_loader_table, validator=_check_loaders, hash=False)
+    loaders: Mapping[str, str] = attrs.field(
+        factory=dict, converter=_loader_table, validator=_check_loaders, hash=False
+    )
 
     def loader_reference(self, name: str) -> str:
         """The reference of the declared loader ``name`` (``ValueError`` naming the known ones)."""
@@ -76,7 +96,9 @@ class SectionSpec:
             return self.loaders[name]
         except KeyError:
             known = ", ".join(sorted(self.loaders)) or "none"
-            raise ValueError(f"Section {self.name!r} declares no loader named {name!r} (declared: {known}).") from None
+            raise ValueError(
+                f"Section {self.name!r} declares no loader named {name!r} (declared: {known})."
+            ) from None
 
     @property
     def folder_name(self) -> str:

@@ -18,8 +18,9 @@ import contextlib
 import os
 import sys
 import textwrap
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Mapping
+from typing import Any
 
 from lllm.core.runtime import Runtime, get_default_runtime, set_default_runtime
 
@@ -60,7 +61,9 @@ def write_package(
     return write_files(root, files)
 
 
-def load_with_plugin(plugin: Any, package: str | os.PathLike[str], *, name: str | None = None, strict: bool = True) -> Runtime:
+def load_with_plugin(
+    plugin: Any, package: str | os.PathLike[str], *, name: str | None = None, strict: bool = True
+) -> Runtime:
     """A fresh runtime with ``plugin`` registered for it alone, and ``package`` loaded into it.
 
     ``strict=True`` (the default) raises ``PackageProblemsError`` listing every problem, so
@@ -75,7 +78,9 @@ def load_with_plugin(plugin: Any, package: str | os.PathLike[str], *, name: str 
     return runtime
 
 
-def assert_keys(runtime: Runtime, expected: Iterable[str], resource_type: str | None = None) -> None:
+def assert_keys(
+    runtime: Runtime, expected: Iterable[str], resource_type: str | None = None
+) -> None:
     """Assert that ``runtime`` holds exactly the keys ``expected`` (of ``resource_type``)."""
     actual = set(runtime.keys(resource_type))
     wanted = set(expected)
@@ -112,7 +117,9 @@ def installed_distribution(
         target.write_text(textwrap.dedent(source), encoding="utf-8")
     dist_info = root / f"{name.replace('-', '_')}-{version}.dist-info"
     dist_info.mkdir(exist_ok=True)
-    (dist_info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n", encoding="utf-8")
+    (dist_info / "METADATA").write_text(
+        f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n", encoding="utf-8"
+    )
     lines = []
     for group, points in (entry_points or {}).items():
         lines.append(f"[{group}]")

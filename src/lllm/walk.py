@@ -6,7 +6,8 @@ No ``pathlib`` here: a warm start (everything from the index cache) walks nothin
 from __future__ import annotations
 
 import os
-from typing import Iterator, NamedTuple
+from collections.abc import Iterator
+from typing import NamedTuple
 
 
 def is_skipped(name: str) -> bool:
@@ -36,7 +37,9 @@ def inside(path: str, root: str) -> bool:
 
 def walk_stats(
     root: str, confine: str | None = None
-) -> tuple[list[tuple[str, str, os.stat_result]], list[tuple[str, int, int, int]], list[WalkProblem]]:
+) -> tuple[
+    list[tuple[str, str, os.stat_result]], list[tuple[str, int, int, int]], list[WalkProblem]
+]:
     """The files under ``root`` with their stats, the folders walked with theirs, and what
     was skipped.
 
@@ -57,7 +60,9 @@ def walk_stats(
     problems: list[WalkProblem] = []
     seen: set[tuple[int, int]] = set()
 
-    def open_folder(folder: str, prefix: str, st: os.stat_result) -> tuple[int, str, Iterator[os.DirEntry[str]]]:
+    def open_folder(
+        folder: str, prefix: str, st: os.stat_result
+    ) -> tuple[int, str, Iterator[os.DirEntry[str]]]:
         index = len(folders)
         relative = prefix[:-1]
         seen.add((st.st_dev, st.st_ino))
@@ -66,7 +71,11 @@ def walk_stats(
             entries = sorted(os.scandir(folder), key=lambda e: e.name)
         except OSError as exc:
             folders[index] = (relative, *UNKNOWN_FOLDER)
-            problems.append(WalkProblem("walk", f"{folder}: cannot be listed, skipped: {exc.strerror or exc}", folder))
+            problems.append(
+                WalkProblem(
+                    "walk", f"{folder}: cannot be listed, skipped: {exc.strerror or exc}", folder
+                )
+            )
             return index, prefix, iter(())
         return index, prefix, iter(entries)
 
@@ -89,16 +98,24 @@ def walk_stats(
                 name.encode("utf-8")
             except UnicodeEncodeError:  # bytes that are not UTF-8: no key can be made of them
                 shown = os.fsencode(entry.path).decode("utf-8", "backslashreplace")
-                problems.append(WalkProblem("walk", f"{shown}: skipped: the name is not valid UTF-8", entry.path))
+                problems.append(
+                    WalkProblem(
+                        "walk", f"{shown}: skipped: the name is not valid UTF-8", entry.path
+                    )
+                )
                 folders[index] = (folders[index][0], *UNKNOWN_FOLDER)
                 continue
         try:
             if confine is not None and entry.is_symlink():
                 target = os.path.realpath(entry.path)
                 if not inside(target, confine):
-                    problems.append(WalkProblem(
-                        "confinement", f"{entry.path}: skipped: a link to {target}, outside the package folder {confine}", entry.path
-                    ))
+                    problems.append(
+                        WalkProblem(
+                            "confinement",
+                            f"{entry.path}: skipped: a link to {target}, outside the package folder {confine}",
+                            entry.path,
+                        )
+                    )
                     folders[index] = (folders[index][0], *UNKNOWN_FOLDER)
                     continue
             if entry.is_dir():
@@ -106,15 +123,25 @@ def walk_stats(
                 # comes from the parent's listing).
                 st = os.stat(entry.path)
                 if (st.st_dev, st.st_ino) in seen:
-                    problems.append(WalkProblem(
-                        "loop", f"{entry.path}: skipped: it leads to a folder already walked (a link loop or a second link)", entry.path
-                    ))
+                    problems.append(
+                        WalkProblem(
+                            "loop",
+                            f"{entry.path}: skipped: it leads to a folder already walked (a link loop or a second link)",
+                            entry.path,
+                        )
+                    )
                     folders[index] = (folders[index][0], *UNKNOWN_FOLDER)
                     continue
                 stack.append(open_folder(entry.path, f"{prefix}{name}/", st))
             elif entry.is_file():
                 # On Windows a DirEntry's stat has no inode or change time: ask the file.
-                found.append((entry.path, prefix + name, entry.stat() if os.name != "nt" else os.stat(entry.path)))
+                found.append(
+                    (
+                        entry.path,
+                        prefix + name,
+                        entry.stat() if os.name != "nt" else os.stat(entry.path),
+                    )
+                )
             else:
                 folders[index] = (folders[index][0], *UNKNOWN_FOLDER)
         except OSError:  # removed while walking

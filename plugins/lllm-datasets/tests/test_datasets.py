@@ -21,10 +21,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from lllm import ResourceLoadError, ResourceNotFoundError, ResourceTypeError, Runtime, load_package
 from lllm.plugin_manager import list_plugins, reset_plugins
 from lllm.testing import assert_keys, isolated_default_runtime, settle
-
 from lllm_datasets import load_dataset
 from lllm_datasets.readers import read_csv, read_jsonl
 
@@ -59,20 +59,24 @@ def fresh_plugins(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 @pytest.fixture
 def shop(lllm_package: PackageFactory) -> Path:
     """A package with datasets at several depths, a prefixed folder and files to skip."""
-    return lllm_package({
-        "datasets/cities.csv": CITIES_CSV,
-        "datasets/empty.csv": "name,country\n",
-        "datasets/nested/events.jsonl": EVENTS_JSONL,
-        "datasets/upper.CSV": "a,b\n1,2\n",
-        "datasets/notes.txt": "not a dataset\n",
-        "datasets/data.json": '[{"not": "a dataset"}]\n',
-        "datasets/_private.csv": "a\n1\n",
-        "datasets/.hidden.jsonl": '{"a": 1}\n',
-        "datasets/_drafts/old.csv": "a\n1\n",
-        "datasets/.cache/stale.jsonl": '{"a": 1}\n',
-        "exports/2024/q1.csv": "sku,qty\nA1,3\n",
-        "prompts/hello.md": "Hello {name}.\n",
-    }, name="shop", manifest='[datasets]\npaths = ["datasets", "exports under raw"]\n')
+    return lllm_package(
+        {
+            "datasets/cities.csv": CITIES_CSV,
+            "datasets/empty.csv": "name,country\n",
+            "datasets/nested/events.jsonl": EVENTS_JSONL,
+            "datasets/upper.CSV": "a,b\n1,2\n",
+            "datasets/notes.txt": "not a dataset\n",
+            "datasets/data.json": '[{"not": "a dataset"}]\n',
+            "datasets/_private.csv": "a\n1\n",
+            "datasets/.hidden.jsonl": '{"a": 1}\n',
+            "datasets/_drafts/old.csv": "a\n1\n",
+            "datasets/.cache/stale.jsonl": '{"a": 1}\n',
+            "exports/2024/q1.csv": "sku,qty\nA1,3\n",
+            "prompts/hello.md": "Hello {name}.\n",
+        },
+        name="shop",
+        manifest='[datasets]\npaths = ["datasets", "exports under raw"]\n',
+    )
 
 
 @pytest.fixture
@@ -100,7 +104,14 @@ def test_plugin_is_found_through_its_entry_point() -> None:
 def test_importing_the_package_does_not_import_the_plugin_or_pluggy() -> None:
     code = "import sys, lllm_datasets, lllm_datasets.readers; print(sorted(m for m in ('pluggy', 'lllm_datasets.plugin') if m in sys.modules))"
     env = {**os.environ, "LLLM_AUTO_INIT": "0"}
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60, check=False)
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
 
@@ -129,8 +140,12 @@ def test_hidden_private_and_other_files_are_skipped(rt: Runtime) -> None:
     assert [k for k in every_key if k.startswith("shop.datasets:")] == sorted(SHOP_DATASETS)
 
 
-def test_default_folder_without_a_datasets_table(lllm_package: PackageFactory, lllm_runtime: Runtime) -> None:
-    package = lllm_package({"datasets/cities.csv": CITIES_CSV, "exports/ignored.csv": "a\n1\n"}, name="plain")
+def test_default_folder_without_a_datasets_table(
+    lllm_package: PackageFactory, lllm_runtime: Runtime
+) -> None:
+    package = lllm_package(
+        {"datasets/cities.csv": CITIES_CSV, "exports/ignored.csv": "a\n1\n"}, name="plain"
+    )
     load_package(package, runtime=lllm_runtime, strict=True)
     assert_keys(lllm_runtime, ["plain.datasets:cities"], "dataset")
 
@@ -144,7 +159,9 @@ def test_discovery_is_lazy_and_reads_no_dataset_file(
     def watching_open(file: Any, *args: Any, **kwargs: Any) -> Any:
         if isinstance(file, (str, os.PathLike)):
             path = os.fspath(file)
-            if isinstance(path, str) and (f"{os.sep}datasets{os.sep}" in path or f"{os.sep}exports{os.sep}" in path):
+            if isinstance(path, str) and (
+                f"{os.sep}datasets{os.sep}" in path or f"{os.sep}exports{os.sep}" in path
+            ):
                 opened.append(path)
         return real_open(file, *args, **kwargs)
 
@@ -222,8 +239,12 @@ def test_rows_and_columns_are_filled_in_on_first_load(rt: Runtime) -> None:
     assert events.metadata["columns"] == ["id", "kind", "amount", "user"]
 
 
-def test_an_alias_shares_the_metadata(shop: Path, lllm_package: PackageFactory, lllm_runtime: Runtime) -> None:
-    app = lllm_package(name="app", manifest=f'[dependencies]\npackages = ["{shop.as_posix()} as store"]\n')
+def test_an_alias_shares_the_metadata(
+    shop: Path, lllm_package: PackageFactory, lllm_runtime: Runtime
+) -> None:
+    app = lllm_package(
+        name="app", manifest=f'[dependencies]\npackages = ["{shop.as_posix()} as store"]\n'
+    )
     runtime = lllm_runtime
     load_package(app, runtime=runtime, strict=True)
     assert load_dataset("store:cities", runtime) == load_dataset("shop:cities", runtime)
@@ -270,7 +291,9 @@ def test_load_dataset_is_typed(rt: Runtime) -> None:
 def test_a_malformed_jsonl_line_names_the_file_and_line(
     lllm_package: PackageFactory, lllm_runtime: Runtime, line: str, expected: str
 ) -> None:
-    package = lllm_package({"datasets/log.jsonl": f'{{"id": 1}}\n\n{line}\n{{"id": 4}}\n'}, name="bad")
+    package = lllm_package(
+        {"datasets/log.jsonl": f'{{"id": 1}}\n\n{line}\n{{"id": 4}}\n'}, name="bad"
+    )
     runtime = lllm_runtime
     load_package(package, runtime=runtime, strict=True)  # discovery reads nothing: no problem yet
     file = package / "datasets" / "log.jsonl"
@@ -291,7 +314,9 @@ def test_a_malformed_jsonl_line_names_the_file_and_line(
 def test_a_csv_row_longer_than_the_header_names_the_file_and_line(tmp_path: Path) -> None:
     file = tmp_path / "wide.csv"
     file.write_text("a,b\n1,2\n\n1,2,3\n")
-    with pytest.raises(ValueError, match=re.escape(f"{file}, line 4: the row has 3 fields but the header has 2.")):
+    with pytest.raises(
+        ValueError, match=re.escape(f"{file}, line 4: the row has 3 fields but the header has 2.")
+    ):
         read_csv(file)
 
 
@@ -307,13 +332,19 @@ def test_jsonl_columns_in_first_seen_order(tmp_path: Path) -> None:
     assert read_jsonl(file)[1] == ["b", "a", "c"]
 
 
-def test_same_key_from_two_formats_warns_and_keeps_the_first(lllm_package: PackageFactory, lllm_runtime: Runtime) -> None:
-    package = lllm_package({"datasets/a.csv": "x\n1\n", "datasets/a.jsonl": '{"x": 2}\n'}, name="twice")
+def test_same_key_from_two_formats_warns_and_keeps_the_first(
+    lllm_package: PackageFactory, lllm_runtime: Runtime
+) -> None:
+    package = lllm_package(
+        {"datasets/a.csv": "x\n1\n", "datasets/a.jsonl": '{"x": 2}\n'}, name="twice"
+    )
     runtime = lllm_runtime
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         load_package(package, runtime=runtime)
-    assert any("twice.datasets:a" in str(w.message) for w in caught), [str(w.message) for w in caught]
+    assert any("twice.datasets:a" in str(w.message) for w in caught), [
+        str(w.message) for w in caught
+    ]
     assert load_dataset("a", runtime) == [{"x": "1"}]
 
 
@@ -329,7 +360,9 @@ def run_lllm(args: list[str], cwd: Path, home: Path) -> subprocess.CompletedProc
     env.pop("PYTHONPATH", None)
     env["LLLM_HOME"] = str(home / "lllm-home")
     env["LLLM_CACHE_DIR"] = str(home / "lllm-cache")
-    return subprocess.run([_SCRIPT, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=60, check=False)
+    return subprocess.run(
+        [_SCRIPT, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=60, check=False
+    )
 
 
 def describe(result: subprocess.CompletedProcess[str]) -> str:
@@ -345,15 +378,26 @@ def test_cli_plugins_lists_the_datasets_plugin(tmp_path: Path) -> None:
     assert plugin["distribution"] == "lllm-datasets"
     assert plugin["status"] == "loaded", plugin["error"]
     assert plugin["builtin"] is False
-    assert plugin["sections"] == [{"name": "datasets", "resource_type": "dataset", "default_folder": "datasets", "description": "records of .csv and .jsonl files"}]
+    assert plugin["sections"] == [
+        {
+            "name": "datasets",
+            "resource_type": "dataset",
+            "default_folder": "datasets",
+            "description": "records of .csv and .jsonl files",
+        }
+    ]
 
 
 def test_cli_ls_and_show_list_the_datasets(shop: Path, tmp_path: Path) -> None:
     listed = run_lllm(["ls", "--type", "dataset", "--json"], shop, tmp_path)
     assert listed.returncode == 0, describe(listed)
     rows = json.loads(listed.stdout)
-    assert {r["key"]: r["source"] for r in rows} == {k: str(shop / v) for k, v in SHOP_DATASETS.items()}
-    assert {(r["type"], r["package"], r["section"]) for r in rows} == {("dataset", "shop", "datasets")}
+    assert {r["key"]: r["source"] for r in rows} == {
+        k: str(shop / v) for k, v in SHOP_DATASETS.items()
+    }
+    assert {(r["type"], r["package"], r["section"]) for r in rows} == {
+        ("dataset", "shop", "datasets")
+    }
 
     table = run_lllm(["ls", "--type", "dataset", "--project", str(shop)], tmp_path, tmp_path)
     assert table.returncode == 0, describe(table)
@@ -365,7 +409,11 @@ def test_cli_ls_and_show_list_the_datasets(shop: Path, tmp_path: Path) -> None:
     assert "type:    dataset" in shown.stdout
     metadata_line = next(line for line in shown.stdout.splitlines() if line.startswith("metadata:"))
     metadata = json.loads(metadata_line.partition(":")[2])
-    assert (metadata["rows"], metadata["columns"], metadata["format"]) == (3, ["name", "country", "population"], "csv")
+    assert (metadata["rows"], metadata["columns"], metadata["format"]) == (
+        3,
+        ["name", "country", "population"],
+        "csv",
+    )
     assert '"name": "Osaka"' in shown.stdout
 
     qualified = run_lllm(["show", "shop:nested/events", "--project", str(shop)], tmp_path, tmp_path)
@@ -373,7 +421,9 @@ def test_cli_ls_and_show_list_the_datasets(shop: Path, tmp_path: Path) -> None:
     assert "key:     shop.datasets:nested/events" in qualified.stdout
 
 
-def test_cli_check_reports_a_malformed_dataset(lllm_package: PackageFactory, tmp_path: Path) -> None:
+def test_cli_check_reports_a_malformed_dataset(
+    lllm_package: PackageFactory, tmp_path: Path
+) -> None:
     package = lllm_package({"datasets/log.jsonl": '{"id": 1}\nnot json\n'}, name="bad")
     result = run_lllm(["check"], package, tmp_path)
     assert result.returncode == 1, describe(result)
@@ -384,11 +434,16 @@ def test_cli_check_reports_a_malformed_dataset(lllm_package: PackageFactory, tmp
 # ---------------------------------------------------------------- the index cache
 
 
-def test_warm_starts_rebuild_datasets_without_importing_the_plugin(lllm_package: PackageFactory, tmp_path: Path) -> None:
+def test_warm_starts_rebuild_datasets_without_importing_the_plugin(
+    lllm_package: PackageFactory, tmp_path: Path
+) -> None:
     """The section is cacheable: a second process rebuilds its nodes from lllm's index cache,
     imports neither the plugin nor the readers until a value is read, and the values and the
     metadata filled in on load are those of a fresh discovery."""
-    project = lllm_package({"datasets/cities.csv": CITIES_CSV, "datasets/nested/events.jsonl": EVENTS_JSONL}, name="shop")
+    project = lllm_package(
+        {"datasets/cities.csv": CITIES_CSV, "datasets/nested/events.jsonl": EVENTS_JSONL},
+        name="shop",
+    )
     settle(project)  # old enough for the cache to trust its times
     probe = (
         "import json, sys, lllm\n"
@@ -403,13 +458,25 @@ def test_warm_starts_rebuild_datasets_without_importing_the_plugin(lllm_package:
     env.update({"LLLM_CACHE_DIR": str(tmp_path / "cache"), "LLLM_HOME": str(tmp_path / "home")})
 
     def start(**extra: str) -> dict[str, Any]:
-        result = subprocess.run([sys.executable, "-c", probe], cwd=project, env={**env, **extra},
-                                capture_output=True, text=True, timeout=60)
+        result = subprocess.run(
+            [sys.executable, "-c", probe],
+            cwd=project,
+            env={**env, **extra},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert result.returncode == 0, result.stderr
         return json.loads(result.stdout)
 
     cold, warm, truth = start(), start(), start(LLLM_NO_CACHE="1")
     assert "lllm_datasets.plugin" in cold["before"]  # discovery imported the plugin
     assert warm["before"] == []
-    assert {k: v for k, v in warm.items() if k != "before"} == {k: v for k, v in truth.items() if k != "before"}
-    assert warm["rows"] == 3 and warm["columns"] == ["name", "country", "population"] and warm["format"] == "csv"
+    assert {k: v for k, v in warm.items() if k != "before"} == {
+        k: v for k, v in truth.items() if k != "before"
+    }
+    assert (
+        warm["rows"] == 3
+        and warm["columns"] == ["name", "country", "population"]
+        and warm["format"] == "csv"
+    )

@@ -146,7 +146,10 @@ class LoopbackServer:
         server.owner = self
         self._server = server
         self._thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.01}, name="loopback-http", daemon=True
+            target=server.serve_forever,
+            kwargs={"poll_interval": 0.01},
+            name="loopback-http",
+            daemon=True,
         )
         self._thread.start()
         return self
@@ -244,7 +247,11 @@ class LoopbackServer:
                 except ValueError:
                     phrase = "status"
                 return Reply(response, {"error": phrase})
-            if isinstance(response, tuple) and len(response) in (2, 3) and isinstance(response[0], int):
+            if (
+                isinstance(response, tuple)
+                and len(response) in (2, 3)
+                and isinstance(response[0], int)
+            ):
                 headers = dict(response[2]) if len(response) == 3 else {}
                 return Reply(response[0], response[1], headers)
             if callable(response):
@@ -406,13 +413,22 @@ def openai_reply(
 
 
 def chat_reply(
-    protocol: str, content: Any, *, prompt_tokens: int = 12, completion_tokens: int = 7, model: str = "test-model"
+    protocol: str,
+    content: Any,
+    *,
+    prompt_tokens: int = 12,
+    completion_tokens: int = 7,
+    model: str = "test-model",
 ) -> dict:
     """``ollama_reply`` or ``openai_reply`` by protocol name (``"ollama"`` / ``"openai"``)."""
     if protocol == "ollama":
-        return ollama_reply(content, model=model, prompt_tokens=prompt_tokens, eval_count=completion_tokens)
+        return ollama_reply(
+            content, model=model, prompt_tokens=prompt_tokens, eval_count=completion_tokens
+        )
     if protocol == "openai":
-        return openai_reply(content, model=model, prompt_tokens=prompt_tokens, completion_tokens=completion_tokens)
+        return openai_reply(
+            content, model=model, prompt_tokens=prompt_tokens, completion_tokens=completion_tokens
+        )
     raise ValueError(f"unknown protocol {protocol!r}")
 
 

@@ -86,7 +86,13 @@ def expected_output(city: str, recipient: str = "ops@example.com") -> WfOutputs:
     temperature, condition = WEATHER[city]
     summary = f"{city}: {condition}, {temperature:g} °C"
     digest = hashlib.sha256(f"{recipient}|{summary}".encode()).hexdigest()[:12]
-    return WfOutputs(city=city, temperature_c=temperature, condition=condition, summary=summary, message_id=f"msg-{digest}")
+    return WfOutputs(
+        city=city,
+        temperature_c=temperature,
+        condition=condition,
+        summary=summary,
+        message_id=f"msg-{digest}",
+    )
 
 
 #: A correct plan for ``get_city_weather``, in the documented JSON form (``llm_function.workflow``).

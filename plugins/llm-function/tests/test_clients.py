@@ -10,6 +10,7 @@ from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
 
 import pytest
+from loopback import CHAT_PATHS, DROP, HANG, Delay, LoopbackServer, chat_reply
 
 from llm_function.clients import (
     LlmClient,
@@ -21,7 +22,6 @@ from llm_function.clients import (
     make_client,
 )
 from llm_function.errors import LlmFunctionError
-from loopback import CHAT_PATHS, DROP, HANG, Delay, LoopbackServer, chat_reply
 
 PROTOCOLS = ["ollama", "openai"]
 MESSAGES = [
@@ -66,7 +66,9 @@ def run(coro):
 @pytest.mark.parametrize("protocol", PROTOCOLS)
 def test_success_forwards_everything_and_counts_usage(server, protocol):
     path = CHAT_PATHS[protocol]
-    server.script(path, chat_reply(protocol, {"greeting": "hi"}, prompt_tokens=11, completion_tokens=4))
+    server.script(
+        path, chat_reply(protocol, {"greeting": "hi"}, prompt_tokens=11, completion_tokens=4)
+    )
     client = client_for(protocol, server.url, temperature=0.3, seed=42)
 
     reply = run(client.chat(MESSAGES))
@@ -74,7 +76,9 @@ def test_success_forwards_everything_and_counts_usage(server, protocol):
     assert isinstance(reply, LlmReply)
     assert json.loads(reply.text) == {"greeting": "hi"}
     assert (reply.prompt_tokens, reply.completion_tokens, reply.model) == (11, 4, "test-model")
-    assert reply.raw == chat_reply(protocol, {"greeting": "hi"}, prompt_tokens=11, completion_tokens=4)
+    assert reply.raw == chat_reply(
+        protocol, {"greeting": "hi"}, prompt_tokens=11, completion_tokens=4
+    )
     [request] = server.requests
     assert request.method == "POST" and request.path == path
     body = request.json
@@ -132,7 +136,9 @@ def test_ollama_base_url_variants(suffix):
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)
 def test_500_then_success_is_retried(server, protocol):
-    server.script(CHAT_PATHS[protocol], (500, {"error": "boom"}), chat_reply(protocol, '{"ok": true}'))
+    server.script(
+        CHAT_PATHS[protocol], (500, {"error": "boom"}), chat_reply(protocol, '{"ok": true}')
+    )
     sleeps = SleepRecorder()
     client = client_for(protocol, server.url, sleep=sleeps)
     reply = run(client.chat(MESSAGES))
@@ -243,7 +249,9 @@ def test_missing_content_field_is_retried_then_fails(server, protocol):
 def test_always_500_raises_llm_unavailable(server, protocol):
     server.set_default(CHAT_PATHS[protocol], (500, {"error": "model crashed"}))
     sleeps = SleepRecorder()
-    client = client_for(protocol, server.url, max_retries=4, backoff=0.01, max_backoff=0.03, sleep=sleeps)
+    client = client_for(
+        protocol, server.url, max_retries=4, backoff=0.01, max_backoff=0.03, sleep=sleeps
+    )
     with pytest.raises(LlmFunctionError) as info:
         run(client.chat(MESSAGES))
     error = info.value
@@ -304,7 +312,12 @@ def test_two_event_loops_in_a_row(server, protocol):
 @pytest.mark.parametrize("protocol", PROTOCOLS)
 def test_threads_share_one_client(server, protocol):
     def echo(body):
-        return chat_reply(protocol, {"echo": body["messages"][-1]["content"]}, prompt_tokens=1, completion_tokens=2)
+        return chat_reply(
+            protocol,
+            {"echo": body["messages"][-1]["content"]},
+            prompt_tokens=1,
+            completion_tokens=2,
+        )
 
     server.set_default(CHAT_PATHS[protocol], Delay(0.1, echo))
     client = client_for(protocol, server.url)
@@ -384,7 +397,9 @@ def test_scripted_client_add_and_exception_class_and_async_callable():
 # -- make_client ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("params", [None, {}, {"llm_h_type": "schema"}, {"llm_h_type": "schema", "llm_h_params": {}}])
+@pytest.mark.parametrize(
+    "params", [None, {}, {"llm_h_type": "schema"}, {"llm_h_type": "schema", "llm_h_params": {}}]
+)
 def test_make_client_without_model(params):
     assert make_client(params) is None
 
@@ -405,13 +420,28 @@ def test_make_client_http_types():
     openai = make_client({"llm_h_type": "openai", "llm_h_params": params})
     assert isinstance(openai, OpenAIClient)
     assert openai.url == "http://127.0.0.1:9/v1/chat/completions"
-    assert (openai.model_name, openai.api_key, openai.temperature, openai.seed) == ("gpt-x", "k", 0.0, 7)
-    assert (openai.timeout, openai.max_retries, openai.backoff, openai.max_backoff) == (5.0, 4, 0.1, 1.0)
+    assert (openai.model_name, openai.api_key, openai.temperature, openai.seed) == (
+        "gpt-x",
+        "k",
+        0.0,
+        7,
+    )
+    assert (openai.timeout, openai.max_retries, openai.backoff, openai.max_backoff) == (
+        5.0,
+        4,
+        0.1,
+        1.0,
+    )
 
     minimal = {"connection_string": "http://localhost:11434", "model_name": "m", "timeout": None}
     ollama = make_client({"llm_h_type": "ollama", "llm_h_params": minimal})
     assert isinstance(ollama, OllamaClient)
-    assert (ollama.timeout, ollama.max_retries, ollama.backoff, ollama.max_backoff) == (60.0, 2, 0.5, 8.0)
+    assert (ollama.timeout, ollama.max_retries, ollama.backoff, ollama.max_backoff) == (
+        60.0,
+        2,
+        0.5,
+        8.0,
+    )
 
 
 def test_make_client_scripted_and_custom():
@@ -424,7 +454,10 @@ def test_make_client_scripted_and_custom():
 
 
 def _http(h_type: str, **extra) -> dict:
-    return {"llm_h_type": h_type, "llm_h_params": {"connection_string": "http://x", "model_name": "m", **extra}}
+    return {
+        "llm_h_type": h_type,
+        "llm_h_params": {"connection_string": "http://x", "model_name": "m", **extra},
+    }
 
 
 @pytest.mark.parametrize(

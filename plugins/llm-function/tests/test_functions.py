@@ -18,6 +18,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from loopback import CHAT_PATHS, DROP, Delay, Hang, LoopbackServer, Reply, chat_reply
+from pydantic import BaseModel, ValidationError, field_validator
+from seed_tools import CORRECT_PLAN as SEED_PLAN
+from seed_tools import (
+    WeatherQuery,
+    WeatherReport,
+    WfInputs,
+    WfOutputs,
+    send_report_email,
+)
+
 from llm_function import (
     InMemoryToolSource,
     LlmFunctionConfig,
@@ -31,16 +42,6 @@ from llm_function import (
     llm_function,
 )
 from llm_function.validation import WorkflowInvalid, validate_workflow
-from loopback import CHAT_PATHS, DROP, Delay, Hang, LoopbackServer, Reply, chat_reply
-from pydantic import BaseModel, ValidationError, field_validator
-from seed_tools import CORRECT_PLAN as SEED_PLAN
-from seed_tools import (
-    WeatherQuery,
-    WeatherReport,
-    WfInputs,
-    WfOutputs,
-    send_report_email,
-)
 
 PROTOCOLS = ["ollama", "openai"]
 MODEL = "gpt-oss:20b"
@@ -106,7 +107,11 @@ PLAN = {
         {
             "id": "s",
             "tool": "summarize",
-            "args": {"city": {"ref": "w.city"}, "temp_c": {"ref": "w.temp_c"}, "condition": {"ref": "w.condition"}},
+            "args": {
+                "city": {"ref": "w.city"},
+                "temp_c": {"ref": "w.temp_c"},
+                "condition": {"ref": "w.condition"},
+            },
         },
     ],
     "output": {"summary": {"ref": "s.summary"}, "temp_c": {"ref": "w.temp_c"}},
@@ -123,7 +128,9 @@ BAD_PLAN = {  # valid JSON, invalid workflow: the tool does not exist
 }
 
 
-def http_params(protocol: str, url: str, *, max_retries: int = 1, timeout: float = 0.5, backoff: float = 0.01) -> dict:
+def http_params(
+    protocol: str, url: str, *, max_retries: int = 1, timeout: float = 0.5, backoff: float = 0.01
+) -> dict:
     return {
         "llm_h_type": protocol,
         "llm_h_params": {
@@ -199,7 +206,9 @@ def stored_files(folder: Path) -> list[Path]:
 
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)
-def test_http_500_then_plan_succeeds_with_a_retry(protocol: str, server: LoopbackServer, make_runtime, tmp_path: Path) -> None:
+def test_http_500_then_plan_succeeds_with_a_retry(
+    protocol: str, server: LoopbackServer, make_runtime, tmp_path: Path
+) -> None:
     path = CHAT_PATHS[protocol]
     server.script(path, (500, {"error": "overloaded"}), plan_reply(PLAN, protocol))
     runtime = make_runtime(llm=http_params(protocol, server.url, max_retries=2), storage=tmp_path)
@@ -221,9 +230,13 @@ def test_http_500_then_plan_succeeds_with_a_retry(protocol: str, server: Loopbac
 
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)
-def test_http_429_retry_after_is_honoured(protocol: str, server: LoopbackServer, make_runtime) -> None:
+def test_http_429_retry_after_is_honoured(
+    protocol: str, server: LoopbackServer, make_runtime
+) -> None:
     path = CHAT_PATHS[protocol]
-    server.script(path, (429, {"error": "rate limited"}, {"Retry-After": "0"}), plan_reply(PLAN, protocol))
+    server.script(
+        path, (429, {"error": "rate limited"}, {"Retry-After": "0"}), plan_reply(PLAN, protocol)
+    )
     # A computed backoff would wait 5 s; Retry-After: 0 must replace it.
     runtime = make_runtime(llm=http_params(protocol, server.url, max_retries=2, backoff=5.0))
     fn = city_report_function(runtime)
@@ -250,7 +263,9 @@ def test_http_faults_are_llm_unavailable_cache_nothing_and_recover(
 ) -> None:
     path = CHAT_PATHS[protocol]
     server.set_default(path, FAULTS[fault])
-    runtime = make_runtime(llm=http_params(protocol, server.url, max_retries=1, timeout=0.3), storage=tmp_path)
+    runtime = make_runtime(
+        llm=http_params(protocol, server.url, max_retries=1, timeout=0.3), storage=tmp_path
+    )
     fn = city_report_function(runtime)
 
     with pytest.raises(LlmFunctionError) as caught:
@@ -277,7 +292,9 @@ def test_http_faults_are_llm_unavailable_cache_nothing_and_recover(
 # ======================================================================= 2. regressions
 
 
-def test_two_functions_with_different_output_models_share_a_runtime(server: LoopbackServer, make_runtime) -> None:
+def test_two_functions_with_different_output_models_share_a_runtime(
+    server: LoopbackServer, make_runtime
+) -> None:
     def answer(body: dict) -> dict:
         text = json.dumps(body)
         return plan_reply(PLAN if "CityReport" in text else SKY_PLAN)
@@ -312,7 +329,9 @@ def test_two_functions_with_different_output_models_share_a_runtime(server: Loop
     assert city_report.counters["runs"] == 3 and sky.counters["runs"] == 3
 
 
-def test_repeated_sync_calls_threads_and_inside_asyncio_run(server: LoopbackServer, make_runtime) -> None:
+def test_repeated_sync_calls_threads_and_inside_asyncio_run(
+    server: LoopbackServer, make_runtime
+) -> None:
     server.script(OLLAMA, plan_reply(PLAN))
     server.set_default("*", Reply(500, {"error": "only one plan is scripted"}))
     runtime = make_runtime(llm=ollama(server.url, max_retries=0))
@@ -355,7 +374,9 @@ def test_repeated_sync_calls_threads_and_inside_asyncio_run(server: LoopbackServ
     assert counters["tool_calls"] == 84
 
 
-def test_async_function_awaited_from_successive_asyncio_runs(server: LoopbackServer, make_runtime) -> None:
+def test_async_function_awaited_from_successive_asyncio_runs(
+    server: LoopbackServer, make_runtime
+) -> None:
     server.script(OLLAMA, plan_reply(PLAN), plan_reply(PLAN))
     runtime = make_runtime(llm=ollama(server.url))
 
@@ -442,7 +463,8 @@ def test_concurrent_first_calls_with_force_replan_all_wait_for_the_new_plan(
     assert stale({"city": "Paris"}).temp_c == 18.5
 
     fn = city_report_function(
-        make_runtime(llm=ollama(server.url, max_retries=0, timeout=3.0), storage=tmp_path), force_replan=True
+        make_runtime(llm=ollama(server.url, max_retries=0, timeout=3.0), storage=tmp_path),
+        force_replan=True,
     )
     barrier = threading.Barrier(3)
     temperatures: dict[str, Any] = {}
@@ -461,7 +483,9 @@ def test_concurrent_first_calls_with_force_replan_all_wait_for_the_new_plan(
         thread.join(timeout=10)
     assert len(server.requests) == 2
     assert fn.counters["plannings"] == 1
-    assert temperatures == {city: 99.0 for city in DATA}, "a concurrent first call ran the stale stored workflow"
+    assert temperatures == {city: 99.0 for city in DATA}, (
+        "a concurrent first call ran the stale stored workflow"
+    )
 
 
 class Phrase(BaseModel):
@@ -516,7 +540,9 @@ def test_tool_parameters_need_not_be_named_inputs(make_runtime) -> None:
     SEEN_PAYLOADS.clear()
     assert shout({"text": "  hey  "}) == Loud(echo="hey hey", loud="HEY HEY!")
     phrase, echo = SEEN_PAYLOADS
-    assert type(phrase) is Phrase and phrase.text == "hey" and phrase.times == 2  # validator and default applied
+    assert (
+        type(phrase) is Phrase and phrase.text == "hey" and phrase.times == 2
+    )  # validator and default applied
     assert type(echo) is Echo
     assert [step.tool for step in shout.workflow.steps] == ["echo_phrase", "shout_echo"]
 
@@ -540,7 +566,9 @@ def scale(spec: Scale) -> Scaled:
     """Scale a label."""
     kinds = [type(spec.count).__name__, type(spec.factor).__name__, type(spec.loud).__name__]
     text = (spec.label * spec.count).upper() if spec.loud else spec.label * spec.count
-    return Scaled(text=text, kinds=kinds, count=spec.count, factor=spec.factor * spec.count, loud=spec.loud)
+    return Scaled(
+        text=text, kinds=kinds, count=spec.count, factor=spec.factor * spec.count, loud=spec.loud
+    )
 
 
 @pytest.mark.parametrize(
@@ -548,15 +576,26 @@ def scale(spec: Scale) -> Scaled:
     [(3, 2.5, True, "ABABAB", 7.5), (2, 4, False, "abab", 8.0)],
 )
 def test_numeric_and_boolean_literals_reach_the_tool_with_their_types(
-    count: int, factor: Any, loud: bool, expected_text: str, expected_factor: float,
-    server: LoopbackServer, make_runtime, tmp_path: Path,
+    count: int,
+    factor: Any,
+    loud: bool,
+    expected_text: str,
+    expected_factor: float,
+    server: LoopbackServer,
+    make_runtime,
+    tmp_path: Path,
 ) -> None:
     plan = {
         "steps": [
             {
                 "id": "sc",
                 "tool": "scale",
-                "args": {"label": {"ref": "input.city"}, "count": {"value": count}, "factor": {"value": factor}, "loud": {"value": loud}},
+                "args": {
+                    "label": {"ref": "input.city"},
+                    "count": {"value": count},
+                    "factor": {"value": factor},
+                    "loud": {"value": loud},
+                },
             }
         ],
         "output": {name: {"ref": f"sc.{name}"} for name in Scaled.model_fields},
@@ -577,7 +616,11 @@ def test_numeric_and_boolean_literals_reach_the_tool_with_their_types(
     assert len(server.requests) == 1  # accepted at once, no repair needed
     (stored,) = stored_files(tmp_path)
     args = json.loads(stored.read_text())["workflow"]["steps"][0]["args"]
-    assert args["count"] == {"value": count} and args["loud"] == {"value": loud} and args["factor"] == {"value": factor}
+    assert (
+        args["count"] == {"value": count}
+        and args["loud"] == {"value": loud}
+        and args["factor"] == {"value": factor}
+    )
     assert type(args["count"]["value"]) is int and type(args["loud"]["value"]) is bool
 
 
@@ -605,7 +648,9 @@ def describe(req: DescribeIn) -> DescribeOut:
     temp, _condition = DATA[req.city]
     if req.unit == "F":
         return DescribeOut(summary=f"{req.city}: {temp * 9 / 5 + 32:g} F")
-    return DescribeOut(summary=f"{req.city}: {temp:g} C ({'default unit' if req.unit is None else req.unit})")
+    return DescribeOut(
+        summary=f"{req.city}: {temp:g} C ({'default unit' if req.unit is None else req.unit})"
+    )
 
 
 @pytest.mark.parametrize("note", ["omitted", "null-literal"])
@@ -613,7 +658,13 @@ def test_optional_output_left_out_and_optional_input_passed_none(
     note: str, server: LoopbackServer, make_runtime
 ) -> None:
     plan: dict[str, Any] = {
-        "steps": [{"id": "d", "tool": "describe", "args": {"city": {"ref": "input.city"}, "unit": {"ref": "input.unit"}}}],
+        "steps": [
+            {
+                "id": "d",
+                "tool": "describe",
+                "args": {"city": {"ref": "input.city"}, "unit": {"ref": "input.unit"}},
+            }
+        ],
         "output": {"summary": {"ref": "d.summary"}},
     }
     if note == "null-literal":
@@ -625,7 +676,9 @@ def test_optional_output_left_out_and_optional_input_passed_none(
     def describe_city(request: OptIn) -> OptReport:
         """Describe the weather of a city in the requested unit."""
 
-    assert describe_city(OptIn(city="Paris", unit=None)) == OptReport(summary="Paris: 18.5 C (default unit)", note=None)
+    assert describe_city(OptIn(city="Paris", unit=None)) == OptReport(
+        summary="Paris: 18.5 C (default unit)", note=None
+    )
     assert describe_city({"city": "Oslo"}) == OptReport(summary="Oslo: -3 C (default unit)")
     assert describe_city({"city": "Oslo", "unit": "F"}) == OptReport(summary="Oslo: 26.6 F")
     assert len(server.requests) == 1
@@ -685,14 +738,18 @@ def _seed_tools_variant(variant: str, version: int, folder: Path) -> list[Any]:
         path = folder / f"v{version}" / "weather_tools.py"
         path.parent.mkdir(parents=True, exist_ok=True)
         temperature, condition = (20.0, "clear") if version == 1 else (9.0, "fog")
-        path.write_text(FILE_TOOL.format(temperature=temperature, condition=condition), encoding="utf-8")
+        path.write_text(
+            FILE_TOOL.format(temperature=temperature, condition=condition), encoding="utf-8"
+        )
         return [PythonFileToolSource(path), InMemoryToolSource([send_report_email])]
     from seed_tools import get_weather as seed_get_weather
 
     if version == 1:
         return [InMemoryToolSource([seed_get_weather, send_report_email])]
     if variant == "description":
-        changed = Tool.from_function(seed_get_weather, description="Weather for a city, from the new provider.")
+        changed = Tool.from_function(
+            seed_get_weather, description="Weather for a city, from the new provider."
+        )
     else:  # "code": same name, signature and docstring, another body
 
         def get_weather(query: WeatherQuery) -> WeatherReport:
@@ -704,7 +761,9 @@ def _seed_tools_variant(variant: str, version: int, folder: Path) -> list[Any]:
 
 
 @pytest.mark.parametrize("variant", ["description", "code", "file"])
-def test_a_tool_edited_after_caching_is_replanned(variant: str, server: LoopbackServer, make_runtime, tmp_path: Path) -> None:
+def test_a_tool_edited_after_caching_is_replanned(
+    variant: str, server: LoopbackServer, make_runtime, tmp_path: Path
+) -> None:
     server.set_default(OLLAMA, plan_reply(SEED_PLAN))
     storage = tmp_path / "store"
 
@@ -719,7 +778,12 @@ def test_a_tool_edited_after_caching_is_replanned(variant: str, server: Loopback
 
     def runtime_with(sources: list[Any]) -> LlmFunctionRuntime:
         runtime = LlmFunctionRuntime(
-            LlmFunctionConfig(runtime=LlmRuntimeConfig(llm_handler_params=ollama(server.url), storage_path=storage), tool_sources=sources)
+            LlmFunctionConfig(
+                runtime=LlmRuntimeConfig(
+                    llm_handler_params=ollama(server.url), storage_path=storage
+                ),
+                tool_sources=sources,
+            )
         )
         runtimes.append(runtime)
         return runtime
@@ -746,13 +810,18 @@ def test_a_tool_edited_after_caching_is_replanned(variant: str, server: Loopback
         if variant != "description":
             assert after.condition != before.condition  # the new code really ran
         (stored,) = stored_files(storage)
-        assert json.loads(stored.read_text())["tools"]["get_weather"] == second_runtime.tools.get("get_weather").fingerprint
+        assert (
+            json.loads(stored.read_text())["tools"]["get_weather"]
+            == second_runtime.tools.get("get_weather").fingerprint
+        )
     finally:
         for runtime in runtimes:
             runtime.close()
 
 
-@pytest.mark.parametrize("garbage", ["{{{ not json", '{"format": "something/else", "workflow": {}}', '["a", "list"]'])
+@pytest.mark.parametrize(
+    "garbage", ["{{{ not json", '{"format": "something/else", "workflow": {}}', '["a", "list"]']
+)
 def test_a_corrupt_storage_file_warns_and_is_replanned(
     garbage: str, server: LoopbackServer, make_runtime, tmp_path: Path
 ) -> None:
@@ -788,10 +857,16 @@ def collect_tags(req: Tagging) -> Tagged:
     return Tagged(tags=list(tags))
 
 
-def test_a_cached_run_never_mutates_the_cached_workflow(server: LoopbackServer, make_runtime, tmp_path: Path) -> None:
+def test_a_cached_run_never_mutates_the_cached_workflow(
+    server: LoopbackServer, make_runtime, tmp_path: Path
+) -> None:
     plan = {
         "steps": [
-            {"id": "t", "tool": "collect_tags", "args": {"city": {"ref": "input.city"}, "options": {"value": {"tags": ["base"]}}}}
+            {
+                "id": "t",
+                "tool": "collect_tags",
+                "args": {"city": {"ref": "input.city"}, "options": {"value": {"tags": ["base"]}}},
+            }
         ],
         "output": {"tags": {"ref": "t.tags"}},
     }
@@ -815,9 +890,17 @@ def test_a_cached_run_never_mutates_the_cached_workflow(server: LoopbackServer, 
     assert len(server.requests) == 1
 
 
-@pytest.mark.parametrize(("max_retry", "reset_loops", "where"), [(1, 1, "decorator"), (2, 0, "runtime"), (0, 2, "runtime"), (0, 0, "decorator")])
+@pytest.mark.parametrize(
+    ("max_retry", "reset_loops", "where"),
+    [(1, 1, "decorator"), (2, 0, "runtime"), (0, 2, "runtime"), (0, 0, "decorator")],
+)
 def test_the_model_call_cap_over_http(
-    max_retry: int, reset_loops: int, where: str, server: LoopbackServer, make_runtime, tmp_path: Path
+    max_retry: int,
+    reset_loops: int,
+    where: str,
+    server: LoopbackServer,
+    make_runtime,
+    tmp_path: Path,
 ) -> None:
     server.set_default(OLLAMA, plan_reply(BAD_PLAN))
     cap = (max_retry + 1) * (reset_loops + 1)
@@ -838,11 +921,17 @@ def test_the_model_call_cap_over_http(
     assert fn.workflow is None and stored_files(tmp_path) == []
     # Each conversation starts afresh (system + user), then grows by two messages per repair.
     sizes = [len(request.json["messages"]) for request in server.requests]
-    assert sizes == [2 + 2 * attempt for _ in range(reset_loops + 1) for attempt in range(max_retry + 1)]
+    assert sizes == [
+        2 + 2 * attempt for _ in range(reset_loops + 1) for attempt in range(max_retry + 1)
+    ]
 
 
 def test_the_model_call_cap_with_a_scripted_client(make_runtime) -> None:
-    runtime = make_runtime(llm={"llm_h_type": "scripted", "llm_h_params": {"replies": [BAD_PLAN] * 20}}, max_retry=2, reset_loops=1)
+    runtime = make_runtime(
+        llm={"llm_h_type": "scripted", "llm_h_params": {"replies": [BAD_PLAN] * 20}},
+        max_retry=2,
+        reset_loops=1,
+    )
     fn = city_report_function(runtime)
     with pytest.raises(LlmFunctionError) as caught:
         fn({"city": "Paris"})
@@ -852,11 +941,15 @@ def test_the_model_call_cap_with_a_scripted_client(make_runtime) -> None:
     assert runtime.client.remaining == 14
 
 
-def test_the_repair_loop_sends_back_the_exact_validator_error(server: LoopbackServer, make_runtime) -> None:
+def test_the_repair_loop_sends_back_the_exact_validator_error(
+    server: LoopbackServer, make_runtime
+) -> None:
     bad = json.loads(json.dumps(PLAN))
     bad["steps"][0]["args"]["city"] = {"ref": "input.town"}
     with pytest.raises(WorkflowInvalid) as invalid:
-        validate_workflow(Workflow.model_validate(bad), CityIn, CityReport, ToolRegistry([get_weather, summarize]))
+        validate_workflow(
+            Workflow.model_validate(bad), CityIn, CityReport, ToolRegistry([get_weather, summarize])
+        )
     expected_error = str(invalid.value)
     assert "town" in expected_error
 
@@ -925,10 +1018,16 @@ def test_stored_workflows_are_private_data_and_never_import_code(
     marker = tmp_path / "imported.txt"
     planted = tmp_path / "mods" / "llmf_planted_module.py"
     planted.parent.mkdir()
-    planted.write_text(f"open({str(marker)!r}, 'w').write('imported')\ndef run(x):\n    return x\n", encoding="utf-8")
+    planted.write_text(
+        f"open({str(marker)!r}, 'w').write('imported')\ndef run(x):\n    return x\n",
+        encoding="utf-8",
+    )
     monkeypatch.syspath_prepend(str(planted.parent))
     record["workflow"]["steps"][0]["tool"] = "llmf_planted_module.run"
-    record["tools"] = {"llmf_planted_module.run": "0" * 32, "summarize": record["tools"]["summarize"]}
+    record["tools"] = {
+        "llmf_planted_module.run": "0" * 32,
+        "summarize": record["tools"]["summarize"],
+    }
     stored.write_text(json.dumps(record), encoding="utf-8")
 
     other = city_report_function(make_runtime(llm=ollama(server.url), storage=storage))
@@ -975,7 +1074,9 @@ def test_an_output_type_nothing_produces_is_infeasible_without_a_model_call(
     assert humid.workflow is None
 
 
-def test_a_model_saying_impossible_is_infeasible_after_one_call(server: LoopbackServer, make_runtime, tmp_path: Path) -> None:
+def test_a_model_saying_impossible_is_infeasible_after_one_call(
+    server: LoopbackServer, make_runtime, tmp_path: Path
+) -> None:
     server.script(OLLAMA, plan_reply({"impossible": "no tool gives humidity"}))
     server.set_default("*", Reply(500, {"error": "one answer only"}))
     runtime = make_runtime(llm=ollama(server.url, max_retries=0), storage=tmp_path)
@@ -1008,7 +1109,7 @@ def test_decoration_errors() -> None:
 
         @llm_function(tools=[get_weather])
         def blank(request: CityIn) -> Weather:
-            """   """  # noqa: D419
+            """ """  # noqa: D419
 
     with pytest.raises(TypeError):
 
@@ -1054,7 +1155,13 @@ def test_invalid_input_is_a_pydantic_validation_error(make_runtime) -> None:
     assert not isinstance(caught.value, LlmFunctionError)
     with pytest.raises(ValidationError):
         fn({"city": 42})
-    assert fn.counters == {"model_calls": 0, "cache_hits": 0, "plannings": 0, "runs": 0, "tool_calls": 0}
+    assert fn.counters == {
+        "model_calls": 0,
+        "cache_hits": 0,
+        "plannings": 0,
+        "runs": 0,
+        "tool_calls": 0,
+    }
     assert fn({"city": "Paris"}) == report("Paris")
 
 
@@ -1065,7 +1172,13 @@ def test_workflow_is_readable_and_counters_count(server: LoopbackServer, make_ru
     server.script(OLLAMA, plan_reply(PLAN))
     fn = city_report_function(make_runtime(llm=ollama(server.url)))
     assert fn.workflow is None
-    assert fn.counters == {"model_calls": 0, "cache_hits": 0, "plannings": 0, "runs": 0, "tool_calls": 0}
+    assert fn.counters == {
+        "model_calls": 0,
+        "cache_hits": 0,
+        "plannings": 0,
+        "runs": 0,
+        "tool_calls": 0,
+    }
 
     fn({"city": "Paris"})
     fn({"city": "Oslo"})
@@ -1073,11 +1186,19 @@ def test_workflow_is_readable_and_counters_count(server: LoopbackServer, make_ru
     assert "w = get_weather(city=input.city)" in text
     assert "s = summarize(city=w.city, temp_c=w.temp_c, condition=w.condition)" in text
     assert "summary=s.summary" in text
-    assert fn.counters == {"model_calls": 1, "cache_hits": 1, "plannings": 1, "runs": 2, "tool_calls": 4}
+    assert fn.counters == {
+        "model_calls": 1,
+        "cache_hits": 1,
+        "plannings": 1,
+        "runs": 2,
+        "tool_calls": 4,
+    }
 
 
 @pytest.mark.parametrize("planner", ["model", "schema"])
-def test_plan_is_a_dry_run(planner: str, server: LoopbackServer, make_runtime, tmp_path: Path) -> None:
+def test_plan_is_a_dry_run(
+    planner: str, server: LoopbackServer, make_runtime, tmp_path: Path
+) -> None:
     server.set_default(OLLAMA, plan_reply(PLAN))
     runtime = make_runtime(llm=ollama(server.url) if planner == "model" else None, storage=tmp_path)
     fn = city_report_function(runtime)
@@ -1097,7 +1218,9 @@ def test_plan_is_a_dry_run(planner: str, server: LoopbackServer, make_runtime, t
     assert len(server.requests) == (2 if planner == "model" else 0)
 
 
-def test_invalidate_makes_the_next_call_replan(server: LoopbackServer, make_runtime, tmp_path: Path) -> None:
+def test_invalidate_makes_the_next_call_replan(
+    server: LoopbackServer, make_runtime, tmp_path: Path
+) -> None:
     server.set_default(OLLAMA, plan_reply(PLAN))
     fn = city_report_function(make_runtime(llm=ollama(server.url), storage=tmp_path))
     fn({"city": "Paris"})
@@ -1117,7 +1240,9 @@ def test_force_replan_override_replans_once_despite_a_stored_workflow(
     first({"city": "Paris"})
     assert len(server.requests) == 1
 
-    forced = city_report_function(make_runtime(llm=ollama(server.url), storage=tmp_path), force_replan=True)
+    forced = city_report_function(
+        make_runtime(llm=ollama(server.url), storage=tmp_path), force_replan=True
+    )
     assert forced({"city": "Oslo"}) == report("Oslo")
     assert forced.counters["plannings"] == 1 and len(server.requests) == 2
     assert forced({"city": "Lima"}) == report("Lima")
@@ -1130,7 +1255,9 @@ def test_force_replan_override_replans_once_despite_a_stored_workflow(
 
 
 def test_test_params_run_before_caching(make_runtime, tmp_path: Path) -> None:
-    fn = city_report_function(make_runtime(storage=tmp_path), test_params={"inputs": [{"city": "Oslo"}, {"city": "Lima"}]})
+    fn = city_report_function(
+        make_runtime(storage=tmp_path), test_params={"inputs": [{"city": "Oslo"}, {"city": "Lima"}]}
+    )
     assert fn({"city": "Paris"}) == report("Paris")
     assert fn.counters["tool_calls"] == 6  # two test inputs and the call, two tools each
     assert fn.counters["runs"] == 1
@@ -1139,8 +1266,13 @@ def test_test_params_run_before_caching(make_runtime, tmp_path: Path) -> None:
     assert fn.counters["tool_calls"] == 8  # cached: no more tests
 
 
-def test_a_failing_test_with_the_schema_planner_is_test_failed_and_not_cached(make_runtime, tmp_path: Path) -> None:
-    fn = city_report_function(make_runtime(storage=tmp_path), test_params={"inputs": [{"city": "Paris"}, {"city": "Atlantis"}]})
+def test_a_failing_test_with_the_schema_planner_is_test_failed_and_not_cached(
+    make_runtime, tmp_path: Path
+) -> None:
+    fn = city_report_function(
+        make_runtime(storage=tmp_path),
+        test_params={"inputs": [{"city": "Paris"}, {"city": "Atlantis"}]},
+    )
     with pytest.raises(LlmFunctionError) as caught:
         fn({"city": "Paris"})
     assert caught.value.kind == "test_failed"
@@ -1150,7 +1282,11 @@ def test_a_failing_test_with_the_schema_planner_is_test_failed_and_not_cached(ma
 
 
 def test_compare_params_mismatch_is_test_failed(make_runtime, tmp_path: Path) -> None:
-    good = {"cases": [{"input": {"city": "Oslo"}, "expected": {"temp_c": -3.0, "summary": "Oslo: snow, -3 C"}}]}
+    good = {
+        "cases": [
+            {"input": {"city": "Oslo"}, "expected": {"temp_c": -3.0, "summary": "Oslo: snow, -3 C"}}
+        ]
+    }
     ok = city_report_function(make_runtime(storage=tmp_path / "ok"), compare_params=good)
     assert ok({"city": "Paris"}) == report("Paris")
     assert len(stored_files(tmp_path / "ok")) == 1
@@ -1177,7 +1313,9 @@ def test_a_tool_failing_at_call_time(server: LoopbackServer, make_runtime, tmp_p
     assert error.kind == "tool_failed" and error.stage == "execution"
     assert error.details["step"] == "w" and error.details["tool"] == "get_weather"
     assert "'w'" in str(error) and "get_weather" in str(error) and "Atlantis" in str(error)
-    assert fn.workflow is None and stored_files(tmp_path) == []  # a first run that failed caches nothing
+    assert (
+        fn.workflow is None and stored_files(tmp_path) == []
+    )  # a first run that failed caches nothing
 
     assert fn({"city": "Paris"}) == report("Paris")
     assert fn.counters["plannings"] == 2 and len(server.requests) == 2
@@ -1193,7 +1331,9 @@ def test_a_tool_failing_at_call_time(server: LoopbackServer, make_runtime, tmp_p
 # ============================================================ 8. export / import via lllm
 
 
-def test_export_and_ship_a_workflow_through_an_lllm_package(server: LoopbackServer, make_runtime, tmp_path: Path) -> None:
+def test_export_and_ship_a_workflow_through_an_lllm_package(
+    server: LoopbackServer, make_runtime, tmp_path: Path
+) -> None:
     import lllm
 
     server.script(OLLAMA, plan_reply(PLAN))
@@ -1214,7 +1354,9 @@ def test_export_and_ship_a_workflow_through_an_lllm_package(server: LoopbackServ
 
     with LoopbackServer() as failing:
         failing.set_default("*", Reply(500, {"error": "production must not call a model"}))
-        production = make_runtime(llm=ollama(failing.url, max_retries=0), workflows_from=lllm_runtime)
+        production = make_runtime(
+            llm=ollama(failing.url, max_retries=0), workflows_from=lllm_runtime
+        )
         fn = city_report_function(production)
         assert fn({"city": "Oslo"}) == report("Oslo")
         assert fn({"city": "Lima"}) == report("Lima")

@@ -10,7 +10,13 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel
 
-from llm_function import LlmFunctionConfig, LlmFunctionError, LlmFunctionRuntime, LlmRuntimeConfig, llm_function
+from llm_function import (
+    LlmFunctionConfig,
+    LlmFunctionError,
+    LlmFunctionRuntime,
+    LlmRuntimeConfig,
+    llm_function,
+)
 
 
 class NamesIn(BaseModel):
@@ -34,16 +40,20 @@ def scripted(*replies: object) -> dict:
     return {"llm_h_type": "scripted", "llm_h_params": {"replies": list(replies)}}
 
 
-PLAN = {"steps": [{"id": "u", "tool": "upper", "args": {"word": {"ref": "input.names.0"}}}],
-        "output": {"first": {"ref": "u.first"}}}
+PLAN = {
+    "steps": [{"id": "u", "tool": "upper", "args": {"word": {"ref": "input.names.0"}}}],
+    "output": {"first": {"ref": "u.first"}},
+}
 
 
 def make_runtime(tmp_path: Path | None = None, *replies: object) -> LlmFunctionRuntime:
     storage = None if tmp_path is None else tmp_path
-    return LlmFunctionRuntime(LlmFunctionConfig(
-        runtime=LlmRuntimeConfig(llm_handler_params=scripted(*replies), storage_path=storage),
-        tool_sources=[upper],
-    ))
+    return LlmFunctionRuntime(
+        LlmFunctionConfig(
+            runtime=LlmRuntimeConfig(llm_handler_params=scripted(*replies), storage_path=storage),
+            tool_sources=[upper],
+        )
+    )
 
 
 def test_a_reference_that_does_not_resolve_at_run_time_is_an_llm_function_error() -> None:
@@ -146,5 +156,7 @@ def test_close_during_a_call_cancels_it_and_the_runtime_works_again() -> None:
     runtime.close()
     thread.join(timeout=5)
     assert not thread.is_alive()
-    assert outcome and isinstance(outcome[0], (concurrent.futures.CancelledError, asyncio.CancelledError))
+    assert outcome and isinstance(
+        outcome[0], (concurrent.futures.CancelledError, asyncio.CancelledError)
+    )
     assert first_name({"names": ["bo"]}).first == "BO"

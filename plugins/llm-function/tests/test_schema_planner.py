@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Optional
-
 import pytest
 from pydantic import BaseModel
 
@@ -96,7 +94,7 @@ def test_shortest_chain_wins() -> None:
 def test_no_tools_needed() -> None:
     class Echo(BaseModel):
         city: str
-        note: Optional[str] = None
+        note: str | None = None
 
     wf = SchemaPlanner(TOOLS).plan(CityIn, Echo)
     assert wf.steps == () and list(wf.output) == ["city"]
@@ -109,7 +107,7 @@ def test_int_widening_and_optional_outputs() -> None:
 
     class MaybeOut(BaseModel):
         text: str
-        missing: Optional[int] = None
+        missing: int | None = None
 
     wf = SchemaPlanner(TOOLS).plan(CountIn, MaybeOut)
     assert [s.tool for s in wf.steps] == ["summarize"]
@@ -139,7 +137,10 @@ def test_failure_names_unbound_tool_inputs() -> None:
 
     with pytest.raises(LlmFunctionError) as info:
         SchemaPlanner(TOOLS).plan(NoCity, TextOut)
-    assert "tool 'summarize' produces it but its input 'temp_c' (float), 'rain_mm' (float) cannot be bound" in str(info.value)
+    assert (
+        "tool 'summarize' produces it but its input 'temp_c' (float), 'rain_mm' (float) cannot be bound"
+        in str(info.value)
+    )
     assert info.value.details["unbound_tool_inputs"] == {"summarize": ["temp_c", "rain_mm"]}
 
 

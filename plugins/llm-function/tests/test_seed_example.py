@@ -148,7 +148,10 @@ def test_seed_example_with_an_ollama_model(tmp_path: Path) -> None:
             roles = [m["role"] for m in body["messages"]]
             assert roles[0] == "system" and "user" in roles
             assert _mentions(body["messages"], "get_weather", "send_report_email")
-            assert "Get weather for the provided city and prepare a short summary." in body["messages"][-1]["content"]
+            assert (
+                "Get weather for the provided city and prepare a short summary."
+                in body["messages"][-1]["content"]
+            )
             assert get_city_weather.counters["model_calls"] == 1
             assert get_city_weather.counters["plannings"] == 1
 
@@ -177,11 +180,18 @@ def test_seed_example_with_an_ollama_model(tmp_path: Path) -> None:
         server.set_default("*", Reply(500, {"error": "loopback: no model call is expected"}))
         script = tmp_path / "second_process.py"
         script.write_text(
-            textwrap.dedent(SECOND_PROCESS).format(tests_dir=str(TESTS_DIR), url=server.url, storage=str(storage)),
+            textwrap.dedent(SECOND_PROCESS).format(
+                tests_dir=str(TESTS_DIR), url=server.url, storage=str(storage)
+            ),
             encoding="utf-8",
         )
         done = subprocess.run(
-            [sys.executable, str(script)], check=False, cwd=tmp_path, capture_output=True, text=True, timeout=60
+            [sys.executable, str(script)],
+            check=False,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
         assert done.returncode == 0, done.stderr
         report = json.loads(done.stdout.strip().splitlines()[-1])
@@ -225,7 +235,9 @@ def test_seed_example_with_the_schema_planner(tmp_path: Path) -> None:
 
     try:
         assert get_city_weather(WfInputs(city="Paris")) == expected_output("Paris")
-        assert get_city_weather(WfInputs(city="Oslo", recipient="a@b.c")) == expected_output("Oslo", "a@b.c")
+        assert get_city_weather(WfInputs(city="Oslo", recipient="a@b.c")) == expected_output(
+            "Oslo", "a@b.c"
+        )
         counters = get_city_weather.counters
         assert counters["model_calls"] == 0
         assert counters["plannings"] == 1

@@ -6,11 +6,11 @@ import asyncio
 import textwrap
 from pathlib import Path
 
-import lllm
 import pytest
-from lllm.discovery import import_file
 from pydantic import BaseModel, ValidationError, field_validator
 
+import lllm
+from lllm.discovery import import_file
 from llm_function.errors import ToolConflictError
 from llm_function.sources import (
     EntryPointToolSource,
@@ -22,7 +22,6 @@ from llm_function.sources import (
     resolve_tools,
 )
 from llm_function.tools import Tool, ToolRegistry, is_tool, llm_tool
-
 
 # ------------------------------------------------------------------------ models
 
@@ -126,7 +125,14 @@ def non_model_return_tool(query: Query) -> dict:
 
 @pytest.mark.parametrize(
     "function",
-    [no_parameter_tool, two_parameters_tool, unannotated_tool, plain_type_tool, missing_return_tool, non_model_return_tool],
+    [
+        no_parameter_tool,
+        two_parameters_tool,
+        unannotated_tool,
+        plain_type_tool,
+        missing_return_tool,
+        non_model_return_tool,
+    ],
 )
 def test_signature_errors_name_the_function(function) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(TypeError, match=function.__name__):
@@ -190,8 +196,13 @@ def forecast(request: In) -> Out:
 '''
 
 
-def _fingerprint_of(root: Path, name: str, *, doc: str = "Forecast.", value: str = "1.0", extra_field: str = "") -> str:
-    file = write(root / name / "fp_tools.py", FINGERPRINT_MODULE.format(doc=doc, value=value, extra_field=extra_field))
+def _fingerprint_of(
+    root: Path, name: str, *, doc: str = "Forecast.", value: str = "1.0", extra_field: str = ""
+) -> str:
+    file = write(
+        root / name / "fp_tools.py",
+        FINGERPRINT_MODULE.format(doc=doc, value=value, extra_field=extra_field),
+    )
     module = import_file(file, file.parent)
     return Tool.from_function(module.forecast).fingerprint
 
@@ -199,7 +210,10 @@ def _fingerprint_of(root: Path, name: str, *, doc: str = "Forecast.", value: str
 def test_fingerprint_stable_and_sensitive(tmp_path: Path) -> None:
     base = _fingerprint_of(tmp_path, "base")
     assert base == _fingerprint_of(tmp_path, "same")  # same code elsewhere: same fingerprint
-    assert Tool.from_function(split_for_fingerprint).fingerprint == Tool.from_function(split_for_fingerprint).fingerprint
+    assert (
+        Tool.from_function(split_for_fingerprint).fingerprint
+        == Tool.from_function(split_for_fingerprint).fingerprint
+    )
     changed = {
         _fingerprint_of(tmp_path, "doc", doc="Forecast the weather."),
         _fingerprint_of(tmp_path, "code", value="2.0"),
@@ -236,7 +250,7 @@ def test_in_memory_source_accepts_functions_and_tools() -> None:
         InMemoryToolSource([no_parameter_tool]).tools()
 
 
-MODULE_TEXT = '''
+MODULE_TEXT = """
 from pydantic import BaseModel
 from llm_function.tools import Tool, llm_tool
 from {other} import imported_tool
@@ -277,9 +291,9 @@ async def unmarked_async(i: In) -> Out:
 
 
 alias = second
-'''
+"""
 
-OTHER_MODULE_TEXT = '''
+OTHER_MODULE_TEXT = """
 from pydantic import BaseModel
 from llm_function.tools import llm_tool
 
@@ -295,37 +309,53 @@ class Out(BaseModel):
 @llm_tool
 def imported_tool(i: In) -> Out:
     return Out(y=0)
-'''
+"""
 
 
-def test_module_source_selects_tools_defined_there(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_module_source_selects_tools_defined_there(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     write(tmp_path / "lf_mod_tools.py", MODULE_TEXT.format(other="lf_mod_other"))
     write(tmp_path / "lf_mod_other.py", OTHER_MODULE_TEXT)
     monkeypatch.syspath_prepend(str(tmp_path))
 
     source = PythonModuleToolSource("lf_mod_tools")
     tools = source.tools()
-    assert [t.name for t in tools] == ["second", "first_renamed"]  # definition order, no import, no alias
+    assert [t.name for t in tools] == [
+        "second",
+        "first_renamed",
+    ]  # definition order, no import, no alias
     assert tools[0].origin.startswith("module lf_mod_tools (")
     assert "lf_mod_tools.py" in tools[0].origin
     assert run(tools[1].call(tools[1].input_model(x=1))).y == 2
 
     everything = PythonModuleToolSource("lf_mod_tools", include_unmarked=True).tools()
-    assert [t.name for t in everything] == ["second", "first_renamed", "unmarked_fits", "unmarked_async"]
+    assert [t.name for t in everything] == [
+        "second",
+        "first_renamed",
+        "unmarked_fits",
+        "unmarked_async",
+    ]
 
     import lf_mod_tools  # type: ignore[import-not-found]
 
-    assert [t.name for t in PythonModuleToolSource(lf_mod_tools).tools()] == ["second", "first_renamed"]
+    assert [t.name for t in PythonModuleToolSource(lf_mod_tools).tools()] == [
+        "second",
+        "first_renamed",
+    ]
 
 
 def test_module_source_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    write(tmp_path / "lf_bad_marked.py", '''
+    write(
+        tmp_path / "lf_bad_marked.py",
+        """
         from llm_function.tools import llm_tool
 
         @llm_tool
         def misfit_marked(a: int) -> int:
             return a
-    ''')
+    """,
+    )
     write(tmp_path / "lf_raises.py", "raise RuntimeError('boom at import')\n")
     monkeypatch.syspath_prepend(str(tmp_path))
 
@@ -338,16 +368,21 @@ def test_module_source_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     assert "lf_bad_marked" in str(info.value)
 
 
-def test_module_source_rejects_marked_misfit_that_survives_import(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_module_source_rejects_marked_misfit_that_survives_import(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # A mark set by hand (not through llm_tool) is only checked when the source reads it.
-    write(tmp_path / "lf_hand_marked.py", '''
+    write(
+        tmp_path / "lf_hand_marked.py",
+        """
         from llm_function.tools import TOOL_MARK
 
         def hand_marked(a: int) -> int:
             return a
 
         setattr(hand_marked, TOOL_MARK, {"name": None, "description": None})
-    ''')
+    """,
+    )
     monkeypatch.syspath_prepend(str(tmp_path))
     with pytest.raises(TypeError, match="hand_marked"):
         PythonModuleToolSource("lf_hand_marked").tools()
@@ -355,7 +390,9 @@ def test_module_source_rejects_marked_misfit_that_survives_import(tmp_path: Path
 
 def test_file_source_with_relative_import(tmp_path: Path) -> None:
     folder = tmp_path / "toolbox"
-    write(folder / "helper.py", '''
+    write(
+        folder / "helper.py",
+        """
         from pydantic import BaseModel
 
         class City(BaseModel):
@@ -366,8 +403,11 @@ def test_file_source_with_relative_import(tmp_path: Path) -> None:
 
         def describe(name: str) -> str:
             return f"sunny in {name}"
-    ''')
-    tools_file = write(folder / "tools.py", '''
+    """,
+    )
+    tools_file = write(
+        folder / "tools.py",
+        '''
         from llm_function.tools import llm_tool
         from .helper import City, Weather, describe
 
@@ -378,7 +418,8 @@ def test_file_source_with_relative_import(tmp_path: Path) -> None:
 
         def not_a_tool(city: City) -> Weather:
             return Weather(summary="")
-    ''')
+    ''',
+    )
     source = PythonFileToolSource(tools_file)
     tools = source.tools()
     assert [t.name for t in tools] == ["weather"]
@@ -386,7 +427,10 @@ def test_file_source_with_relative_import(tmp_path: Path) -> None:
     assert run(tools[0].call(tools[0].input_model(name="Oslo"))).summary == "sunny in Oslo"
     # Imported once per process: a second source reuses the module and its functions.
     assert PythonFileToolSource(tools_file).tools()[0].function is tools[0].function
-    assert [t.name for t in PythonFileToolSource(tools_file, include_unmarked=True).tools()] == ["weather", "not_a_tool"]
+    assert [t.name for t in PythonFileToolSource(tools_file, include_unmarked=True).tools()] == [
+        "weather",
+        "not_a_tool",
+    ]
 
     with pytest.raises(FileNotFoundError):
         PythonFileToolSource(tmp_path / "missing.py").tools()
@@ -408,8 +452,13 @@ def fresh_entry_points():  # type: ignore[no-untyped-def]
 
 
 def _write_distribution(site: Path) -> None:
-    write(site / "acme_tools-1.0.dist-info" / "METADATA", "Metadata-Version: 2.1\nName: acme-tools\nVersion: 1.0\n")
-    write(site / "acme_tools-1.0.dist-info" / "entry_points.txt", '''
+    write(
+        site / "acme_tools-1.0.dist-info" / "METADATA",
+        "Metadata-Version: 2.1\nName: acme-tools\nVersion: 1.0\n",
+    )
+    write(
+        site / "acme_tools-1.0.dist-info" / "entry_points.txt",
+        """
         [llm_function.tools]
         weather = acme_tools_weather
         clock = acme_tools_single:get_time
@@ -418,8 +467,9 @@ def _write_distribution(site: Path) -> None:
         [acme.broken_tools]
         broken = acme_tools_missing
         wrong = acme_tools_single:NOT_A_TOOL
-    ''')
-    models = '''
+    """,
+    )
+    models = """
         from pydantic import BaseModel
         from llm_function.tools import Tool, llm_tool
 
@@ -428,22 +478,33 @@ def _write_distribution(site: Path) -> None:
 
         class Out(BaseModel):
             result: str
-    '''
-    write(site / "acme_tools_weather.py", models + '''
+    """
+    write(
+        site / "acme_tools_weather.py",
+        models
+        + """
         @llm_tool
         def get_weather(i: In) -> Out:
             return Out(result="rain in " + i.value)
 
         def helper(i: In) -> Out:  # unmarked: not a tool
             return Out(result="")
-    ''')
-    write(site / "acme_tools_single.py", models + '''
+    """,
+    )
+    write(
+        site / "acme_tools_single.py",
+        models
+        + """
         def get_time(i: In) -> Out:  # unmarked, but named explicitly by the entry point
             return Out(result="noon")
 
         NOT_A_TOOL = 42
-    ''')
-    write(site / "acme_tools_bundle.py", models + '''
+    """,
+    )
+    write(
+        site / "acme_tools_bundle.py",
+        models
+        + """
         def shout(i: In) -> Out:
             return Out(result=i.value.upper())
 
@@ -451,19 +512,27 @@ def _write_distribution(site: Path) -> None:
             return Out(result=i.value.lower())
 
         TOOLS = [Tool.from_function(shout, name="shout_tool"), whisper]
-    ''')
+    """,
+    )
 
 
-def test_entry_point_source(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh_entry_points: None) -> None:
+def test_entry_point_source(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh_entry_points: None
+) -> None:
     _write_distribution(tmp_path)
     monkeypatch.syspath_prepend(str(tmp_path))
 
     tools = EntryPointToolSource().tools()
     by_name = {t.name: t for t in tools}
     assert sorted(by_name) == ["get_time", "get_weather", "shout_tool", "whisper"]
-    assert by_name["get_weather"].origin.startswith("entry point weather (distribution acme-tools 1.0)")
+    assert by_name["get_weather"].origin.startswith(
+        "entry point weather (distribution acme-tools 1.0)"
+    )
     assert by_name["whisper"].origin.startswith("entry point bundle (distribution acme-tools 1.0)")
-    assert run(by_name["shout_tool"].call(by_name["shout_tool"].input_model(value="hey"))).result == "HEY"
+    assert (
+        run(by_name["shout_tool"].call(by_name["shout_tool"].input_model(value="hey"))).result
+        == "HEY"
+    )
 
     only = EntryPointToolSource(names=["clock"]).tools()
     assert [t.name for t in only] == ["get_time"]
@@ -471,7 +540,9 @@ def test_entry_point_source(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fre
         EntryPointToolSource(names=["nope"]).tools()
 
 
-def test_failing_entry_point_names_itself_and_distribution(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh_entry_points: None) -> None:
+def test_failing_entry_point_names_itself_and_distribution(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh_entry_points: None
+) -> None:
     _write_distribution(tmp_path)
     monkeypatch.syspath_prepend(str(tmp_path))
 
@@ -486,7 +557,9 @@ def test_failing_entry_point_names_itself_and_distribution(tmp_path: Path, monke
 
 def _write_package(root: Path, name: str, tool_name: str) -> Path:
     write(root / "lllm.toml", f'[package]\nname = "{name}"\nversion = "1.0.0"\n')
-    write(root / "tools" / "weather.py", f'''
+    write(
+        root / "tools" / "weather.py",
+        f'''
         from pydantic import BaseModel
         from llm_function.tools import llm_tool
 
@@ -503,7 +576,8 @@ def _write_package(root: Path, name: str, tool_name: str) -> Path:
 
         def unmarked(city: City) -> Report:
             return Report(text="")
-    ''')
+    ''',
+    )
     return root
 
 
@@ -542,7 +616,9 @@ def test_runtime_source_uses_default_runtime_at_call_time(tmp_path: Path) -> Non
 
 
 def test_conflict_names_both_origins(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    write(tmp_path / "lf_conflict_tools.py", '''
+    write(
+        tmp_path / "lf_conflict_tools.py",
+        """
         from pydantic import BaseModel
         from llm_function.tools import llm_tool
 
@@ -556,11 +632,14 @@ def test_conflict_names_both_origins(tmp_path: Path, monkeypatch: pytest.MonkeyP
         @llm_tool
         def get_words(i: In) -> Out:
             return Out(words=[], count=0)
-    ''')
+    """,
+    )
     monkeypatch.syspath_prepend(str(tmp_path))
 
     with pytest.raises(ToolConflictError) as info:
-        resolve_tools([InMemoryToolSource([get_words]), PythonModuleToolSource("lf_conflict_tools")])
+        resolve_tools(
+            [InMemoryToolSource([get_words]), PythonModuleToolSource("lf_conflict_tools")]
+        )
     message = str(info.value)
     assert "get_words" in message
     assert "in-memory: get_words" in message
@@ -568,7 +647,9 @@ def test_conflict_names_both_origins(tmp_path: Path, monkeypatch: pytest.MonkeyP
 
 
 def test_same_function_twice_is_kept_once(tmp_path: Path) -> None:
-    tools_file = write(tmp_path / "dup" / "tools.py", '''
+    tools_file = write(
+        tmp_path / "dup" / "tools.py",
+        """
         from pydantic import BaseModel
         from llm_function.tools import llm_tool
 
@@ -581,11 +662,16 @@ def test_same_function_twice_is_kept_once(tmp_path: Path) -> None:
         @llm_tool
         def double(i: In) -> Out:
             return Out(y=i.x * 2)
-    ''')
+    """,
+    )
     (double,) = PythonFileToolSource(tools_file).tools()
     registry = ToolRegistry([Tool.from_function(get_words)])
     resolved = resolve_tools(
-        [PythonFileToolSource(tools_file), InMemoryToolSource([double.function, get_words]), PythonFileToolSource(tools_file)],
+        [
+            PythonFileToolSource(tools_file),
+            InMemoryToolSource([double.function, get_words]),
+            PythonFileToolSource(tools_file),
+        ],
         registry=registry,
     )
     assert resolved.names() == ["double", "get_words"]
@@ -603,6 +689,8 @@ def test_lllm_loading_the_section_plugin_does_not_import_pydantic_or_httpx() -> 
         "assert callable(s.lllm_discover)\n"
         "print(sorted(m for m in ('pydantic', 'httpx', 'llm_function.tools') if m in sys.modules))\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"

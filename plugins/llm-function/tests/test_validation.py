@@ -6,7 +6,7 @@ import enum
 from typing import Any, Optional
 
 import pytest
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from llm_function.tools import ToolRegistry, llm_tool
 from llm_function.validation import WorkflowInvalid, compatible, validate_workflow
@@ -20,14 +20,14 @@ class Color(enum.Enum):
 
 class Address(BaseModel):
     city: str
-    zip: Optional[str] = None
+    zip: str | None = None
 
 
 class In(BaseModel):
     name: str
     count: int
     ratio: float
-    maybe: Optional[int] = None
+    maybe: int | None = None
     address: Address
     tags: list[str] = []
     color: Color = Color.RED
@@ -38,7 +38,7 @@ class Target(BaseModel):
     amount: float
     exact: int
     flag: bool = False
-    note: Optional[str] = None
+    note: str | None = None
     color: Color = Color.BLUE
     items: list[str] = []
     extra: dict[str, Any] = {}
@@ -58,13 +58,19 @@ TOOLS = ToolRegistry([make_target])
 
 
 def plan(args: dict[str, Any], output: dict[str, Any] | None = None) -> Workflow:
-    return Workflow.model_validate({
-        "steps": [{"id": "s1", "tool": "make_target", "args": args}],
-        "output": output or {"label": {"ref": "s1.label"}, "amount": {"ref": "s1.amount"}},
-    })
+    return Workflow.model_validate(
+        {
+            "steps": [{"id": "s1", "tool": "make_target", "args": args}],
+            "output": output or {"label": {"ref": "s1.label"}, "amount": {"ref": "s1.amount"}},
+        }
+    )
 
 
-BASE = {"label": {"ref": "input.name"}, "amount": {"ref": "input.ratio"}, "exact": {"ref": "input.count"}}
+BASE = {
+    "label": {"ref": "input.name"},
+    "amount": {"ref": "input.ratio"},
+    "exact": {"ref": "input.count"},
+}
 
 
 @pytest.mark.parametrize(
@@ -96,11 +102,14 @@ def test_valid_workflows(change: dict[str, Any]) -> None:
     [
         ({"exact": {"ref": "input.ratio"}}, "expects int, but input.ratio is float"),
         ({"label": {"ref": "input.count"}}, "expects str"),
-        ({"exact": {"ref": "input.maybe"}}, "Optional"),  # may be None into a required int
+        ({"exact": {"ref": "input.maybe"}}, "int | None"),  # may be None into a required int
         ({"label": {"ref": "input.nope"}}, "has no field 'nope'"),
         ({"label": {"ref": "input.address.street"}}, "has no field 'street'"),
         ({"label": {"ref": "s9.label"}}, "not the input or an earlier step"),
-        ({"label": {"ref": "s1.label"}}, "not the input or an earlier step"),  # a step cannot use itself
+        (
+            {"label": {"ref": "s1.label"}},
+            "not the input or an earlier step",
+        ),  # a step cannot use itself
         ({"exact": {"value": "5"}}, "literal '5' for argument 'exact'"),
         ({"exact": {"value": True}}, "literal True"),
         ({"exact": {"value": 1.5}}, "literal 1.5"),
@@ -119,20 +128,28 @@ def test_invalid_workflows_name_the_problem(change: dict[str, Any], message: str
 
 def test_missing_required_fields_are_listed() -> None:
     with pytest.raises(WorkflowInvalid, match="exact"):
-        validate_workflow(plan({"label": {"ref": "input.name"}, "amount": {"ref": "input.ratio"}}), In, Out, TOOLS)
+        validate_workflow(
+            plan({"label": {"ref": "input.name"}, "amount": {"ref": "input.ratio"}}), In, Out, TOOLS
+        )
     with pytest.raises(WorkflowInvalid, match="output: required field.*amount"):
         validate_workflow(plan(BASE, {"label": {"ref": "s1.label"}}), In, Out, TOOLS)
 
 
 def test_unknown_tool_and_bad_ids() -> None:
-    bad_tool = Workflow.model_validate({"steps": [{"id": "s1", "tool": "nope", "args": {}}], "output": {}})
+    bad_tool = Workflow.model_validate(
+        {"steps": [{"id": "s1", "tool": "nope", "args": {}}], "output": {}}
+    )
     with pytest.raises(WorkflowInvalid, match="unknown tool 'nope'"):
         validate_workflow(bad_tool, In, Out, TOOLS)
     for step_id in ("input", "1x", "a-b"):
-        wf = Workflow.model_validate({"steps": [{"id": step_id, "tool": "make_target", "args": BASE}], "output": {}})
+        wf = Workflow.model_validate(
+            {"steps": [{"id": step_id, "tool": "make_target", "args": BASE}], "output": {}}
+        )
         with pytest.raises(WorkflowInvalid, match="identifier"):
             validate_workflow(wf, In, Out, TOOLS)
-    twice = Workflow.model_validate({"steps": [{"id": "a", "tool": "make_target", "args": BASE}] * 2, "output": {}})
+    twice = Workflow.model_validate(
+        {"steps": [{"id": "a", "tool": "make_target", "args": BASE}] * 2, "output": {}}
+    )
     with pytest.raises(WorkflowInvalid, match="used twice"):
         validate_workflow(twice, In, Out, TOOLS)
 
@@ -144,10 +161,10 @@ def test_unknown_tool_and_bad_ids() -> None:
         (float, int, False),
         (bool, int, False),
         (int, bool, False),
-        (Optional[int], int, False),
-        (int, Optional[int], True),
-        (Optional[int], Optional[float], True),
-        (type(None), Optional[str], True),
+        (Optional[int], int, False),  # noqa: UP045 (typing.Optional on purpose)
+        (int, Optional[int], True),  # noqa: UP045 (typing.Optional on purpose)
+        (Optional[int], Optional[float], True),  # noqa: UP045 (typing.Optional on purpose)
+        (type(None), Optional[str], True),  # noqa: UP045 (typing.Optional on purpose)
         (list[int], list[float], True),
         (list[str], list[int], False),
         (dict[str, int], dict[str, float], True),
@@ -169,6 +186,6 @@ def test_workflow_json_round_trip_and_readable_steps() -> None:
     again = Workflow.model_validate_json(wf.model_dump_json())
     assert again == wf
     assert "s1 = make_target(label=input.name" in wf.readable()
-    assert 'flag=true' in wf.readable()
-    with pytest.raises(Exception):
-        wf.steps = ()  # frozen
+    assert "flag=true" in wf.readable()
+    with pytest.raises(ValidationError, match="frozen"):
+        wf.steps = ()  # type: ignore[misc]

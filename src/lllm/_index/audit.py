@@ -10,7 +10,8 @@ packages involved are then removed, so the next start discovers them afresh.
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from lllm.core.runtime import Runtime
 
@@ -19,7 +20,10 @@ if TYPE_CHECKING:
 
 
 def _view(runtime: Runtime) -> dict[str, tuple[str, Any]]:
-    return {node.qualified_key: (node.resource_type, node.metadata.get("file_path")) for node in runtime.iter_nodes()}
+    return {
+        node.qualified_key: (node.resource_type, node.metadata.get("file_path"))
+        for node in runtime.iter_nodes()
+    }
 
 
 def stale_entries(truth: Runtime, load: Callable[[PackageLoader], object]) -> list[str]:
@@ -44,7 +48,9 @@ def stale_entries(truth: Runtime, load: Callable[[PackageLoader], object]) -> li
     for key in sorted(expected.keys() - found.keys()):
         messages.append(f"{key} ({expected[key][1] or 'no file'}) is missing from the index cache")
     for key in sorted(found.keys() - expected.keys()):
-        messages.append(f"{key} ({found[key][1] or 'no file'}) is in the index cache but no longer exists")
+        messages.append(
+            f"{key} ({found[key][1] or 'no file'}) is in the index cache but no longer exists"
+        )
     for key in sorted(expected.keys() & found.keys()):
         if expected[key] != found[key]:
             messages.append(f"{key} is cached as {found[key]}, but is {expected[key]}")

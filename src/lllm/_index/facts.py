@@ -34,5 +34,10 @@ def save_environment_facts(facts: dict[str, Any]) -> None:
     if directory is None:
         return
     new = facts.pop("new", False)
-    if write_record(environment_file(directory, environment()), facts, temporary_prefix=".lllm-env-") and new:
+    if (
+        write_record(
+            environment_file(directory, environment()), facts, temporary_prefix=".lllm-env-"
+        )
+        and new
+    ):
         prune(directory)

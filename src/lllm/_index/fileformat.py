@@ -28,7 +28,9 @@ def is_private(path: str) -> bool:
     return st.st_uid == os.getuid() and not st.st_mode & 0o022
 
 
-def write_private(file: str | os.PathLike[str], data: bytes, *, temporary_prefix: str = ".lllm-index-") -> bool:
+def write_private(
+    file: str | os.PathLike[str], data: bytes, *, temporary_prefix: str = ".lllm-index-"
+) -> bool:
     """Write ``data`` to ``file`` atomically, privately (0600 in a 0700 folder); ``False`` on failure."""
     import tempfile
 
@@ -63,14 +65,20 @@ def read_private(file: str | os.PathLike[str]) -> bytes | None:
         return None
 
 
-def write_record(file: str | os.PathLike[str], data: dict[str, Any], *, temporary_prefix: str = ".lllm-index-") -> bool:
+def write_record(
+    file: str | os.PathLike[str], data: dict[str, Any], *, temporary_prefix: str = ".lllm-index-"
+) -> bool:
     """Write ``data`` to ``file`` atomically, privately (0600 in a 0700 folder); ``False`` on failure
     (including data ``marshal`` cannot store)."""
     try:
         payload = marshal.dumps(data)
     except ValueError:
         return False
-    return write_private(file, _MAGIC + zlib.crc32(payload).to_bytes(4, "little") + payload, temporary_prefix=temporary_prefix)
+    return write_private(
+        file,
+        _MAGIC + zlib.crc32(payload).to_bytes(4, "little") + payload,
+        temporary_prefix=temporary_prefix,
+    )
 
 
 def read_record(file: str | os.PathLike[str]) -> dict[str, Any] | None:
@@ -80,7 +88,10 @@ def read_record(file: str | os.PathLike[str]) -> dict[str, Any] | None:
     if content is None:
         return None
     start = len(_MAGIC) + 4
-    if not content.startswith(_MAGIC) or zlib.crc32(content[start:]).to_bytes(4, "little") != content[len(_MAGIC) : start]:
+    if (
+        not content.startswith(_MAGIC)
+        or zlib.crc32(content[start:]).to_bytes(4, "little") != content[len(_MAGIC) : start]
+    ):
         return None
     try:
         data = marshal.loads(content[start:])

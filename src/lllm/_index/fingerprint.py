@@ -100,7 +100,9 @@ def _distributions_state(entry: str) -> tuple[int, int] | None:
     if not any(name.endswith((".dist-info", ".egg-info")) for name in names):
         return None
     watched = [
-        os.path.join(entry, name, "entry_points.txt") if name.endswith((".dist-info", ".egg-info")) else os.path.join(entry, name)
+        os.path.join(entry, name, "entry_points.txt")
+        if name.endswith((".dist-info", ".egg-info"))
+        else os.path.join(entry, name)
         for name in names
         if name.endswith((".dist-info", ".egg-info", ".pth"))
     ]

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import os
 import time
-from typing import TYPE_CHECKING, Any, Callable, Mapping, NamedTuple
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from lllm._index.freshness import (
     MISSING,
@@ -73,7 +74,10 @@ Reporter = Callable[[str, str, str], None]
 
 
 def load_folder(
-    index: PackageIndex, context: FolderContext, discover: Callable[[list[str]], Discovery], report: Reporter
+    index: PackageIndex,
+    context: FolderContext,
+    discover: Callable[[list[str]], Discovery],
+    report: Reporter,
 ) -> list[ResourceNode]:
     """The nodes of one section folder: rebuilt from ``index`` for unchanged files, from
     ``discover(files)`` for the others; the record is brought up to date. What a walk
@@ -100,16 +104,25 @@ def _load(
 ) -> list[ResourceNode]:
     seen_at = time.time_ns()
     files = record.files if record is not None else {}
-    current = restat(context.root, list(record.dirs), files) if record is not None and record.dirs else None
+    current = (
+        restat(context.root, list(record.dirs), files)
+        if record is not None and record.dirs
+        else None
+    )
     if current is not None:
         dirs = record.dirs  # type: ignore[union-attr]
     else:
         current, walked, skipped = walk_stats(context.root, context.confine)
         for problem in skipped:
             report(problem.kind, problem.message, problem.path)
-        dirs = tuple((relative, trusted_time(mtime, seen_at), ctime, inode) for relative, mtime, ctime, inode in walked)
+        dirs = tuple(
+            (relative, trusted_time(mtime, seen_at), ctime, inode)
+            for relative, mtime, ctime, inode in walked
+        )
     dependencies = record.dependencies if record is not None else ()
-    changed_dependencies = {i for i, entry in enumerate(dependencies) if not dependency_unchanged(*entry)}
+    changed_dependencies = {
+        i for i, entry in enumerate(dependencies) if not dependency_unchanged(*entry)
+    }
     changed = []
     for path, relative, st in current:
         entry = files.get(relative)
@@ -122,7 +135,9 @@ def _load(
             changed.append(path)
     nodes: list[ResourceNode] = []
     if not changed and record is not None and dirs is record.dirs:
-        _add_cached(nodes, context, [(path, files[relative].resources) for path, relative, _ in current])
+        _add_cached(
+            nodes, context, [(path, files[relative].resources) for path, relative, _ in current]
+        )
         return nodes  # the record stays as it is
     found = discover(changed) if changed else NOTHING_FOUND
     if found.plugin_failed:
@@ -139,15 +154,22 @@ def _load(
         else:
             own.append(node)
     names = {reference: name for name, reference in context.loaders.items()}
-    table: dict[tuple[str, str], tuple[int, tuple[Any, ...]]] = {}  # (path, module) -> (index, signature)
+    table: dict[
+        tuple[str, str], tuple[int, tuple[Any, ...]]
+    ] = {}  # (path, module) -> (index, signature)
     new_files: dict[str, FileRecord] = {}
     for path, relative, st in current:
         fresh = by_file.get(path)
         if fresh is None:
             entry = files[relative]
             _add_cached(nodes, context, [(path, entry.resources)])
-            used = [((dep_path, module), recorded) for dep_path, recorded, module in (dependencies[i] for i in entry.dependencies)]
-            new_files[relative] = FileRecord(entry.signature, entry.resources, _indexes(table, used))
+            used = [
+                ((dep_path, module), recorded)
+                for dep_path, recorded, module in (dependencies[i] for i in entry.dependencies)
+            ]
+            new_files[relative] = FileRecord(
+                entry.signature, entry.resources, _indexes(table, used)
+            )
             continue
         nodes.extend(fresh)
         described = [describe_node(node, found.origins, names) for node in fresh]
@@ -173,16 +195,35 @@ def _load(
     if not complete:
         index.set_folder(context.section, _key(context), context.prefix, None)
     else:
-        record_dependencies = tuple((path, recorded, module) for (path, module), (_, recorded) in table.items())
-        index.set_folder(context.section, _key(context), context.prefix, FolderRecord(tuple(dirs), new_files, record_dependencies))
+        record_dependencies = tuple(
+            (path, recorded, module) for (path, module), (_, recorded) in table.items()
+        )
+        index.set_folder(
+            context.section,
+            _key(context),
+            context.prefix,
+            FolderRecord(tuple(dirs), new_files, record_dependencies),
+        )
     return nodes
 
 
-def _add_cached(nodes: list[ResourceNode], context: FolderContext, files: list[tuple[str, Any]]) -> None:
-    add_cached_nodes(nodes, files, context.package_root, context.namespace, context.resource_type, context.base_metadata, context.loaders)
+def _add_cached(
+    nodes: list[ResourceNode], context: FolderContext, files: list[tuple[str, Any]]
+) -> None:
+    add_cached_nodes(
+        nodes,
+        files,
+        context.package_root,
+        context.namespace,
+        context.resource_type,
+        context.base_metadata,
+        context.loaders,
+    )
 
 
-def _recorded(dependency: Dependency, table: dict[tuple[str, str], tuple[int, tuple[Any, ...]]]) -> tuple[Any, ...]:
+def _recorded(
+    dependency: Dependency, table: dict[tuple[str, str], tuple[int, tuple[Any, ...]]]
+) -> tuple[Any, ...]:
     """The signature to record for a dependency found just now."""
     known = table.get((dependency.path, dependency.module))
     if known is not None:
@@ -195,7 +236,8 @@ def _recorded(dependency: Dependency, table: dict[tuple[str, str], tuple[int, tu
 
 
 def _indexes(
-    table: dict[tuple[str, str], tuple[int, tuple[Any, ...]]], used: list[tuple[tuple[str, str], Any]]
+    table: dict[tuple[str, str], tuple[int, tuple[Any, ...]]],
+    used: list[tuple[tuple[str, str], Any]],
 ) -> tuple[int, ...]:
     """The indexes of ``used`` ``((path, module), signature)`` entries in ``table``, adding new ones."""
     indexes = []

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Iterable
 from stat import S_ISDIR, S_ISREG
-from typing import Any, Iterable
+from typing import Any
 
 # How long after a change a timestamp may still be shared by a next change: one tick of the
 # file system's clock (jiffies, or Windows' 15.6 ms) with a margin; 2 s on file systems that
@@ -34,7 +35,12 @@ def trusted_time(time_ns: int, seen_at_ns: int) -> int:
 
 def signature(st: os.stat_result, seen_at_ns: int) -> tuple[int, int, int, int]:
     """The recorded signature of a file whose ``stat`` was taken at ``seen_at_ns``."""
-    return (st.st_size, trusted_time(st.st_mtime_ns, seen_at_ns), trusted_time(st.st_ctime_ns, seen_at_ns), st.st_ino)
+    return (
+        st.st_size,
+        trusted_time(st.st_mtime_ns, seen_at_ns),
+        trusted_time(st.st_ctime_ns, seen_at_ns),
+        st.st_ino,
+    )
 
 
 def current_signature(st: os.stat_result) -> tuple[int, int, int, int]:
@@ -76,7 +82,9 @@ def dependency_unchanged(path: str, recorded: Any, module: str) -> bool:
     return not path or unchanged(path, recorded)
 
 
-def restat(root: str, dirs: list[Any], files: Iterable[str]) -> list[tuple[str, str, os.stat_result]] | None:
+def restat(
+    root: str, dirs: list[Any], files: Iterable[str]
+) -> list[tuple[str, str, os.stat_result]] | None:
     """The files of a cached folder listing with their stats now, in the listing's order, or
     ``None`` when the listing cannot be trusted: a folder's times or inode differ from the
     recorded ones (an entry was added, removed or renamed in it, or a link to it points
@@ -94,7 +102,12 @@ def restat(root: str, dirs: list[Any], files: Iterable[str]) -> list[tuple[str, 
             return None
         for relative, mtime, ctime, inode in dirs:
             st = stat(f"{root}{sep}{relative}" if relative else root)
-            if st.st_mtime_ns != mtime or st.st_ctime_ns != ctime or st.st_ino != inode or not S_ISDIR(st.st_mode):
+            if (
+                st.st_mtime_ns != mtime
+                or st.st_ctime_ns != ctime
+                or st.st_ino != inode
+                or not S_ISDIR(st.st_mode)
+            ):
                 return None
         for relative in files:
             path = f"{root}{sep}{relative if sep == '/' else relative.replace('/', sep)}"

@@ -43,7 +43,9 @@ def default_cache_dir() -> str:
         return os.path.join(base, "lllm", "Cache")
     if sys.platform == "darwin":
         return os.path.join(os.path.expanduser("~"), "Library", "Caches", "lllm")
-    return os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "lllm")
+    return os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "lllm"
+    )
 
 
 def digest(text: str) -> str:
@@ -56,12 +58,17 @@ def digest(text: str) -> str:
 def package_file(directory: str, real_manifest: str) -> str:
     """The index file of the manifest at ``real_manifest`` (one per Python version: marshal
     data is read by the Python that wrote it)."""
-    return os.path.join(directory, f"{digest(real_manifest)}.{sys.implementation.cache_tag}{SUFFIX}")
+    return os.path.join(
+        directory, f"{digest(real_manifest)}.{sys.implementation.cache_tag}{SUFFIX}"
+    )
 
 
 def environment_file(directory: str, environment: Any) -> str:
     """The environment file for ``environment`` (its ``repr`` is deterministic plain data)."""
-    return os.path.join(directory, f"{ENVIRONMENT_PREFIX}{digest(repr(environment))}.{sys.implementation.cache_tag}{SUFFIX}")
+    return os.path.join(
+        directory,
+        f"{ENVIRONMENT_PREFIX}{digest(repr(environment))}.{sys.implementation.cache_tag}{SUFFIX}",
+    )
 
 
 def _index_files(directory: str, suffix: str = SUFFIX) -> list[tuple[str, os.stat_result]]:
@@ -90,7 +97,11 @@ def prune(directory: str, *, now: float | None = None) -> int:
             environments.append((st.st_mtime, path))
         if st.st_mtime < limit:
             doomed.append(path)
-    doomed.extend(path for path, st in _index_files(os.path.join(directory, BYTECODE_FOLDER), ".pyc") if st.st_mtime < limit)
+    doomed.extend(
+        path
+        for path, st in _index_files(os.path.join(directory, BYTECODE_FOLDER), ".pyc")
+        if st.st_mtime < limit
+    )
     environments.sort(reverse=True)
     doomed.extend(path for _, path in environments[KEEP_ENVIRONMENTS:])
     removed = 0
@@ -146,12 +157,16 @@ def clear(directory: str) -> int:
     removed = 0
     bytecode = os.path.join(directory, BYTECODE_FOLDER)
     try:
-        entries = list(os.scandir(directory)) + (list(os.scandir(bytecode)) if os.path.isdir(bytecode) else [])
+        entries = list(os.scandir(directory)) + (
+            list(os.scandir(bytecode)) if os.path.isdir(bytecode) else []
+        )
     except OSError:
         return 0
     for entry in entries:
         name = entry.name
-        if name.endswith((SUFFIX, ".pyc")) or (name.startswith((".lllm-index-", ".lllm-env-", ".lllm-pyc-")) and name.endswith(".tmp")):
+        if name.endswith((SUFFIX, ".pyc")) or (
+            name.startswith((".lllm-index-", ".lllm-env-", ".lllm-pyc-")) and name.endswith(".tmp")
+        ):
             try:
                 os.unlink(entry.path)
                 removed += 1

@@ -11,7 +11,8 @@ folder being loaded, never from the record.
 from __future__ import annotations
 
 import marshal
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from lllm.core.resource import PYTHON_LOADER, REFERENCE_LOADER, ResourceNode
 
@@ -20,7 +21,9 @@ PYTHON = ":python"
 STANDARD_METADATA = ("file_path", "package", "section", "plugin")
 
 
-def describe_node(node: ResourceNode, origins: Mapping[int, tuple[Any, str]], names: Mapping[str, str]) -> tuple[Any, ...] | None:
+def describe_node(
+    node: ResourceNode, origins: Mapping[int, tuple[Any, str]], names: Mapping[str, str]
+) -> tuple[Any, ...] | None:
     """``(key, loader name, attribute, extra metadata)`` for a freshly discovered node, or
     ``None`` when the node cannot be rebuilt from a record (its file is then not cached).
 
@@ -36,7 +39,12 @@ def describe_node(node: ResourceNode, origins: Mapping[int, tuple[Any, str]], na
             return None
     if not node.is_loaded:
         loader = node._loader
-        if type(loader) is tuple and len(loader) == 2 and loader[0] == REFERENCE_LOADER and loader[1] in names:
+        if (
+            type(loader) is tuple
+            and len(loader) == 2
+            and loader[0] == REFERENCE_LOADER
+            and loader[1] in names
+        ):
             return (node.key, names[loader[1]], None, extra or None)
         return None
     origin = origins.get(id(node.value))
@@ -73,7 +81,7 @@ def add_cached_nodes(
         shared = {"file_path": file, **base_metadata}
         alone = len(resources) == 4  # a file of several resources gives each its own metadata
         items = iter(resources)
-        for key, name, attribute, extra in zip(items, items, items, items):
+        for key, name, attribute, extra in zip(items, items, items, items, strict=True):
             if name == PYTHON and type(attribute) is str and attribute:
                 loader: tuple[str, ...] = (PYTHON_LOADER, file, package_root, attribute)
             else:
@@ -84,7 +92,9 @@ def add_cached_nodes(
                     raise ValueError("malformed metadata")
                 append(lazy(key, namespace, resource_type, {**shared, **extra}, loader))
             else:
-                append(lazy(key, namespace, resource_type, shared if alone else dict(shared), loader))
+                append(
+                    lazy(key, namespace, resource_type, shared if alone else dict(shared), loader)
+                )
     if keys:
         _check_keys(keys)
 

@@ -54,7 +54,9 @@ class PackageIndex:
             return None
         try:
             record = decode_manifest(stored)
-            if record.base_dir != os.path.dirname(self.manifest_file) or not unchanged(self.manifest_file, record.signature):
+            if record.base_dir != os.path.dirname(self.manifest_file) or not unchanged(
+                self.manifest_file, record.signature
+            ):
                 return None
             return manifest_from_data(self.manifest_file, record.data), record.notes
         except (ValueError, TypeError, KeyError, IndexError, AttributeError):
@@ -68,16 +70,23 @@ class PackageIndex:
         except OSError:
             return None
 
-    def record_manifest(self, manifest: Manifest, notes: list[str], stat_before: tuple[os.stat_result, int] | None) -> None:
+    def record_manifest(
+        self, manifest: Manifest, notes: list[str], stat_before: tuple[os.stat_result, int] | None
+    ) -> None:
         """Record the manifest just parsed and its warnings, if the file did not change while
         it was read (``stat_before`` from ``manifest_stat``) and it holds only values the
         cache can store (a TOML date does not: such a manifest is parsed each time)."""
         self.dirty = True
         self.data.pop("manifest", None)
-        if stat_before is None or not unchanged(self.manifest_file, current_signature(stat_before[0])):
+        if stat_before is None or not unchanged(
+            self.manifest_file, current_signature(stat_before[0])
+        ):
             return
         record = ManifestRecord(
-            signature(*stat_before), os.path.dirname(self.manifest_file), manifest_to_data(manifest), tuple(notes)
+            signature(*stat_before),
+            os.path.dirname(self.manifest_file),
+            manifest_to_data(manifest),
+            tuple(notes),
         )
         import marshal
 
@@ -100,7 +109,9 @@ class PackageIndex:
             record = decode_sections(stored)
         except (ValueError, TypeError, KeyError, IndexError, AttributeError):
             record = None
-        if record is None or not all(unchanged(path, recorded) for path, recorded in record.plugin_code):
+        if record is None or not all(
+            unchanged(path, recorded) for path, recorded in record.plugin_code
+        ):
             self.forget_sections()
             return None
         return record.rows
@@ -114,7 +125,9 @@ class PackageIndex:
 
     def record_sections(self, rows: list[SectionRow], plugin_code: list[str]) -> None:
         """Record the section table and the signatures of the plugin code files it came from."""
-        record = SectionsRecord(tuple(rows), tuple((path, signature_now(path)) for path in sorted(set(plugin_code))))
+        record = SectionsRecord(
+            tuple(rows), tuple((path, signature_now(path)) for path in sorted(set(plugin_code)))
+        )
         encoded = encode_sections(record)
         if self.data.get("sections") != encoded:
             self.data["sections"] = encoded
@@ -134,7 +147,9 @@ class PackageIndex:
         known = {path for path, _ in record.plugin_code}
         added = tuple((path, signature_now(path)) for path in sorted(set(plugin_code) - known))
         if added:
-            self.data["sections"] = encode_sections(SectionsRecord(record.rows, record.plugin_code + added))
+            self.data["sections"] = encode_sections(
+                SectionsRecord(record.rows, record.plugin_code + added)
+            )
             self.dirty = True
 
     # ------------------------------------------------------------------------ folders
@@ -171,7 +186,6 @@ class PackageIndex:
         if folders.get(key) != encoded:
             folders[key] = encoded
             self.dirty = True
-
 
     def drop_unvisited_folders(self) -> None:
         """Forget the records of section folders this load did not look at (a section path

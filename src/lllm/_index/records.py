@@ -97,7 +97,12 @@ def decode_folder(data: Any) -> FolderRecord:
     if type(dirs) is not tuple or type(files) is not dict or type(dependencies) is not tuple:
         raise ValueError("malformed folder record")
     for entry in dependencies:
-        if type(entry) is not tuple or len(entry) != 3 or type(entry[0]) is not str or type(entry[2]) is not str:
+        if (
+            type(entry) is not tuple
+            or len(entry) != 3
+            or type(entry[0]) is not str
+            or type(entry[2]) is not str
+        ):
             raise ValueError("malformed dependency")
         _signature(entry[1])
     count = len(dependencies)
@@ -107,7 +112,9 @@ def decode_folder(data: Any) -> FolderRecord:
         if type(raw) is not tuple or len(raw) != 3:
             raise ValueError("malformed file record")
         indexes = raw[2]
-        if type(indexes) is not tuple or (indexes and not all(type(i) is int and 0 <= i < count for i in indexes)):
+        if type(indexes) is not tuple or (
+            indexes and not all(type(i) is int and 0 <= i < count for i in indexes)
+        ):
             raise ValueError("malformed dependency index")
         decoded[relative] = new(FileRecord, raw)
     return FolderRecord(dirs, decoded, dependencies)
@@ -120,7 +127,12 @@ def encode_sections(record: SectionsRecord) -> tuple[Any, ...]:
 
 def decode_sections(data: Any) -> SectionsRecord:
     """A ``SectionsRecord`` from stored data (``ValueError`` if malformed)."""
-    if type(data) is not tuple or len(data) != 2 or type(data[0]) is not tuple or type(data[1]) is not tuple:
+    if (
+        type(data) is not tuple
+        or len(data) != 2
+        or type(data[0]) is not tuple
+        or type(data[1]) is not tuple
+    ):
         raise ValueError("malformed section table")
     rows = []
     for raw in data[0]:
@@ -188,7 +200,9 @@ def manifest_from_data(file: str, data: dict[str, Any]) -> Manifest:
 
     def entry(values: list[Any]) -> PathEntry:
         path, raw, prefix, alias = values
-        if not all(isinstance(v, str) for v in (path, raw, prefix)) or not (alias is None or isinstance(alias, str)):
+        if not all(isinstance(v, str) for v in (path, raw, prefix)) or not (
+            alias is None or isinstance(alias, str)
+        ):
             raise ValueError("malformed path entry")
         return PathEntry(path, raw, prefix, alias)
 
@@ -196,7 +210,9 @@ def manifest_from_data(file: str, data: dict[str, Any]) -> Manifest:
         sections = {}
         for name, paths, options in data["sections"]:
             sections[name] = SectionTable(
-                name, None if paths is None else tuple(entry(p) for p in paths), types.MappingProxyType(dict(options))
+                name,
+                None if paths is None else tuple(entry(p) for p in paths),
+                types.MappingProxyType(dict(options)),
             )
         return Manifest(
             file=file,

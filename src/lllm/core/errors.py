@@ -59,7 +59,9 @@ class ResourceNotFoundError(LllmError, KeyError):
     and ``suggestions`` the close matches offered in the message.
     """
 
-    def __init__(self, key: str, resource_type: str | None = None, suggestions: tuple[str, ...] = ()):
+    def __init__(
+        self, key: str, resource_type: str | None = None, suggestions: tuple[str, ...] = ()
+    ):
         self.key = key
         self.resource_type = resource_type
         self.suggestions = tuple(suggestions)

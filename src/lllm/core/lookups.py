@@ -40,7 +40,9 @@ def load_resource(url: str, runtime: Runtime | None = None) -> Any:
     if not isinstance(url, str) or ":" not in url:
         from lllm.core.errors import InvalidKeyError
 
-        raise InvalidKeyError(f"load_resource() needs '<package>.<section>:<path>' or '<section>:<path>', got {url!r}.")
+        raise InvalidKeyError(
+            f"load_resource() needs '<package>.<section>:<path>' or '<section>:<path>', got {url!r}."
+        )
     rt = _runtime(runtime)
     prefix, _, path = url.partition(":")
     namespace = rt.default_namespace

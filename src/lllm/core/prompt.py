@@ -6,14 +6,14 @@ Creating any of these objects registers nothing: the ``prompts`` section finds m
 
 from __future__ import annotations
 
-from lllm.core.errors import LllmError
-
 import functools
 import sys
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 import attrs
 
+from lllm.core.errors import LllmError
 from lllm.core.resource import validate_key
 
 
@@ -215,9 +215,7 @@ class Prompt:
             return self.prompt
         missing = sorted(name for name in names if name not in values)
         if missing:
-            raise ValueError(
-                f"Prompt {self.path!r} is missing values for: {', '.join(missing)}."
-            )
+            raise ValueError(f"Prompt {self.path!r} is missing values for: {', '.join(missing)}.")
         return self.prompt.format(**values)
 
     def parse(self, text: str) -> Any:

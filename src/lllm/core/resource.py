@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 import threading
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -95,9 +96,21 @@ class ResourceNode:
         # The common valid case is checked inline (thousands of nodes per package); the
         # validators run only to raise their precise errors.
         key, namespace = self.key, self.namespace
-        if type(key) is not str or not key or ":" in key or key[0] == "/" or key[-1] == "/" or "//" in key:
+        if (
+            type(key) is not str
+            or not key
+            or ":" in key
+            or key[0] == "/"
+            or key[-1] == "/"
+            or "//" in key
+        ):
             validate_key(key)
-        if type(namespace) is not str or (namespace and (":" in namespace or "/" in namespace or namespace[0] == "." or namespace[-1] == ".")):
+        if type(namespace) is not str or (
+            namespace
+            and (
+                ":" in namespace or "/" in namespace or namespace[0] == "." or namespace[-1] == "."
+            )
+        ):
             validate_namespace(namespace)
         if self._value is _UNLOADED and self._loader is None:
             raise ValueError(f"Resource {key!r} needs a value or a loader.")
@@ -179,7 +192,9 @@ class ResourceNode:
                     value = loader()
             except (ResourceLoadError, KeyboardInterrupt):
                 raise
-            except BaseException as exc:  # SystemExit from a package file's import ends no host program
+            except (
+                BaseException
+            ) as exc:  # SystemExit from a package file's import ends no host program
                 raise ResourceLoadError(
                     self.qualified_key, self.metadata.get("file_path"), exc
                 ) from exc
@@ -193,8 +208,12 @@ class ResourceNode:
         The alias shares this node's metadata and value: reading either loads the value once.
         """
         if self.is_loaded:
-            return ResourceNode(self.key, namespace, self.resource_type, self.metadata, _value=self._value)
-        return ResourceNode(self.key, namespace, self.resource_type, self.metadata, _loader=lambda: self.value)
+            return ResourceNode(
+                self.key, namespace, self.resource_type, self.metadata, _value=self._value
+            )
+        return ResourceNode(
+            self.key, namespace, self.resource_type, self.metadata, _loader=lambda: self.value
+        )
 
     def __repr__(self) -> str:
         state = "loaded" if self.is_loaded else "lazy"
@@ -224,7 +243,9 @@ class PackageInfo:
     version: str = "0.0.0"
     description: str = ""
     # Kept as a string: loading never creates a Path, so a warm start does not import pathlib.
-    _base_dir: str | None = attrs.field(default=None, converter=_optional_text_path, alias="base_dir")
+    _base_dir: str | None = attrs.field(
+        default=None, converter=_optional_text_path, alias="base_dir"
+    )
     alias: str | None = None
 
     @property

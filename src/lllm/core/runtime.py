@@ -9,8 +9,9 @@ serialised by one lock, so registration is safe from many threads.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from types import MappingProxyType
-from typing import Any, Callable, Iterable, Iterator, Mapping
+from typing import Any
 
 from lllm.core.errors import ResourceNotFoundError, ResourceTypeError, RuntimeNotFoundError
 from lllm.core.resource import PackageInfo, ResourceNode
@@ -251,7 +252,7 @@ class Runtime:
             package = key[:colon]
             if package and "." not in package:
                 section = self.sections.section_for(resource_type)
-                return (f"{package}.{section}:{key[colon + 1:]}",)
+                return (f"{package}.{section}:{key[colon + 1 :]}",)
         return ()
 
     def _find(self, key: str, resource_type: str | None) -> ResourceNode | None:
@@ -267,7 +268,9 @@ class Runtime:
         resources = self._resources
         for candidate in self._candidates(key, resource_type):
             found = resources.get(candidate)
-            if found is not None and (resource_type is None or found.resource_type == resource_type):
+            if found is not None and (
+                resource_type is None or found.resource_type == resource_type
+            ):
                 node = found
                 break
         if len(cache) >= _RESOLUTION_CACHE_LIMIT:
@@ -291,7 +294,9 @@ class Runtime:
                 return ResourceTypeError(key, candidate, resource_type, node.resource_type)
         return ResourceNotFoundError(key, resource_type, self._suggest(key, resource_type))
 
-    def _suggest(self, key: str, resource_type: str | None = None, limit: int = 3) -> tuple[str, ...]:
+    def _suggest(
+        self, key: str, resource_type: str | None = None, limit: int = 3
+    ) -> tuple[str, ...]:
         """Close matches for a missed ``key``: by whole key, then by path alone (default package first)."""
         import difflib
 
@@ -301,7 +306,9 @@ class Runtime:
         for qualified in pool:
             by_path.setdefault(qualified.partition(":")[2] or qualified, []).append(qualified)
         default_prefix = f"{self._default_namespace}."
-        for path in difflib.get_close_matches(key.partition(":")[2] or key, list(by_path), n=limit, cutoff=0.6):
+        for path in difflib.get_close_matches(
+            key.partition(":")[2] or key, list(by_path), n=limit, cutoff=0.6
+        ):
             ranked = sorted(by_path[path], key=lambda q: not q.startswith(default_prefix))
             found.extend(q for q in ranked if q not in found)
         found.sort(key=lambda q: not q.startswith(default_prefix))
@@ -312,22 +319,36 @@ class Runtime:
     def _namespaced(self, namespace: str | None) -> str:
         return "" if namespace is None else namespace
 
-    def register_prompt(self, prompt: Any, overwrite: bool = True, namespace: str | None = None) -> ResourceNode:
+    def register_prompt(
+        self, prompt: Any, overwrite: bool = True, namespace: str | None = None
+    ) -> ResourceNode:
         """Register a ``Prompt`` under ``<namespace>:<prompt.path>`` (bare ``prompt.path`` by default)."""
         path = getattr(prompt, "path", None)
         if not isinstance(path, str):
-            raise TypeError(f"register_prompt() needs an object with a string 'path', got {prompt!r}.")
-        node = ResourceNode.eager(path, prompt, namespace=self._namespaced(namespace), resource_type="prompt")
+            raise TypeError(
+                f"register_prompt() needs an object with a string 'path', got {prompt!r}."
+            )
+        node = ResourceNode.eager(
+            path, prompt, namespace=self._namespaced(namespace), resource_type="prompt"
+        )
         return self.register(node, overwrite=overwrite)
 
-    def register_proxy(self, name: str, cls: Any, overwrite: bool = True, namespace: str | None = None) -> ResourceNode:
+    def register_proxy(
+        self, name: str, cls: Any, overwrite: bool = True, namespace: str | None = None
+    ) -> ResourceNode:
         """Register a proxy class under ``<namespace>:<name>``."""
-        node = ResourceNode.eager(name, cls, namespace=self._namespaced(namespace), resource_type="proxy")
+        node = ResourceNode.eager(
+            name, cls, namespace=self._namespaced(namespace), resource_type="proxy"
+        )
         return self.register(node, overwrite=overwrite)
 
-    def register_tactic(self, name: str, cls: Any, overwrite: bool = True, namespace: str | None = None) -> ResourceNode:
+    def register_tactic(
+        self, name: str, cls: Any, overwrite: bool = True, namespace: str | None = None
+    ) -> ResourceNode:
         """Register a tactic class under ``<namespace>:<name>``."""
-        node = ResourceNode.eager(name, cls, namespace=self._namespaced(namespace), resource_type="tactic")
+        node = ResourceNode.eager(
+            name, cls, namespace=self._namespaced(namespace), resource_type="tactic"
+        )
         return self.register(node, overwrite=overwrite)
 
     def register_config(

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from lllm.core.resource import ResourceNode
 from lllm.discovery import SectionFolder
@@ -22,11 +23,16 @@ def class_nodes(
     """
     nodes: list[ResourceNode] = []
     for file in folder.files(suffixes=(".py",)):
-        for cls in folder.objects_in(file, lambda value: isinstance(value, type) and is_wanted(value)):
+        for cls in folder.objects_in(
+            file, lambda value: isinstance(value, type) and is_wanted(value)
+        ):
             try:
                 nodes.append(folder.eager(key_of(file, cls), cls, file))
             except KeyboardInterrupt:
                 raise
             except BaseException as exc:  # a class's own attributes may raise anything
-                folder.report(f"{file}: {kind} {type.__getattribute__(cls, '__name__')} skipped: {type(exc).__name__}: {exc}", file)
+                folder.report(
+                    f"{file}: {kind} {type.__getattribute__(cls, '__name__')} skipped: {type(exc).__name__}: {exc}",
+                    file,
+                )
     return nodes

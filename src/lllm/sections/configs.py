@@ -14,9 +14,13 @@ def lllm_sections() -> list[SectionSpec]:
     """Declare the ``configs`` section (type ``config``)."""
     return [
         SectionSpec(
-            name="configs", resource_type="config", cacheable=True, loaders={"config": "lllm.sections.loaders:config_value"}
+            name="configs",
+            resource_type="config",
+            cacheable=True,
+            loaders={"config": "lllm.sections.loaders:config_value"},
         )
     ]
+
 
 @hookimpl
 def lllm_discover(folder: SectionFolder) -> list[ResourceNode]:

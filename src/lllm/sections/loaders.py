@@ -57,7 +57,9 @@ def load_yaml(data: str | bytes, source: object) -> Any:
     or that is nested too deeply to parse. Anchors and merges of ordinary size are fine."""
     import yaml
 
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(data)  # libyaml's parser when PyYAML has it
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(
+        data
+    )  # libyaml's parser when PyYAML has it
     try:
         try:
             node = loader.get_single_node()
@@ -157,7 +159,9 @@ def split_front_matter(text: str, file: Path | str) -> tuple[dict[str, Any], str
     if metadata is None:
         metadata = {}
     if not isinstance(metadata, dict):
-        raise ValueError(f"{file}: the front matter must be a mapping, got {type(metadata).__name__}.")
+        raise ValueError(
+            f"{file}: the front matter must be a mapping, got {type(metadata).__name__}."
+        )
     return metadata, "".join(lines[index + 1 :])
 
 
@@ -186,7 +190,9 @@ def text_prompt(node: ResourceNode) -> Any:
     return load_text_prompt(node.metadata["file_path"], node.key)
 
 
-def load_python_object(file: str | os.PathLike[str], package_root: str | os.PathLike[str], attribute: str) -> Any:
+def load_python_object(
+    file: str | os.PathLike[str], package_root: str | os.PathLike[str], attribute: str
+) -> Any:
     """The object bound to ``attribute`` (a dotted path) at the top of Python file ``file``.
 
     The file is imported once per process, as discovery does (``lllm.discovery.import_file``),

@@ -22,7 +22,12 @@ TEXT_SUFFIXES = (".md", ".txt")
 def lllm_sections() -> list[SectionSpec]:
     """Declare the ``prompts`` section (type ``prompt``)."""
     return [
-        SectionSpec(name="prompts", resource_type="prompt", cacheable=True, loaders={"text": "lllm.sections.loaders:text_prompt"})
+        SectionSpec(
+            name="prompts",
+            resource_type="prompt",
+            cacheable=True,
+            loaders={"text": "lllm.sections.loaders:text_prompt"},
+        )
     ]
 
 

@@ -36,4 +36,6 @@ def _is_proxy_class(value: type) -> bool:
 @hookimpl
 def lllm_discover(folder: SectionFolder) -> list[ResourceNode]:
     """One eager node per proxy class, in walk order, then in module order."""
-    return class_nodes(folder, _is_proxy_class, lambda file, cls: proxy_key(folder, file, cls), "proxy")
+    return class_nodes(
+        folder, _is_proxy_class, lambda file, cls: proxy_key(folder, file, cls), "proxy"
+    )

@@ -17,7 +17,9 @@ def lllm_sections() -> list[SectionSpec]:
 
 def _is_named_tactic(value: type) -> bool:
     name = getattr(value, "name", None)
-    return issubclass(value, Tactic) and value is not Tactic and isinstance(name, str) and bool(name)
+    return (
+        issubclass(value, Tactic) and value is not Tactic and isinstance(name, str) and bool(name)
+    )
 
 
 @hookimpl

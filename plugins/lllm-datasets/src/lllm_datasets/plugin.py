@@ -13,7 +13,6 @@ value is first loaded (absent before).
 from __future__ import annotations
 
 from lllm.plugin import ResourceNode, SectionFolder, SectionSpec, hookimpl
-
 from lllm_datasets.readers import FORMATS, format_of
 
 #: The section this plugin provides. Its one loader, ``records``, is named here so that
@@ -45,7 +44,9 @@ def lllm_discover(folder: SectionFolder) -> list[ResourceNode]:
     nodes: list[ResourceNode] = []
     for file in folder.files(suffixes=tuple(FORMATS)):
         try:
-            nodes.append(folder.lazy(folder.file_key(file), "records", file, format=format_of(file)))
+            nodes.append(
+                folder.lazy(folder.file_key(file), "records", file, format=format_of(file))
+            )
         except ValueError as exc:
             folder.report(f"{file}: skipped: {exc}", file)
     return nodes

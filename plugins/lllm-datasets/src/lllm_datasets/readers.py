@@ -38,7 +38,9 @@ def format_of(path: Path | str) -> str:
         return FORMATS[suffix]
     except KeyError:
         known = ", ".join(sorted(FORMATS))
-        raise ValueError(f"{path}: unsupported dataset file suffix {suffix!r} (known: {known}).") from None
+        raise ValueError(
+            f"{path}: unsupported dataset file suffix {suffix!r} (known: {known})."
+        ) from None
 
 
 # The key DictReader files a row's surplus fields under; no header cell can equal it.
@@ -81,7 +83,9 @@ def read_jsonl(path: Path | str) -> tuple[Records, list[str]]:
             try:
                 record = json.loads(line)
             except json.JSONDecodeError as exc:
-                raise ValueError(f"{path}, line {number}: invalid JSON: {exc.msg} (column {exc.colno}).") from exc
+                raise ValueError(
+                    f"{path}, line {number}: invalid JSON: {exc.msg} (column {exc.colno})."
+                ) from exc
             if not isinstance(record, dict):
                 raise ValueError(
                     f"{path}, line {number}: expected a JSON object, got {_json_kind(record)}."

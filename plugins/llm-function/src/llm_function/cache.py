@@ -17,8 +17,9 @@ import os
 import tempfile
 import threading
 import warnings
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
@@ -31,7 +32,11 @@ RECORD_FORMAT = "llm_function.workflow/1"
 def cache_key(task: str, input_model: type[BaseModel], output_model: type[BaseModel]) -> str:
     """The cache key of a function: task text, input schema, output schema."""
     payload = json.dumps(
-        {"task": task, "input": input_model.model_json_schema(), "output": output_model.model_json_schema()},
+        {
+            "task": task,
+            "input": input_model.model_json_schema(),
+            "output": output_model.model_json_schema(),
+        },
         sort_keys=True,
         separators=(",", ":"),
     )
@@ -43,20 +48,32 @@ class WorkflowRecord:
 
     __slots__ = ("key", "workflow", "tools", "provenance")
 
-    def __init__(self, key: str, workflow: Workflow, tools: dict[str, str], provenance: dict[str, Any]) -> None:
+    def __init__(
+        self, key: str, workflow: Workflow, tools: dict[str, str], provenance: dict[str, Any]
+    ) -> None:
         self.key = key
         self.workflow = workflow
         self.tools = dict(tools)
         self.provenance = dict(provenance)
 
     @classmethod
-    def for_workflow(cls, key: str, workflow: Workflow, registry: ToolRegistry, provenance: dict[str, Any]) -> WorkflowRecord:
+    def for_workflow(
+        cls, key: str, workflow: Workflow, registry: ToolRegistry, provenance: dict[str, Any]
+    ) -> WorkflowRecord:
         """A record fingerprinting the tools ``workflow`` uses, as they are in ``registry``."""
-        return cls(key, workflow, {name: registry.get(name).fingerprint for name in workflow.tool_names()}, provenance)
+        return cls(
+            key,
+            workflow,
+            {name: registry.get(name).fingerprint for name in workflow.tool_names()},
+            provenance,
+        )
 
     def is_current(self, registry: ToolRegistry) -> bool:
         """Whether every tool the workflow uses exists with the same fingerprint."""
-        return all(name in registry and registry.get(name).fingerprint == fp for name, fp in self.tools.items())
+        return all(
+            name in registry and registry.get(name).fingerprint == fp
+            for name, fp in self.tools.items()
+        )
 
     def to_json(self) -> dict[str, Any]:
         """The record as stored."""
@@ -74,7 +91,11 @@ class WorkflowRecord:
         if not isinstance(data, dict) or data.get("format") != RECORD_FORMAT:
             raise ValueError(f"not a {RECORD_FORMAT} record")
         key, tools, provenance = data.get("key"), data.get("tools"), data.get("provenance", {})
-        if not isinstance(key, str) or not isinstance(tools, dict) or not isinstance(provenance, dict):
+        if (
+            not isinstance(key, str)
+            or not isinstance(tools, dict)
+            or not isinstance(provenance, dict)
+        ):
             raise ValueError("malformed record")
         if not all(isinstance(k, str) and isinstance(v, str) for k, v in tools.items()):
             raise ValueError("malformed tool fingerprints")
@@ -124,14 +145,22 @@ class WorkflowCache:
         except FileNotFoundError:
             return None
         except OSError as exc:
-            warnings.warn(f"llm_function: cannot read cached workflow {file}: {exc}; it will be replanned.", RuntimeWarning, stacklevel=3)
+            warnings.warn(
+                f"llm_function: cannot read cached workflow {file}: {exc}; it will be replanned.",
+                RuntimeWarning,
+                stacklevel=3,
+            )
             return None
         try:
             record = WorkflowRecord.from_json(json.loads(text))
             if record.key != key:
                 raise ValueError("its key does not match its file name")
         except (ValueError, json.JSONDecodeError) as exc:
-            warnings.warn(f"llm_function: ignoring corrupt cached workflow {file}: {exc}; it will be replanned.", RuntimeWarning, stacklevel=3)
+            warnings.warn(
+                f"llm_function: ignoring corrupt cached workflow {file}: {exc}; it will be replanned.",
+                RuntimeWarning,
+                stacklevel=3,
+            )
             return None
         return record
 
@@ -146,7 +175,9 @@ class WorkflowCache:
             return
         self.storage_path.mkdir(parents=True, exist_ok=True, mode=0o700)
         text = json.dumps(record.to_json(), indent=2, sort_keys=True)
-        fd, temporary = tempfile.mkstemp(prefix=f".{record.key[:16]}-", suffix=".tmp", dir=self.storage_path)
+        fd, temporary = tempfile.mkstemp(
+            prefix=f".{record.key[:16]}-", suffix=".tmp", dir=self.storage_path
+        )
         try:
             os.fchmod(fd, 0o600) if hasattr(os, "fchmod") else None
             with os.fdopen(fd, "w", encoding="utf-8") as f:

@@ -82,7 +82,12 @@ class LlmClient(ABC):
     """
 
     def __init__(self) -> None:
-        self.usage: dict[str, int] = {"calls": 0, "prompt_tokens": 0, "completion_tokens": 0, "retries": 0}
+        self.usage: dict[str, int] = {
+            "calls": 0,
+            "prompt_tokens": 0,
+            "completion_tokens": 0,
+            "retries": 0,
+        }
         self._usage_lock = threading.Lock()
 
     @abstractmethod
@@ -93,8 +98,12 @@ class LlmClient(ABC):
     def _count_success(self, reply: LlmReply) -> None:
         with self._lock():
             self.usage["calls"] = self.usage.get("calls", 0) + 1
-            self.usage["prompt_tokens"] = self.usage.get("prompt_tokens", 0) + (reply.prompt_tokens or 0)
-            self.usage["completion_tokens"] = self.usage.get("completion_tokens", 0) + (reply.completion_tokens or 0)
+            self.usage["prompt_tokens"] = self.usage.get("prompt_tokens", 0) + (
+                reply.prompt_tokens or 0
+            )
+            self.usage["completion_tokens"] = self.usage.get("completion_tokens", 0) + (
+                reply.completion_tokens or 0
+            )
 
     def _count_retry(self) -> None:
         with self._lock():
@@ -186,17 +195,30 @@ class _HttpClient(LlmClient):
     ) -> None:
         super().__init__()
         if not isinstance(connection_string, str) or not connection_string.strip():
-            raise _config_error("connection_string", "connection_string must be a non-empty URL string")
+            raise _config_error(
+                "connection_string", "connection_string must be a non-empty URL string"
+            )
         if not isinstance(model_name, str) or not model_name.strip():
             raise _config_error("model_name", "model_name must be a non-empty string")
         if api_key is not None and not isinstance(api_key, str):
             raise _config_error("api_key", "api_key must be a string")
-        if temperature is not None and (isinstance(temperature, bool) or not isinstance(temperature, (int, float))):
+        if temperature is not None and (
+            isinstance(temperature, bool) or not isinstance(temperature, (int, float))
+        ):
             raise _config_error("temperature", "temperature must be a number")
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
             raise _config_error("seed", "seed must be an integer")
-        for key, value in (("timeout", timeout), ("backoff", backoff), ("max_backoff", max_backoff)):
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0 or math.isnan(value):
+        for key, value in (
+            ("timeout", timeout),
+            ("backoff", backoff),
+            ("max_backoff", max_backoff),
+        ):
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, (int, float))
+                or value < 0
+                or math.isnan(value)
+            ):
                 raise _config_error(key, f"{key} must be a non-negative number")
         if timeout <= 0:
             raise _config_error("timeout", "timeout must be positive")
@@ -240,7 +262,9 @@ class _HttpClient(LlmClient):
         with self._ssl_lock:
             if self._ssl_context is None:
                 factory = getattr(httpx, "create_ssl_context", None)
-                self._ssl_context = factory() if factory is not None else ssl.create_default_context()
+                self._ssl_context = (
+                    factory() if factory is not None else ssl.create_default_context()
+                )
             return self._ssl_context
 
     def _request_headers(self) -> dict[str, str]:
@@ -283,11 +307,17 @@ class _HttpClient(LlmClient):
                 try:
                     response = await http.post(self.url, json=payload)
                 except httpx.TimeoutException as exc:
-                    last_status, last_error = None, f"timed out after {self.timeout:g}s ({type(exc).__name__})"
+                    last_status, last_error = (
+                        None,
+                        f"timed out after {self.timeout:g}s ({type(exc).__name__})",
+                    )
                 except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
                     raise self._unavailable(attempt, None, f"{type(exc).__name__}: {exc}") from exc
                 except httpx.TransportError as exc:
-                    last_status, last_error = None, f"{type(exc).__name__}: {str(exc) or 'connection failed'}"
+                    last_status, last_error = (
+                        None,
+                        f"{type(exc).__name__}: {str(exc) or 'connection failed'}",
+                    )
                 else:
                     last_status = response.status_code
                     if 200 <= response.status_code < 300:
@@ -298,7 +328,9 @@ class _HttpClient(LlmClient):
                                 raise _MalformedReply(f"body is not JSON ({exc})") from exc
                             reply = self._parse(body)
                         except _MalformedReply as exc:
-                            last_error = f"malformed response: {exc}; body: {_excerpt(response.text)}"
+                            last_error = (
+                                f"malformed response: {exc}; body: {_excerpt(response.text)}"
+                            )
                         else:
                             reply.attempts = attempt
                             self._count_success(reply)
@@ -309,7 +341,9 @@ class _HttpClient(LlmClient):
                             delay = _retry_after_seconds(response.headers.get("retry-after"))
                     else:
                         raise self._unavailable(
-                            attempt, response.status_code, f"HTTP {response.status_code}: {_excerpt(response.text)}"
+                            attempt,
+                            response.status_code,
+                            f"HTTP {response.status_code}: {_excerpt(response.text)}",
                         )
                 if attempt > self.max_retries:
                     break
@@ -410,7 +444,9 @@ class OpenAIClient(_HttpClient):
         choices = body.get("choices")
         if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
             error = body.get("error")
-            raise _MalformedReply(f"server error: {error}" if error else "'choices' is missing or empty")
+            raise _MalformedReply(
+                f"server error: {error}" if error else "'choices' is missing or empty"
+            )
         message = choices[0].get("message")
         if not isinstance(message, dict):
             raise _MalformedReply("choices[0].message is missing")
@@ -499,7 +535,15 @@ class ScriptedClient(LlmClient):
 
 _HTTP_TYPES: dict[str, type[_HttpClient]] = {"ollama": OllamaClient, "openai": OpenAIClient}
 _TYPES_HINT = "use 'ollama', 'openai', 'schema', 'scripted' or 'custom'"
-_HTTP_OPTIONAL = ("api_key", "temperature", "seed", "timeout", "max_retries", "backoff", "max_backoff")
+_HTTP_OPTIONAL = (
+    "api_key",
+    "temperature",
+    "seed",
+    "timeout",
+    "max_retries",
+    "backoff",
+    "max_backoff",
+)
 
 
 def make_client(llm_handler_params: dict | LlmClient | None) -> LlmClient | None:
@@ -534,7 +578,9 @@ def make_client(llm_handler_params: dict | LlmClient | None) -> LlmClient | None
     if h_type in _HTTP_TYPES:
         for key in ("connection_string", "model_name"):
             if params.get(key) in (None, ""):
-                raise _config_error(key, f"llm_h_params[{key!r}] is required for llm_h_type {h_type!r}")
+                raise _config_error(
+                    key, f"llm_h_params[{key!r}] is required for llm_h_type {h_type!r}"
+                )
         options = {key: params[key] for key in _HTTP_OPTIONAL if params.get(key) is not None}
         return _HTTP_TYPES[h_type](params["connection_string"], params["model_name"], **options)
     if h_type == "scripted":

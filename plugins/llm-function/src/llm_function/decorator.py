@@ -5,8 +5,9 @@ from __future__ import annotations
 import functools
 import inspect
 import typing
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -28,23 +29,36 @@ def _signature(function: Callable[..., Any]) -> tuple[str, type[BaseModel], type
     except Exception as exc:
         raise TypeError(f"@llm_function {label}: cannot read its type hints ({exc}).") from exc
     parameters = list(inspect.signature(function).parameters.values())
-    if len(parameters) != 1 or parameters[0].kind not in (parameters[0].POSITIONAL_ONLY, parameters[0].POSITIONAL_OR_KEYWORD):
-        raise TypeError(f"@llm_function {label} must take exactly one parameter annotated with a pydantic model.")
+    if len(parameters) != 1 or parameters[0].kind not in (
+        parameters[0].POSITIONAL_ONLY,
+        parameters[0].POSITIONAL_OR_KEYWORD,
+    ):
+        raise TypeError(
+            f"@llm_function {label} must take exactly one parameter annotated with a pydantic model."
+        )
     parameter = parameters[0].name
     input_model, output_model = hints.get(parameter), hints.get("return")
     if not (isinstance(input_model, type) and issubclass(input_model, BaseModel)):
-        raise TypeError(f"@llm_function {label}: parameter {parameter!r} must be annotated with a pydantic model, got {input_model!r}.")
+        raise TypeError(
+            f"@llm_function {label}: parameter {parameter!r} must be annotated with a pydantic model, got {input_model!r}."
+        )
     if not (isinstance(output_model, type) and issubclass(output_model, BaseModel)):
-        raise TypeError(f"@llm_function {label}: the return annotation must be a pydantic model, got {output_model!r}.")
+        raise TypeError(
+            f"@llm_function {label}: the return annotation must be a pydantic model, got {output_model!r}."
+        )
     return parameter, input_model, output_model, task
 
 
 def _build_runtime(runtime: Any, config: Any, settings: dict[str, Any]) -> LlmFunctionRuntime:
-    given = [name for name, value in (("runtime", runtime), ("config", config)) if value is not None]
+    given = [
+        name for name, value in (("runtime", runtime), ("config", config)) if value is not None
+    ]
     if settings:
         given.append("direct arguments")
     if len(given) > 1:
-        raise TypeError(f"@llm_function takes one of runtime=, config= or direct arguments, got {' and '.join(given)}.")
+        raise TypeError(
+            f"@llm_function takes one of runtime=, config= or direct arguments, got {' and '.join(given)}."
+        )
     if runtime is not None:
         if not isinstance(runtime, LlmFunctionRuntime):
             raise TypeError(f"runtime= must be a LlmFunctionRuntime, got {type(runtime).__name__}.")
@@ -57,7 +71,9 @@ def _build_runtime(runtime: Any, config: Any, settings: dict[str, Any]) -> LlmFu
     tools = settings.pop("tools", None)
     if tools:
         tool_sources = [*tool_sources, *tools]
-    return LlmFunctionRuntime(LlmFunctionConfig(runtime=LlmRuntimeConfig(**settings), tool_sources=tool_sources))
+    return LlmFunctionRuntime(
+        LlmFunctionConfig(runtime=LlmRuntimeConfig(**settings), tool_sources=tool_sources)
+    )
 
 
 def llm_function(
@@ -110,7 +126,13 @@ class LlmFunction:
     ``runtime``; methods ``plan()``, ``invalidate()`` and ``export_workflow(package_dir)``.
     """
 
-    def __init__(self, target: Callable[..., Any], parameter: str, spec: FunctionSpec, runtime: LlmFunctionRuntime) -> None:
+    def __init__(
+        self,
+        target: Callable[..., Any],
+        parameter: str,
+        spec: FunctionSpec,
+        runtime: LlmFunctionRuntime,
+    ) -> None:
         functools.update_wrapper(self, target)
         self._parameter = parameter
         self.spec = spec
@@ -168,12 +190,17 @@ class LlmFunction:
         record = self.runtime.cache.get(self.spec.key, self.runtime.tools)
         if record is None:
             record = WorkflowRecord.for_workflow(
-                self.spec.key, self.plan(), self.runtime.tools, {"function": self.spec.name, "planner": "export"}
+                self.spec.key,
+                self.plan(),
+                self.runtime.tools,
+                {"function": self.spec.name, "planner": "export"},
             )
         folder = Path(package_dir) / "workflows"
         folder.mkdir(parents=True, exist_ok=True)
         target = folder / f"{self.spec.name}.json"
-        target.write_text(json.dumps(record.to_json(), indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        target.write_text(
+            json.dumps(record.to_json(), indent=2, sort_keys=True) + "\n", encoding="utf-8"
+        )
         return target
 
 
@@ -189,6 +216,8 @@ class AsyncLlmFunction(LlmFunction):
         return await self.runtime.call_async(self.runtime.dry_run(self.spec))
 
 
-def _make_wrapper(target: Callable[..., Any], parameter: str, spec: FunctionSpec, runtime: LlmFunctionRuntime) -> LlmFunction:
+def _make_wrapper(
+    target: Callable[..., Any], parameter: str, spec: FunctionSpec, runtime: LlmFunctionRuntime
+) -> LlmFunction:
     cls = AsyncLlmFunction if inspect.iscoroutinefunction(target) else LlmFunction
     return cls(target, parameter, spec, runtime)

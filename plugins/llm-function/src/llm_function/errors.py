@@ -6,13 +6,13 @@ from typing import Any
 
 #: The kinds of failure, for ``LlmFunctionError.kind``.
 KINDS = (
-    "infeasible",       # no workflow can produce the output from the input and tools
-    "plan_invalid",     # the planner's workflow failed validation (after repairs)
-    "tool_failed",      # a tool raised or returned something its output model rejects
+    "infeasible",  # no workflow can produce the output from the input and tools
+    "plan_invalid",  # the planner's workflow failed validation (after repairs)
+    "tool_failed",  # a tool raised or returned something its output model rejects
     "llm_unavailable",  # the model could not be reached or answered garbage, after retries
     "budget_exceeded",  # the model-call cap or the planning deadline was reached
-    "test_failed",      # the workflow failed the function's test_params / compare_params
-    "config_invalid",   # the runtime or decorator configuration is wrong
+    "test_failed",  # the workflow failed the function's test_params / compare_params
+    "config_invalid",  # the runtime or decorator configuration is wrong
 )
 
 
@@ -44,8 +44,12 @@ class LlmFunctionError(RuntimeError):
         return (_rebuild, (str(self), self.kind, self.stage, self.details, self.workflow_error))
 
 
-def _rebuild(message: str, kind: str, stage: str, details: dict[str, Any], workflow_error: str | None) -> LlmFunctionError:
-    return LlmFunctionError(message, kind=kind, stage=stage, details=details, workflow_error=workflow_error)
+def _rebuild(
+    message: str, kind: str, stage: str, details: dict[str, Any], workflow_error: str | None
+) -> LlmFunctionError:
+    return LlmFunctionError(
+        message, kind=kind, stage=stage, details=details, workflow_error=workflow_error
+    )
 
 
 class ToolConflictError(ValueError):

@@ -19,8 +19,13 @@ def _resolve_checked(argument: Ref | Literal, values: dict[str, Any], where: str
         return _resolve(argument, values)
     except (IndexError, KeyError, ValueError, AttributeError, TypeError) as exc:
         message = f"{where}: reference {argument} does not resolve: {type(exc).__name__}: {exc}"
-        raise LlmFunctionError(message, kind="tool_failed", stage="execution",
-                               details={"where": where, "ref": str(argument)}, workflow_error=message) from exc
+        raise LlmFunctionError(
+            message,
+            kind="tool_failed",
+            stage="execution",
+            details={"where": where, "ref": str(argument)},
+            workflow_error=message,
+        ) from exc
 
 
 def _resolve(argument: Ref | Literal, values: dict[str, Any]) -> Any:
@@ -67,12 +72,17 @@ async def execute_workflow(
         tool = tools.get(step.tool)
         details = {"step": step.id, "tool": tool.name}
         try:
-            resolved = {n: _resolve_checked(a, values, f"step {step.id!r}") for n, a in step.args.items()}
+            resolved = {
+                n: _resolve_checked(a, values, f"step {step.id!r}") for n, a in step.args.items()
+            }
             arguments = tool.input_model.model_validate(resolved)
         except ValidationError as exc:
             raise LlmFunctionError(
                 f"Step {step.id!r}: the arguments for tool {tool.name!r} are invalid: {exc}",
-                kind="tool_failed", stage="execution", details={**details, "error": str(exc)}, workflow_error=str(exc),
+                kind="tool_failed",
+                stage="execution",
+                details={**details, "error": str(exc)},
+                workflow_error=str(exc),
             ) from exc
         if counters is not None:
             counters.tool_calls += 1
@@ -81,7 +91,9 @@ async def execute_workflow(
         except Exception as exc:
             raise LlmFunctionError(
                 f"Step {step.id!r}: tool {tool.name!r} failed: {type(exc).__name__}: {exc}",
-                kind="tool_failed", stage="execution", details={**details, "error": f"{type(exc).__name__}: {exc}"},
+                kind="tool_failed",
+                stage="execution",
+                details={**details, "error": f"{type(exc).__name__}: {exc}"},
                 workflow_error=str(exc),
             ) from exc
     try:
@@ -90,6 +102,8 @@ async def execute_workflow(
     except ValidationError as exc:
         raise LlmFunctionError(
             f"The workflow's output does not fit {output_model.__name__}: {exc}",
-            kind="tool_failed", stage="execution", details={"output_model": output_model.__name__, "error": str(exc)},
+            kind="tool_failed",
+            stage="execution",
+            details={"output_model": output_model.__name__, "error": str(exc)},
             workflow_error=str(exc),
         ) from exc

@@ -24,7 +24,9 @@ def lllm_sections() -> list[SectionSpec]:
     """Declare the ``tools`` and ``workflows`` sections."""
     return [
         SectionSpec(name="tools", resource_type="tool", description="llm_function tools"),
-        SectionSpec(name="workflows", resource_type="workflow", description="llm_function workflow records"),
+        SectionSpec(
+            name="workflows", resource_type="workflow", description="llm_function workflow records"
+        ),
     ]
 
 
@@ -38,7 +40,9 @@ def lllm_discover(folder: SectionFolder) -> list[ResourceNode]:
     nodes: list[ResourceNode] = []
     if folder.section.name == "workflows":
         for file in folder.files(suffixes=(".json",)):
-            nodes.append(folder.lazy(folder.file_key(file), functools.partial(_read_json, file), file))
+            nodes.append(
+                folder.lazy(folder.file_key(file), functools.partial(_read_json, file), file)
+            )
         return nodes
     from llm_function.tools import Tool, is_tool
 

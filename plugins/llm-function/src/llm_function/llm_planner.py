@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
@@ -51,7 +52,13 @@ def _schema(model: type[BaseModel]) -> str:
     return json.dumps(model.model_json_schema(), separators=(",", ":"), sort_keys=True)
 
 
-def planning_request(task: str, input_model: type[BaseModel], output_model: type[BaseModel], tools: ToolRegistry, hint: Workflow | None) -> str:
+def planning_request(
+    task: str,
+    input_model: type[BaseModel],
+    output_model: type[BaseModel],
+    tools: ToolRegistry,
+    hint: Workflow | None,
+) -> str:
     """The user message asking for a plan."""
     lines = [
         f"Function task:\n{task}",
@@ -90,9 +97,21 @@ def parse_reply(text: str) -> dict[str, Any]:
 class LlmPlanner:
     """Plans with a model; see the module docstring."""
 
-    def __init__(self, client: Any, tools: ToolRegistry, *, max_retry: int = 2, reset_loops: int = 0, deadline: float | None = None) -> None:
+    def __init__(
+        self,
+        client: Any,
+        tools: ToolRegistry,
+        *,
+        max_retry: int = 2,
+        reset_loops: int = 0,
+        deadline: float | None = None,
+    ) -> None:
         if max_retry < 0 or reset_loops < 0:
-            raise LlmFunctionError("max_retry and reset_loops must be >= 0", kind="config_invalid", stage="configuration")
+            raise LlmFunctionError(
+                "max_retry and reset_loops must be >= 0",
+                kind="config_invalid",
+                stage="configuration",
+            )
         self.client = client
         self.tools = tools
         self.max_retry = max_retry
@@ -130,8 +149,13 @@ class LlmPlanner:
                 if self.deadline is not None and time.monotonic() - started > self.deadline:
                     raise LlmFunctionError(
                         f"Planning took longer than the deadline of {self.deadline} s.",
-                        kind="budget_exceeded", stage="planning",
-                        details={"deadline": self.deadline, "model_calls": calls, "last_error": last_error},
+                        kind="budget_exceeded",
+                        stage="planning",
+                        details={
+                            "deadline": self.deadline,
+                            "model_calls": calls,
+                            "last_error": last_error,
+                        },
                         workflow_error=last_error,
                     )
                 calls += 1
@@ -143,25 +167,40 @@ class LlmPlanner:
                 except _Impossible as exc:
                     raise LlmFunctionError(
                         f"The model says the task is impossible with these tools: {exc}",
-                        kind="infeasible", stage="planning", details={"reason": str(exc), "model_calls": calls},
+                        kind="infeasible",
+                        stage="planning",
+                        details={"reason": str(exc), "model_calls": calls},
                     ) from None
                 except (ValueError, WorkflowInvalid, ValidationError, _TestFailed) as exc:
                     last_error = str(exc)
                     messages.append({"role": "assistant", "content": reply.text})
-                    messages.append({
-                        "role": "user",
-                        "content": f"That plan is not valid: {last_error}\nAnswer with the corrected plan, as one JSON object in the same format.",
-                    })
+                    messages.append(
+                        {
+                            "role": "user",
+                            "content": f"That plan is not valid: {last_error}\nAnswer with the corrected plan, as one JSON object in the same format.",
+                        }
+                    )
                     continue
                 return workflow
         raise LlmFunctionError(
             f"The model gave no valid plan in {calls} call(s) (the cap is {self.max_model_calls}); last error: {last_error}",
-            kind="plan_invalid", stage="validation",
-            details={"model_calls": calls, "max_model_calls": self.max_model_calls, "last_reply": last_reply},
+            kind="plan_invalid",
+            stage="validation",
+            details={
+                "model_calls": calls,
+                "max_model_calls": self.max_model_calls,
+                "last_reply": last_reply,
+            },
             workflow_error=last_error,
         )
 
-    async def _check(self, text: str, input_model: type[BaseModel], output_model: type[BaseModel], tester: Tester | None) -> Workflow:
+    async def _check(
+        self,
+        text: str,
+        input_model: type[BaseModel],
+        output_model: type[BaseModel],
+        tester: Tester | None,
+    ) -> Workflow:
         try:
             data = parse_reply(text)
         except (ValueError, json.JSONDecodeError) as exc:
@@ -174,7 +213,9 @@ class LlmPlanner:
             try:
                 await tester(workflow)
             except LlmFunctionError as exc:
-                raise _TestFailed(f"running it on the function's test inputs failed: {exc}") from None
+                raise _TestFailed(
+                    f"running it on the function's test inputs failed: {exc}"
+                ) from None
         return workflow
 
 

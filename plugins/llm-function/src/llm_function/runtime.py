@@ -14,13 +14,19 @@ import datetime
 import math
 import threading
 import weakref
-from typing import Any, Awaitable, Coroutine, TypeVar
+from collections.abc import Awaitable, Coroutine
+from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
 from llm_function.cache import WorkflowCache, WorkflowRecord, cache_key
 from llm_function.clients import make_client
-from llm_function.config import DEFAULT_MAX_RETRY, DEFAULT_RESET_LOOPS, LlmFunctionConfig, LlmRuntimeConfig
+from llm_function.config import (
+    DEFAULT_MAX_RETRY,
+    DEFAULT_RESET_LOOPS,
+    LlmFunctionConfig,
+    LlmRuntimeConfig,
+)
 from llm_function.errors import LlmFunctionError
 from llm_function.executor import ExecutionCounters, execute_workflow
 from llm_function.llm_planner import LlmPlanner, PlanCounters
@@ -36,7 +42,14 @@ T = TypeVar("T")
 class FunctionSpec:
     """What the runtime needs to know of one decorated function, and its counters."""
 
-    def __init__(self, name: str, task: str, input_model: type[BaseModel], output_model: type[BaseModel], overrides: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        name: str,
+        task: str,
+        input_model: type[BaseModel],
+        output_model: type[BaseModel],
+        overrides: dict[str, Any],
+    ) -> None:
         self.name = name
         self.task = task
         self.input_model = input_model
@@ -106,7 +119,9 @@ class LlmFunctionRuntime:
         self.settings: LlmRuntimeConfig = config.runtime
         registry = config.tool_registry
         if registry is not None and not isinstance(registry, ToolRegistry):
-            raise LlmFunctionError("tool_registry must be a ToolRegistry", kind="config_invalid", stage="configuration")
+            raise LlmFunctionError(
+                "tool_registry must be a ToolRegistry", kind="config_invalid", stage="configuration"
+            )
         self.tools: ToolRegistry = resolve_tools(list(config.tool_sources or []), registry)
         params = dict(self.settings.llm_handler_params or {})
         self.planning_deadline: float | None = params.pop("planning_deadline", None)
@@ -138,7 +153,9 @@ class LlmFunctionRuntime:
         thread = self._loop_thread.thread if self._loop_thread is not None else None
         if threading.current_thread() is thread:
             coroutine.close()
-            raise RuntimeError("A sync llm_function was called from inside the runtime's own loop (a tool); call its async form instead.")
+            raise RuntimeError(
+                "A sync llm_function was called from inside the runtime's own loop (a tool); call its async form instead."
+            )
         return self.submit(coroutine).result()
 
     async def call_async(self, coroutine: Coroutine[Any, Any, T]) -> T:
@@ -200,7 +217,9 @@ class LlmFunctionRuntime:
         tester = self._tester(spec)
         provenance: dict[str, Any] = {
             "function": spec.name,
-            "created_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "created_at": datetime.datetime.now(datetime.timezone.utc).isoformat(
+                timespec="seconds"
+            ),
         }
         if self.client is None:
             workflow = self.schema_planner.plan(spec.input_model, spec.output_model)
@@ -211,18 +230,25 @@ class LlmFunctionRuntime:
                 except LlmFunctionError as exc:
                     raise LlmFunctionError(
                         f"The schema planner's workflow failed the function's tests: {exc}",
-                        kind="test_failed", stage="testing", details={"error": str(exc), **exc.details},
+                        kind="test_failed",
+                        stage="testing",
+                        details={"error": str(exc), **exc.details},
                         workflow_error=str(exc),
                     ) from exc
         else:
             problems = type_feasibility(spec.input_model, spec.output_model, self.tools)
             if problems:
                 raise LlmFunctionError(
-                    "No workflow can produce the output from the input and tools:\n  - " + "\n  - ".join(problems),
-                    kind="infeasible", stage="planning", details={"reasons": problems},
+                    "No workflow can produce the output from the input and tools:\n  - "
+                    + "\n  - ".join(problems),
+                    kind="infeasible",
+                    stage="planning",
+                    details={"reasons": problems},
                 )
             try:
-                hint: Workflow | None = self.schema_planner.plan(spec.input_model, spec.output_model)
+                hint: Workflow | None = self.schema_planner.plan(
+                    spec.input_model, spec.output_model
+                )
             except LlmFunctionError:
                 hint = None
             planner = LlmPlanner(
@@ -234,7 +260,14 @@ class LlmFunctionRuntime:
             )
             counters = PlanCounters()
             try:
-                workflow = await planner.plan(spec.task, spec.input_model, spec.output_model, hint=hint, tester=tester, counters=counters)
+                workflow = await planner.plan(
+                    spec.task,
+                    spec.input_model,
+                    spec.output_model,
+                    hint=hint,
+                    tester=tester,
+                    counters=counters,
+                )
             finally:
                 spec.model_calls += counters.model_calls
             provenance["planner"] = "llm"
@@ -242,7 +275,9 @@ class LlmFunctionRuntime:
         try:
             validate_workflow(workflow, spec.input_model, spec.output_model, self.tools)
         except WorkflowInvalid as exc:  # a planner bug, never a user error
-            raise LlmFunctionError(str(exc), kind="plan_invalid", stage="validation", workflow_error=str(exc)) from exc
+            raise LlmFunctionError(
+                str(exc), kind="plan_invalid", stage="validation", workflow_error=str(exc)
+            ) from exc
         return WorkflowRecord.for_workflow(spec.key, workflow, self.tools, provenance)
 
     def _int_setting(self, spec: FunctionSpec, name: str, default: int) -> int:
@@ -257,13 +292,23 @@ class LlmFunctionRuntime:
 
         async def test(workflow: Workflow) -> None:
             for inputs in (test_params or {}).get("inputs", []):
-                await execute_workflow(workflow, spec.input_model.model_validate(inputs), spec.output_model, self.tools, spec.execution)
+                await execute_workflow(
+                    workflow,
+                    spec.input_model.model_validate(inputs),
+                    spec.output_model,
+                    self.tools,
+                    spec.execution,
+                )
             compare = compare_params or {}
             fields = compare.get("fields")
             rel_tol = float(compare.get("rel_tol", 1e-9))
             for index, case in enumerate(compare.get("cases", [])):
                 produced = await execute_workflow(
-                    workflow, spec.input_model.model_validate(case["input"]), spec.output_model, self.tools, spec.execution
+                    workflow,
+                    spec.input_model.model_validate(case["input"]),
+                    spec.output_model,
+                    self.tools,
+                    spec.execution,
                 )
                 actual = produced.model_dump(mode="json")
                 for name, expected in case.get("expected", {}).items():
@@ -272,8 +317,14 @@ class LlmFunctionRuntime:
                     if not _same(actual.get(name), expected, rel_tol):
                         raise LlmFunctionError(
                             f"compare case {index}: output field {name!r} is {actual.get(name)!r}, expected {expected!r}",
-                            kind="test_failed", stage="testing",
-                            details={"case": index, "field": name, "actual": actual.get(name), "expected": expected},
+                            kind="test_failed",
+                            stage="testing",
+                            details={
+                                "case": index,
+                                "field": name,
+                                "actual": actual.get(name),
+                                "expected": expected,
+                            },
                         )
 
         return test
@@ -284,7 +335,9 @@ class LlmFunctionRuntime:
         """Plan (or reuse) the workflow for ``spec``, run it on ``inputs``, cache it on success."""
         record, cached = await self.workflow_for(spec)
         spec.runs += 1
-        output = await execute_workflow(record.workflow, inputs, spec.output_model, self.tools, spec.execution)
+        output = await execute_workflow(
+            record.workflow, inputs, spec.output_model, self.tools, spec.execution
+        )
         if not cached:
             try:
                 self.cache.put(record)
@@ -313,7 +366,11 @@ class LlmFunctionRuntime:
 
 
 def _same(actual: Any, expected: Any, rel_tol: float) -> bool:
-    if isinstance(actual, (int, float)) and isinstance(expected, (int, float)) and not isinstance(actual, bool):
+    if (
+        isinstance(actual, (int, float))
+        and isinstance(expected, (int, float))
+        and not isinstance(actual, bool)
+    ):
         return math.isclose(actual, expected, rel_tol=rel_tol, abs_tol=rel_tol)
     return actual == expected
 
@@ -330,7 +387,11 @@ def _records_from_lllm(source: Any) -> list[WorkflowRecord]:
         try:
             records.append(WorkflowRecord.from_json(node.value))
         except Exception as exc:
-            warnings.warn(f"llm_function: ignoring workflow {node.qualified_key}: {exc}", RuntimeWarning, stacklevel=3)
+            warnings.warn(
+                f"llm_function: ignoring workflow {node.qualified_key}: {exc}",
+                RuntimeWarning,
+                stacklevel=3,
+            )
     return records
 
 

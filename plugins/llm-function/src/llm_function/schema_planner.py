@@ -39,12 +39,16 @@ def model_sources(root: str, model: type[BaseModel]) -> dict[str, list[Source]]:
         nullable, core = _optional_parts(field.annotation)
         if isinstance(core, type) and issubclass(core, BaseModel):
             for inner, inner_field in core.model_fields.items():
-                annotation = typing.Optional[inner_field.annotation] if nullable else inner_field.annotation
+                annotation = inner_field.annotation
+                if nullable:  # a typing form, not an annotation: `X | None` refuses strings
+                    annotation = typing.Optional[annotation]  # noqa: UP045
                 found.setdefault(inner, []).append(Source(f"{root}.{name}.{inner}", annotation, 1))
     return found
 
 
-def _merge(facts: dict[str, list[Source]], more: dict[str, list[Source]]) -> dict[str, list[Source]]:
+def _merge(
+    facts: dict[str, list[Source]], more: dict[str, list[Source]]
+) -> dict[str, list[Source]]:
     merged = {name: list(sources) for name, sources in facts.items()}
     for name, sources in more.items():
         merged.setdefault(name, []).extend(sources)
@@ -68,7 +72,9 @@ def step_id_for(tool: Tool) -> str:
     return ident
 
 
-def _bind_model(model: type[BaseModel], facts: dict[str, list[Source]]) -> tuple[dict[str, Ref], list[str]]:
+def _bind_model(
+    model: type[BaseModel], facts: dict[str, list[Source]]
+) -> tuple[dict[str, Ref], list[str]]:
     """Bind every field of ``model`` that can be bound; return (arguments, unbound required fields)."""
     args: dict[str, Ref] = {}
     missing: list[str] = []
@@ -88,8 +94,14 @@ class SchemaPlanner:
         self.tools = tools
         self.max_steps = max_steps
 
-    def _relevant(self, input_facts: dict[str, list[Source]], output_model: type[BaseModel]) -> list[Tool]:
-        needed = {n for n, f in output_model.model_fields.items() if bind(n, f.annotation, input_facts) is None}
+    def _relevant(
+        self, input_facts: dict[str, list[Source]], output_model: type[BaseModel]
+    ) -> list[Tool]:
+        needed = {
+            n
+            for n, f in output_model.model_fields.items()
+            if bind(n, f.annotation, input_facts) is None
+        }
         relevant: list[Tool] = []
         changed = True
         while changed:
@@ -112,7 +124,9 @@ class SchemaPlanner:
         if not missing:
             return Workflow(steps=(), output=dict(output_args))
         relevant = self._relevant(input_facts, output_model)
-        frontier: list[tuple[tuple[Step, ...], dict[str, list[Source]], frozenset[str]]] = [((), input_facts, frozenset())]
+        frontier: list[tuple[tuple[Step, ...], dict[str, list[Source]], frozenset[str]]] = [
+            ((), input_facts, frozenset())
+        ]
         seen: set[frozenset[str]] = {frozenset()}
         for _ in range(min(self.max_steps, len(relevant))):
             next_frontier = []
@@ -139,7 +153,9 @@ class SchemaPlanner:
                 break
         raise self._failure(input_model, output_model, relevant)
 
-    def _failure(self, input_model: type[BaseModel], output_model: type[BaseModel], relevant: list[Tool]) -> LlmFunctionError:
+    def _failure(
+        self, input_model: type[BaseModel], output_model: type[BaseModel], relevant: list[Tool]
+    ) -> LlmFunctionError:
         """Explain, field by field, why no workflow was found."""
         facts = model_sources(INPUT_ROOT, input_model)
         applied: list[Tool] = []
@@ -163,27 +179,45 @@ class SchemaPlanner:
             typed_wrong = [s for s in facts.get(name, ())]
             if typed_wrong:
                 sources = ", ".join(f"{s.ref} is {type_name(s.annotation)}" for s in typed_wrong)
-                reasons.append(f"output field {name!r} ({wanted}): no source of a compatible type ({sources}).")
+                reasons.append(
+                    f"output field {name!r} ({wanted}): no source of a compatible type ({sources})."
+                )
             elif producers:
                 for tool in producers:
                     _, unbound = _bind_model(tool.input_model, facts)
                     produced = type_name(tool.output_model.model_fields[name].annotation)
                     if unbound:
                         blocked[tool.name] = unbound
-                        fields = ", ".join(f"{u!r} ({type_name(tool.input_model.model_fields[u].annotation)})" for u in unbound)
-                        reasons.append(f"output field {name!r} ({wanted}): tool {tool.name!r} produces it but its input {fields} cannot be bound from the input or other tools.")
+                        fields = ", ".join(
+                            f"{u!r} ({type_name(tool.input_model.model_fields[u].annotation)})"
+                            for u in unbound
+                        )
+                        reasons.append(
+                            f"output field {name!r} ({wanted}): tool {tool.name!r} produces it but its input {fields} cannot be bound from the input or other tools."
+                        )
                     else:
-                        reasons.append(f"output field {name!r} ({wanted}): tool {tool.name!r} produces it as {produced}, which is not compatible.")
+                        reasons.append(
+                            f"output field {name!r} ({wanted}): tool {tool.name!r} produces it as {produced}, which is not compatible."
+                        )
             else:
-                reasons.append(f"output field {name!r} ({wanted}): neither the input ({', '.join(input_model.model_fields) or 'no fields'}) nor any tool provides a field of that name.")
+                reasons.append(
+                    f"output field {name!r} ({wanted}): neither the input ({', '.join(input_model.model_fields) or 'no fields'}) nor any tool provides a field of that name."
+                )
         if not reasons:
             reasons.append(f"no chain of at most {self.max_steps} tools fills the output.")
-        message = "No workflow can be assembled by matching field names and types:\n  - " + "\n  - ".join(reasons)
+        message = (
+            "No workflow can be assembled by matching field names and types:\n  - "
+            + "\n  - ".join(reasons)
+        )
         return LlmFunctionError(
             message,
             kind="infeasible",
             stage="planning",
-            details={"unbound_outputs": unbound_outputs, "unbound_tool_inputs": blocked, "reasons": reasons},
+            details={
+                "unbound_outputs": unbound_outputs,
+                "unbound_tool_inputs": blocked,
+                "reasons": reasons,
+            },
         )
 
 
@@ -191,7 +225,9 @@ def _all_sources(model: type[BaseModel], root: str) -> list[Source]:
     return [source for sources in model_sources(root, model).values() for source in sources]
 
 
-def type_feasibility(input_model: type[BaseModel], output_model: type[BaseModel], tools: ToolRegistry) -> list[str]:
+def type_feasibility(
+    input_model: type[BaseModel], output_model: type[BaseModel], tools: ToolRegistry
+) -> list[str]:
     """Required output fields that no input field and no tool output could fill *by type*.
 
     Names are ignored (a model may bind ``temp_c`` to ``temperature``), so an empty list
@@ -205,7 +241,9 @@ def type_feasibility(input_model: type[BaseModel], output_model: type[BaseModel]
         if not field.is_required():
             continue
         if not any(compatible(s.annotation, field.annotation) for s in sources):
-            problems.append(f"output field {name!r} ({type_name(field.annotation)}): no input field or tool output has a compatible type.")
+            problems.append(
+                f"output field {name!r} ({type_name(field.annotation)}): no input field or tool output has a compatible type."
+            )
     return problems
 
 

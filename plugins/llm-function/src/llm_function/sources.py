@@ -27,8 +27,9 @@ import inspect
 import os
 import sys
 import types
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from llm_function.tools import TOOL_MARK, Tool, ToolRegistry
 
@@ -57,7 +58,9 @@ class _ImportTypeError(ImportError, TypeError):
 
 def _qualname(value: Any) -> str:
     target = inspect.unwrap(value.function if isinstance(value, Tool) else value)
-    return getattr(target, "__qualname__", None) or getattr(target, "__name__", None) or repr(target)
+    return (
+        getattr(target, "__qualname__", None) or getattr(target, "__name__", None) or repr(target)
+    )
 
 
 def _is_marked(value: Any) -> bool:
@@ -94,13 +97,17 @@ def _module_file(module: types.ModuleType) -> str | None:
     return getattr(module, "__file__", None)
 
 
-def _import_failure(what: str, exc: BaseException, name: str | None = None, path: str | None = None) -> ImportError:
+def _import_failure(
+    what: str, exc: BaseException, name: str | None = None, path: str | None = None
+) -> ImportError:
     message = f"Cannot import {what}: {type(exc).__name__}: {exc}"
     cls = _ImportTypeError if isinstance(exc, TypeError) else ImportError
     return cls(message, name=name, path=path)
 
 
-def _module_tools(module: types.ModuleType, include_unmarked: bool, origin_prefix: str) -> list[Tool]:
+def _module_tools(
+    module: types.ModuleType, include_unmarked: bool, origin_prefix: str
+) -> list[Tool]:
     """The tools a module defines (see the module docstring for the rule)."""
     module_name = module.__name__
     found: list[Tool] = []
@@ -114,7 +121,9 @@ def _module_tools(module: types.ModuleType, include_unmarked: bool, origin_prefi
             found.append(_with_origin(value, f"{origin_prefix}: {_qualname(value)}"))
             continue
         marked = _is_marked(value)
-        if not marked and not (include_unmarked and inspect.isfunction(value) and not attribute.startswith("_")):
+        if not marked and not (
+            include_unmarked and inspect.isfunction(value) and not attribute.startswith("_")
+        ):
             continue
         if getattr(value, "__module__", None) != module_name:
             continue  # imported from elsewhere: that module's tool, not this one's
@@ -126,7 +135,9 @@ def _module_tools(module: types.ModuleType, include_unmarked: bool, origin_prefi
             tool = Tool.from_function(value, origin=origin)
         except TypeError as exc:
             if marked:
-                raise TypeError(f"{origin_prefix}: the @llm_tool function {_qualname(value)} does not fit: {exc}") from exc
+                raise TypeError(
+                    f"{origin_prefix}: the @llm_tool function {_qualname(value)} does not fit: {exc}"
+                ) from exc
             continue
         seen.add(id(target))
         found.append(tool)
@@ -177,7 +188,9 @@ class PythonModuleToolSource(ToolSource):
 
     def __init__(self, module: str | types.ModuleType, include_unmarked: bool = False) -> None:
         if not isinstance(module, (str, types.ModuleType)):
-            raise TypeError(f"PythonModuleToolSource takes a module or a module name, got {module!r}.")
+            raise TypeError(
+                f"PythonModuleToolSource takes a module or a module name, got {module!r}."
+            )
         self.module = module
         self.include_unmarked = include_unmarked
 
@@ -196,7 +209,11 @@ class PythonModuleToolSource(ToolSource):
 
     def describe(self) -> str:
         """``module <name> (<file>)`` (the file once the module is imported)."""
-        module = self.module if isinstance(self.module, types.ModuleType) else sys.modules.get(self.module)
+        module = (
+            self.module
+            if isinstance(self.module, types.ModuleType)
+            else sys.modules.get(self.module)
+        )
         file = _module_file(module) if module is not None else None
         return f"module {self.module_name}" + (f" ({file})" if file else "")
 
@@ -263,7 +280,12 @@ class EntryPointToolSource(ToolSource):
     point and its distribution.
     """
 
-    def __init__(self, group: str = DEFAULT_ENTRY_POINT_GROUP, names: Iterable[str] | None = None, include_unmarked: bool = False) -> None:
+    def __init__(
+        self,
+        group: str = DEFAULT_ENTRY_POINT_GROUP,
+        names: Iterable[str] | None = None,
+        include_unmarked: bool = False,
+    ) -> None:
         self.group = group
         self.names = None if names is None else list(names)
         self.include_unmarked = include_unmarked
@@ -285,7 +307,9 @@ class EntryPointToolSource(ToolSource):
         missing = [name for name in self.names if name not in by_name]
         if missing:
             known = ", ".join(sorted(by_name)) or "none"
-            raise LookupError(f"No entry point named {', '.join(map(repr, missing))} in group {self.group!r}; found: {known}.")
+            raise LookupError(
+                f"No entry point named {', '.join(map(repr, missing))} in group {self.group!r}; found: {known}."
+            )
         return [ep for name in dict.fromkeys(self.names) for ep in by_name[name]]
 
     def tools(self) -> list[Tool]:
@@ -308,9 +332,16 @@ class EntryPointToolSource(ToolSource):
             return _module_tools(value, self.include_unmarked, f"{where}, module {value.__name__}")
         if isinstance(value, (list, tuple)):
             return [_as_tool(item, f"{where}: {_qualname(item)}") for item in value]
-        if isinstance(value, Tool) or inspect.isfunction(value) or inspect.ismethod(value) or _is_marked(value):
+        if (
+            isinstance(value, Tool)
+            or inspect.isfunction(value)
+            or inspect.ismethod(value)
+            or _is_marked(value)
+        ):
             return [_as_tool(value, f"{where}: {_qualname(value)}")]
-        raise TypeError(f"it loaded {value!r}, which is not a function, a Tool, a list of them or a module.")
+        raise TypeError(
+            f"it loaded {value!r}, which is not a function, a Tool, a list of them or a module."
+        )
 
 
 class RuntimeToolSource(ToolSource):
@@ -335,7 +366,9 @@ class RuntimeToolSource(ToolSource):
     def describe(self) -> str:
         """``lllm runtime <name>`` (and the package)."""
         runtime = self.runtime
-        label = "default" if runtime is None else (getattr(runtime, "name", None) or hex(id(runtime)))
+        label = (
+            "default" if runtime is None else (getattr(runtime, "name", None) or hex(id(runtime)))
+        )
         return f"lllm runtime {label}" + (f", package {self.package}" if self.package else "")
 
     def tools(self) -> list[Tool]:
@@ -344,7 +377,9 @@ class RuntimeToolSource(ToolSource):
         prefix = None if self.package is None else f"{self.package}."
         if self.package is not None and self.package not in runtime.packages:
             known = ", ".join(sorted(runtime.packages)) or "none"
-            raise LookupError(f"Package {self.package!r} is not loaded in {runtime!r}; loaded packages: {known}.")
+            raise LookupError(
+                f"Package {self.package!r} is not loaded in {runtime!r}; loaded packages: {known}."
+            )
         tools: list[Tool] = []
         for node in runtime.iter_nodes("tool"):
             if prefix is not None and not node.namespace.startswith(prefix):
@@ -361,7 +396,9 @@ class RuntimeToolSource(ToolSource):
 # ------------------------------------------------------------------------- resolving
 
 
-def resolve_tools(sources: Iterable[Any] | ToolSource | None, registry: ToolRegistry | None = None) -> ToolRegistry:
+def resolve_tools(
+    sources: Iterable[Any] | ToolSource | None, registry: ToolRegistry | None = None
+) -> ToolRegistry:
     """One ``ToolRegistry`` from ``registry``'s tools (if given) then each source in order.
 
     A source may also be given as a ``Tool`` or a function (taken as in-memory). Two
@@ -381,8 +418,9 @@ def resolve_tools(sources: Iterable[Any] | ToolSource | None, registry: ToolRegi
             if isinstance(source, Tool) or callable(source):
                 source = InMemoryToolSource([source])
             else:
-                raise TypeError(f"Not a tool source: {source!r} (expected a ToolSource, a Tool or a function).")
+                raise TypeError(
+                    f"Not a tool source: {source!r} (expected a ToolSource, a Tool or a function)."
+                )
         for tool in source.tools():
             resolved.add(tool)
     return resolved
-

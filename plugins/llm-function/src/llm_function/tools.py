@@ -11,7 +11,8 @@ import hashlib
 import inspect
 import json
 import typing
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -27,7 +28,17 @@ class Tool:
     the tool's code, description or schemas change, which invalidates cached workflows.
     """
 
-    __slots__ = ("name", "description", "input_model", "output_model", "function", "is_async", "origin", "fingerprint", "parameter")
+    __slots__ = (
+        "name",
+        "description",
+        "input_model",
+        "output_model",
+        "function",
+        "is_async",
+        "origin",
+        "fingerprint",
+        "parameter",
+    )
 
     def __init__(
         self,
@@ -53,7 +64,14 @@ class Tool:
         return f"<Tool {self.name} ({self.input_model.__name__} -> {self.output_model.__name__}) from {self.origin}>"
 
     @classmethod
-    def from_function(cls, function: Callable[..., Any], *, name: str | None = None, description: str | None = None, origin: str = "") -> Tool:
+    def from_function(
+        cls,
+        function: Callable[..., Any],
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        origin: str = "",
+    ) -> Tool:
         """Inspect ``function`` (one model parameter of any name, a model return) into a ``Tool``.
 
         Raises ``TypeError`` naming the function when its signature does not fit.
@@ -68,18 +86,25 @@ class Tool:
         except Exception as exc:
             raise TypeError(f"Tool {label}: cannot read its type hints ({exc}).") from exc
         parameters = [
-            p for p in inspect.signature(target).parameters.values()
+            p
+            for p in inspect.signature(target).parameters.values()
             if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
         ]
         if len(parameters) != 1:
-            raise TypeError(f"Tool {label} must take exactly one parameter, annotated with a pydantic model; it takes {len(parameters)}.")
+            raise TypeError(
+                f"Tool {label} must take exactly one parameter, annotated with a pydantic model; it takes {len(parameters)}."
+            )
         parameter = parameters[0]
         input_model = hints.get(parameter.name)
         output_model = hints.get("return")
         if not (isinstance(input_model, type) and issubclass(input_model, BaseModel)):
-            raise TypeError(f"Tool {label}: parameter {parameter.name!r} must be annotated with a pydantic model, got {input_model!r}.")
+            raise TypeError(
+                f"Tool {label}: parameter {parameter.name!r} must be annotated with a pydantic model, got {input_model!r}."
+            )
         if not (isinstance(output_model, type) and issubclass(output_model, BaseModel)):
-            raise TypeError(f"Tool {label}: the return annotation must be a pydantic model, got {output_model!r}.")
+            raise TypeError(
+                f"Tool {label}: the return annotation must be a pydantic model, got {output_model!r}."
+            )
         doc = inspect.getdoc(target) or ""
         return cls(
             name or mark.get("name") or target.__name__,
@@ -156,7 +181,12 @@ def _fingerprint(tool: Tool) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()[:32]
 
 
-def llm_tool(function: Callable[..., Any] | None = None, *, name: str | None = None, description: str | None = None) -> Any:
+def llm_tool(
+    function: Callable[..., Any] | None = None,
+    *,
+    name: str | None = None,
+    description: str | None = None,
+) -> Any:
     """Mark a function as a tool (``@llm_tool`` or ``@llm_tool(name=..., description=...)``).
 
     The function is returned unchanged apart from the mark, and still callable directly.
@@ -173,7 +203,9 @@ def llm_tool(function: Callable[..., Any] | None = None, *, name: str | None = N
 
 def is_tool(value: Any) -> bool:
     """Whether ``value`` is a ``Tool`` or a function marked with ``llm_tool``."""
-    return isinstance(value, Tool) or (callable(value) and getattr(value, TOOL_MARK, None) is not None)
+    return isinstance(value, Tool) or (
+        callable(value) and getattr(value, TOOL_MARK, None) is not None
+    )
 
 
 class ToolRegistry:
@@ -192,7 +224,9 @@ class ToolRegistry:
         if existing is not None:
             if inspect.unwrap(existing.function) is inspect.unwrap(tool.function):
                 return existing
-            raise ToolConflictError(f"Two tools are named {tool.name!r}: {existing.origin} and {tool.origin}.")
+            raise ToolConflictError(
+                f"Two tools are named {tool.name!r}: {existing.origin} and {tool.origin}."
+            )
         self._tools[tool.name] = tool
         return tool
 
@@ -206,7 +240,9 @@ class ToolRegistry:
         try:
             return self._tools[name]
         except KeyError:
-            raise KeyError(f"No tool named {name!r}; known tools: {', '.join(sorted(self._tools)) or 'none'}.") from None
+            raise KeyError(
+                f"No tool named {name!r}; known tools: {', '.join(sorted(self._tools)) or 'none'}."
+            ) from None
 
     def __contains__(self, name: object) -> bool:
         return name in self._tools

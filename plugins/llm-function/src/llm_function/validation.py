@@ -53,7 +53,7 @@ def _optional_parts(annotation: Any) -> tuple[bool, Any]:
         return False, annotation
     if len(rest) == 1:
         return True, rest[0]
-    return True, typing.Union[rest]  # type: ignore[return-value]
+    return True, typing.Union[rest]  # type: ignore[return-value]  # noqa: UP007
 
 
 def type_name(annotation: Any) -> str:
@@ -89,7 +89,12 @@ def compatible(source: Any, target: Any) -> bool:
         return source_core is target_core
     source_origin, target_origin = typing.get_origin(source_core), typing.get_origin(target_core)
     if source_origin is not None or target_origin is not None:
-        if source_origin in (list, tuple, set, frozenset) and target_origin in (list, tuple, set, frozenset):
+        if source_origin in (list, tuple, set, frozenset) and target_origin in (
+            list,
+            tuple,
+            set,
+            frozenset,
+        ):
             source_args, target_args = typing.get_args(source_core), typing.get_args(target_core)
             if not target_args:
                 return True
@@ -98,7 +103,11 @@ def compatible(source: Any, target: Any) -> bool:
             source_args, target_args = typing.get_args(source_core), typing.get_args(target_core)
             if not target_args:
                 return True
-            return bool(source_args) and compatible(source_args[0], target_args[0]) and compatible(source_args[1], target_args[1])
+            return (
+                bool(source_args)
+                and compatible(source_args[0], target_args[0])
+                and compatible(source_args[1], target_args[1])
+            )
         if typing.get_origin(target_core) is typing.Literal:
             return False
         return False
@@ -138,7 +147,7 @@ def field_type(model: type[BaseModel], path: tuple[str, ...], where: str) -> Any
             raise WorkflowInvalid(f"{walked} is a {type_name(core)}; it has no field {part!r}.")
         walked = f"{walked}.{part}"
     if crossed_optional and not _optional_parts(annotation)[0]:
-        return typing.Optional[annotation]
+        return typing.Optional[annotation]  # noqa: UP045 (annotation may be a string)
     return annotation
 
 
@@ -151,12 +160,16 @@ def _check_arguments(
     fields = model.model_fields
     for name, argument in args.items():
         if name not in fields:
-            raise WorkflowInvalid(f"{where}: {model.__name__} has no field {name!r} (fields: {', '.join(fields) or 'none'}).")
+            raise WorkflowInvalid(
+                f"{where}: {model.__name__} has no field {name!r} (fields: {', '.join(fields) or 'none'})."
+            )
         target = fields[name].annotation
         if isinstance(argument, Ref):
             if argument.root not in sources:
                 known = ", ".join(sources)
-                raise WorkflowInvalid(f"{where}: argument {name!r} refers to {argument.ref!r}, but {argument.root!r} is not the input or an earlier step (available: {known}).")
+                raise WorkflowInvalid(
+                    f"{where}: argument {name!r} refers to {argument.ref!r}, but {argument.root!r} is not the input or an earlier step (available: {known})."
+                )
             source = field_type(sources[argument.root], argument.path, argument.root)
             if not compatible(source, target):
                 raise WorkflowInvalid(
@@ -173,7 +186,9 @@ def _check_arguments(
                 ) from None
     missing = [n for n, f in fields.items() if f.is_required() and n not in args]
     if missing:
-        raise WorkflowInvalid(f"{where}: required field(s) {', '.join(missing)} of {model.__name__} not provided.")
+        raise WorkflowInvalid(
+            f"{where}: required field(s) {', '.join(missing)} of {model.__name__} not provided."
+        )
 
 
 def validate_workflow(
@@ -191,7 +206,9 @@ def validate_workflow(
         if step.id in sources:
             raise WorkflowInvalid(f"{where}: the id {step.id!r} is used twice.")
         if step.tool not in tools:
-            raise WorkflowInvalid(f"{where}: unknown tool {step.tool!r} (tools: {', '.join(tools.names()) or 'none'}).")
+            raise WorkflowInvalid(
+                f"{where}: unknown tool {step.tool!r} (tools: {', '.join(tools.names()) or 'none'})."
+            )
         tool = tools.get(step.tool)
         _check_arguments(f"{where} calling {tool.name}", tool.input_model, dict(step.args), sources)
         sources[step.id] = tool.output_model

@@ -14,7 +14,7 @@ boolean, null, list or object). ``output`` builds the function's output model.
 
 from __future__ import annotations
 
-from typing import Any, Union
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -54,7 +54,7 @@ class Literal(BaseModel):
         return json.dumps(self.value)
 
 
-Argument = Union[Ref, Literal]
+Argument = Ref | Literal
 
 
 class Step(BaseModel):
