@@ -29,17 +29,16 @@ ENTRY_POINT_GROUP = "lllm.plugins"
 EDITABLE_PLUGIN: dict[str, str] = {
     "mini/__init__.py": "",
     "mini/spec.py": (
-        "from lllm.plugin import SectionSpec\n"
+        "from lllm.plugin import SectionSpec\nSUFFIX = '.txt'\n"
+        "def discover(folder):\n"
+        "    return [folder.lazy(folder.file_key(f), 'read', f) for f in folder.files(suffixes=(SUFFIX,))]\n"
         "SPEC = SectionSpec(name='notes', resource_type='note', default_folder='notes', cacheable=True,\n"
-        "                   loaders={'read': 'mini.read:read'})\nSUFFIX = '.txt'\n"
+        "                   loaders={'read': 'mini.read:read'}, discover=discover)\n"
     ),
     "mini/read.py": "def read(node):\n    with open(node.metadata['file_path']) as f:\n        return f.read().upper()\n",
     "mini/plugin.py": (
         "from lllm.plugin import hookimpl\nfrom mini.spec import SPEC\n"
         "@hookimpl\ndef lllm_sections():\n    return [SPEC]\n"
-        "@hookimpl\ndef lllm_discover(folder):\n"
-        "    from mini.spec import SUFFIX\n"
-        "    return [folder.lazy(folder.file_key(f), 'read', f) for f in folder.files(suffixes=(SUFFIX,))]\n"
     ),
     "mini-1.0.dist-info/METADATA": "Metadata-Version: 2.1\nName: mini\nVersion: 1.0\n",
     "mini-1.0.dist-info/entry_points.txt": "[lllm.plugins]\nmini = mini.plugin\n",
@@ -120,11 +119,8 @@ DATASETS_PLUGIN = """
 
     @hookimpl
     def lllm_sections():
-        return [SectionSpec(name="datasets", resource_type="dataset", description="CSV tables")]
-
-
-    @hookimpl
-    def lllm_discover(folder):
+        return [SectionSpec(name="datasets", resource_type="dataset", description="CSV tables", discover=discover)]
+    def discover(folder):
         return [
             folder.lazy(folder.file_key(file), functools.partial(read_rows, file), file)
             for file in folder.files(suffixes=(".csv",))
@@ -141,11 +137,8 @@ def section_plugin(section: str, resource_type: str, suffix: str = ".txt") -> st
 
     @hookimpl
     def lllm_sections():
-        return [SectionSpec(name={section!r}, resource_type={resource_type!r})]
-
-
-    @hookimpl
-    def lllm_discover(folder):
+        return [SectionSpec(name={section!r}, resource_type={resource_type!r}, discover=discover)]
+    def discover(folder):
         return [
             folder.lazy(folder.file_key(f), lambda f=f: f.read_text().strip(), f)
             for f in folder.files(suffixes=({suffix!r},))

@@ -415,8 +415,8 @@ def test_a_plugin_module_imported_only_later_is_watched(tmp_path: Path) -> None:
             "lazyp/plugin.py": (
                 "from lllm.plugin import SectionSpec, hookimpl\n"
                 "@hookimpl\ndef lllm_sections():\n"
-                "    return [SectionSpec(name='notes', resource_type='note', cacheable=True, loaders={'file': 'lllm.sections.loaders:file_value'})]\n"
-                "@hookimpl\ndef lllm_discover(folder):\n    nodes = []\n    for f in folder.files():\n"
+                "    return [SectionSpec(name='notes', resource_type='note', cacheable=True, loaders={'file': 'lllm.sections.loaders:file_value'}, discover=discover)]\n"
+                "def discover(folder):\n    nodes = []\n    for f in folder.files():\n"
                 "        if f.suffix == '.csv':\n            from lazyp.csvkeys import key\n"
                 "            nodes.append(folder.lazy(key(f.stem), 'file', f))\n"
                 "        else:\n            nodes.append(folder.lazy(folder.file_key(f), 'file', f))\n    return nodes\n"
@@ -451,8 +451,8 @@ def test_entry_points_edited_in_place_are_seen(tmp_path: Path) -> None:
             "foo/__init__.py": "",
             "foo/plugin.py": (
                 "from lllm.plugin import SectionSpec, hookimpl\n@hookimpl\ndef lllm_sections():\n"
-                "    return [SectionSpec(name='notes', resource_type='note')]\n"
-                "@hookimpl\ndef lllm_discover(folder):\n    return [folder.eager(folder.file_key(f), 'plugin', f) for f in folder.files()]\n"
+                "    return [SectionSpec(name='notes', resource_type='note', discover=discover)]\n"
+                "def discover(folder):\n    return [folder.eager(folder.file_key(f), 'plugin', f) for f in folder.files()]\n"
             ),
             "foo.egg-info/PKG-INFO": "Metadata-Version: 2.1\nName: foo\nVersion: 1.0\n",
             "foo.egg-info/entry_points.txt": "",
@@ -475,14 +475,16 @@ def test_entry_points_edited_in_place_are_seen(tmp_path: Path) -> None:
     assert run(project, cache, code=probe, PYTHONPATH=python_path(site)) == {"proj.notes:a": "note"}
 
 
-def test_a_plugin_that_raises_on_one_file_gives_nothing_warm_or_cold(tmp_path: Path) -> None:
+def test_a_discover_that_raises_on_one_file_empties_that_folder_warm_or_cold(
+    tmp_path: Path,
+) -> None:
     site = write_tree(
         tmp_path / "site",
         {
             "raising.py": (
                 "from lllm.plugin import SectionSpec, hookimpl\n@hookimpl\ndef lllm_sections():\n"
-                "    return [SectionSpec(name='notes', resource_type='note', cacheable=True, loaders={'file': 'lllm.sections.loaders:file_value'})]\n"
-                "@hookimpl\ndef lllm_discover(folder):\n    nodes = []\n    for f in folder.files():\n"
+                "    return [SectionSpec(name='notes', resource_type='note', cacheable=True, loaders={'file': 'lllm.sections.loaders:file_value'}, discover=discover)]\n"
+                "def discover(folder):\n    nodes = []\n    for f in folder.files():\n"
                 "        if f.name == 'bad.txt':\n            raise RuntimeError('bad file')\n"
                 "        nodes.append(folder.lazy(folder.file_key(f), 'file', f))\n    return nodes\n"
             ),
@@ -512,7 +514,7 @@ def test_a_plugin_that_raises_on_one_file_gives_nothing_warm_or_cold(tmp_path: P
         assert (
             warm
             == run(project, cache, code=probe, PYTHONPATH=python_path(site), LLLM_NO_CACHE="1")
-            == []
+            == ["proj.notes:two/b"]  # the other folder of the section still loads
         )
 
 

@@ -875,7 +875,7 @@ def test_check_ignores_unrelated_warnings_and_warnings_have_one_prefix(
 def test_check_calls_a_section_conflict_a_plugin_problem(tmp_path: Path, home: Path) -> None:
     plugin = (
         "from lllm.plugin import SectionSpec, hookimpl\n@hookimpl\ndef lllm_sections():\n"
-        "    return [SectionSpec(name='notes', resource_type='note')]\n@hookimpl\ndef lllm_discover(folder):\n    return []\n"
+        "    return [SectionSpec(name='notes', resource_type='note', discover=discover)]\ndef discover(folder):\n    return []\n"
     )
     site = write_tree(
         tmp_path / "site",

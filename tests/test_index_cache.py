@@ -309,8 +309,8 @@ def test_a_new_distribution_on_the_path_invalidates_the_cache(
         {
             "extra_plugin.py": (
                 "from lllm.plugin import SectionSpec, hookimpl, file_nodes\n"
-                "@hookimpl\ndef lllm_sections():\n    return [SectionSpec(name='notes', resource_type='note')]\n"
-                "@hookimpl\ndef lllm_discover(folder):\n    return file_nodes(folder)\n"
+                "@hookimpl\ndef lllm_sections():\n    return [SectionSpec(name='notes', resource_type='note', discover=file_nodes)]\n"
+                "def discover(folder):\n    return file_nodes(folder)\n"
             ),
             "extra_plugin-1.0.dist-info/METADATA": "Metadata-Version: 2.1\nName: extra-plugin\nVersion: 1.0\n",
             "extra_plugin-1.0.dist-info/entry_points.txt": "[lllm.plugins]\nnotes = extra_plugin\n",
@@ -354,9 +354,8 @@ def test_editing_a_plugins_code_is_seen_despite_the_cache(project: Path, tmp_pat
 from lllm.plugin import SectionSpec, hookimpl, file_nodes
 @hookimpl
 def lllm_sections():
-    return [SectionSpec(name="notes", resource_type="{kind}")]
-@hookimpl
-def lllm_discover(folder):
+    return [SectionSpec(name="notes", resource_type="{kind}", discover=discover)]
+def discover(folder):
     return file_nodes(folder)
 """
     write_tree(
@@ -695,10 +694,8 @@ def test_a_cached_section_keeps_its_default_folder(tmp_path: Path, monkeypatch) 
 
         @hookimpl
         def lllm_sections():
-            return [SectionSpec(name="tables", resource_type="table", default_folder="data/tables", cacheable=True)]
-
-        @hookimpl
-        def lllm_discover(folder):
+            return [SectionSpec(name="tables", resource_type="table", default_folder="data/tables", cacheable=True, discover=discover)]
+        def discover(folder):
             return file_nodes(folder)
     """
     with installed_distribution(

@@ -590,10 +590,9 @@ def test_plugins_see_their_section_options(tmp_path: Path) -> None:
     class Options:
         @hookimpl
         def lllm_sections(self):
-            return [SectionSpec(name="notes", resource_type="note")]
+            return [SectionSpec(name="notes", resource_type="note", discover=self.discover)]
 
-        @hookimpl
-        def lllm_discover(self, folder):
+        def discover(self, folder):
             seen.append(dict(folder.options))
             return file_nodes(folder)
 

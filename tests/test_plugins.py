@@ -388,10 +388,9 @@ def test_entry_point_can_name_an_object_with_a_default_folder(plugins: PluginSan
         class Corpora:
             @hookimpl
             def lllm_sections(self):
-                return [SectionSpec(name="corpora", resource_type="corpus", default_folder="texts")]
+                return [SectionSpec(name="corpora", resource_type="corpus", default_folder="texts", discover=self.discover)]
 
-            @hookimpl
-            def lllm_discover(self, folder):
+            def discover(self, folder):
                 return [folder.eager(folder.file_key(f), f.read_text().strip(), f) for f in folder.files()]
 
 
@@ -421,7 +420,7 @@ def test_hookspecs_docstring_example_works_as_written(plugins: PluginSandbox) ->
     import lllm.hookspecs
 
     doc = lllm.hookspecs.__doc__
-    example = doc.split("A minimal plugin::", 1)[1]
+    example = doc.split("is a minimal plugin::", 1)[1]
     lines = example.splitlines()[1:]
     code = "\n".join(
         line.removeprefix("    ") for line in lines if line.startswith("    ") or not line.strip()
@@ -455,9 +454,7 @@ BROKEN_PLUGINS = {
         @hookimpl
         def lllm_sections():
             raise ValueError("sections exploded")
-
-        @hookimpl
-        def lllm_discover(folder):
+        def discover(folder):
             return []
         """,
         ["ValueError", "sections exploded"],
@@ -469,9 +466,7 @@ BROKEN_PLUGINS = {
         @hookimpl
         def lllm_sections():
             return [{"name": "datasets", "resource_type": "dataset"}]
-
-        @hookimpl
-        def lllm_discover(folder):
+        def discover(folder):
             return []
         """,
         ["TypeError", "SectionSpec"],
@@ -483,7 +478,7 @@ BROKEN_PLUGINS = {
 
         @hookimpl
         def lllm_sections():
-            return [SectionSpec(name="datasets", resource_type="dataset")]
+            return [SectionSpec(name="datasets", resource_type="dataset", discover=list)]
 
         @hookimpl
         def lllm_discover(directory):
@@ -531,30 +526,29 @@ def test_broken_plugin_is_reported_once_and_skipped(plugins: PluginSandbox, case
 
 
 RAISING_DISCOVER = """
-    from lllm.discovery import SectionSpec
-    from lllm.hookspecs import hookimpl
+    from lllm.plugin import SectionSpec, hookimpl
 
     CALLS = []
 
     @hookimpl
     def lllm_sections():
-        return [SectionSpec(name="datasets", resource_type="dataset")]
+        return [SectionSpec(name="datasets", resource_type="dataset", discover=discover)]
 
-    @hookimpl
-    def lllm_discover(folder):
+    def discover(folder):
         CALLS.append(folder.path.name)
-        raise OSError("disk on fire")
+        if folder.path.name == "datasets":
+            raise OSError("disk on fire")
+        return [folder.eager(folder.file_key(f), f.read_text(), f) for f in folder.files()]
 """
 
 
-def test_plugin_whose_discover_raises_is_reported_once_then_broken(plugins: PluginSandbox) -> None:
+def test_a_discover_that_raises_is_a_problem_of_that_folder_only(plugins: PluginSandbox) -> None:
     plugins.install(
         "lllm-fiery",
         "2.0",
         {"fiery": "lllm_fiery_plugin"},
         {"lllm_fiery_plugin.py": RAISING_DISCOVER},
     )
-    assert record_named("fiery").status == "loaded"
     pkg = plugins.package(
         "alpha",
         {**ALPHA_FILES, "d2/w.csv": "1\n"},
@@ -563,38 +557,38 @@ def test_plugin_whose_discover_raises_is_reported_once_then_broken(plugins: Plug
     rt = Runtime()
     warned = load_recording(pkg, rt)
     assert len(warned) == 1, warned
-    for part in ["'fiery'", "lllm-fiery", "2.0", "OSError", "disk on fire"]:
+    for part in ["'fiery'", "lllm-fiery", "2.0", "OSError", "disk on fire", "[datasets]"]:
         assert part in warned[0], (part, warned[0])
+    assert str(pkg / "datasets") in warned[0]
     assert section_keys(rt, *BUILTIN_TYPES) == ALPHA_BUILTIN_KEYS
-    assert rt.keys("dataset") == []
+    assert rt.keys("dataset") == ["alpha.datasets:w"]  # the other folder still loads
 
     record = record_named("fiery")
-    assert record.status == "broken"
-    assert "disk on fire" in record.error
+    assert record.status == "loaded" and record.error is None
     calls = sys.modules["lllm_fiery_plugin"].CALLS
-    assert calls == ["datasets"]  # not called again for the second folder
+    assert calls == ["datasets", "d2"]
 
     rt2 = Runtime()
-    assert (
-        load_recording(plugins.package("beta", {"datasets/d.csv": "1", "prompts/p.md": "P"}), rt2)
-        == []
+    beta = plugins.package("beta", {"datasets/d.csv": "1", "d3/e.csv": "2", "prompts/p.md": "P"})
+    (beta / "lllm.toml").write_text(
+        '[package]\nname = "beta"\n[datasets]\npaths = ["d3"]\n[prompts]\npaths = ["prompts"]\n'
     )
-    assert calls == ["datasets"]
+    assert load_recording(beta, rt2) == []
+    assert rt2.keys("dataset") == ["beta.datasets:e"]
     assert rt2.keys("prompt") == ["beta.prompts:p"]
-    assert rt2.keys("dataset") == []
 
 
-def test_plugin_whose_discover_returns_something_else_is_reported(plugins: PluginSandbox) -> None:
+def test_a_discover_that_returns_something_else_is_a_folder_problem(
+    plugins: PluginSandbox,
+) -> None:
     source = """
-        from lllm.discovery import SectionSpec
-        from lllm.hookspecs import hookimpl
+        from lllm.plugin import SectionSpec, hookimpl
 
         @hookimpl
         def lllm_sections():
-            return [SectionSpec(name="datasets", resource_type="dataset")]
+            return [SectionSpec(name="datasets", resource_type="dataset", discover=discover)]
 
-        @hookimpl
-        def lllm_discover(folder):
+        def discover(folder):
             return [str(f) for f in folder.files()]
     """
     plugins.install(
@@ -607,7 +601,7 @@ def test_plugin_whose_discover_returns_something_else_is_reported(plugins: Plugi
         assert part in warned[0], (part, warned[0])
     assert rt.keys("dataset") == []
     assert section_keys(rt, *BUILTIN_TYPES) == ALPHA_BUILTIN_KEYS
-    assert record_named("sloppy").status == "broken"
+    assert record_named("sloppy").status == "loaded"
 
 
 def test_hookimpl_for_an_unknown_hook_is_reported(plugins: PluginSandbox) -> None:
@@ -619,7 +613,7 @@ def test_hookimpl_for_an_unknown_hook_is_reported(plugins: PluginSandbox) -> Non
 
         @hookimpl
         def lllm_sections():
-            return [SectionSpec(name="datasets", resource_type="dataset")]
+            return [SectionSpec(name="datasets", resource_type="dataset", discover=list)]
 
         @hookimpl
         def lllm_discovr(folder):
@@ -805,8 +799,11 @@ def test_two_third_party_plugins_claiming_one_section(plugins: PluginSandbox) ->
 def test_in_code_plugin_claiming_a_builtin_section_is_an_error(plugins: PluginSandbox) -> None:
     rt = Runtime()
     impostor = types.SimpleNamespace(
-        lllm_sections=hookimpl(lambda: [SectionSpec(name="configs", resource_type="config")]),
-        lllm_discover=hookimpl(lambda folder: []),
+        lllm_sections=hookimpl(
+            lambda: [
+                SectionSpec(name="configs", resource_type="config", discover=lambda folder: [])
+            ]
+        ),
     )
     register_plugin(impostor, name="impostor", runtime=rt)
     with pytest.raises(PluginConflictError) as info:
@@ -831,10 +828,16 @@ class CorporaPlugin:
 
     @hookimpl
     def lllm_sections(self) -> list[SectionSpec]:
-        return [SectionSpec(name="corpora", resource_type="corpus", default_folder="texts")]
+        return [
+            SectionSpec(
+                name="corpora",
+                resource_type="corpus",
+                default_folder="texts",
+                discover=self.discover,
+            )
+        ]
 
-    @hookimpl
-    def lllm_discover(self, folder: SectionFolder) -> list:
+    def discover(self, folder: SectionFolder) -> list:
         self.folders.append(folder)
         return [
             folder.eager(folder.file_key(f), f.read_text().strip(), f)
@@ -882,9 +885,16 @@ def test_register_plugin_for_one_runtime(plugins: PluginSandbox) -> None:
 def test_register_plugin_namespace_object_and_unregister(plugins: PluginSandbox) -> None:
     rt = Runtime()
     plugin = types.SimpleNamespace(
-        lllm_sections=hookimpl(lambda: [SectionSpec(name="notes", resource_type="note")]),
-        lllm_discover=hookimpl(
-            lambda folder: [folder.lazy(folder.file_key(f), f.read_text, f) for f in folder.files()]
+        lllm_sections=hookimpl(
+            lambda: [
+                SectionSpec(
+                    name="notes",
+                    resource_type="note",
+                    discover=lambda folder: [
+                        folder.lazy(folder.file_key(f), f.read_text, f) for f in folder.files()
+                    ],
+                )
+            ]
         ),
     )
     register_plugin(plugin, name="notes", runtime=rt)

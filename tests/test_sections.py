@@ -18,6 +18,7 @@ from lllm.core.tactic import Tactic
 from lllm.discovery import SectionFolder, SectionSpec
 from lllm.proxies.base import BaseProxy
 from lllm.sections import assets, configs, files, prompts, proxies, tactics
+from lllm.sections.files import file_nodes
 
 # What each built-in plugin declares (its loaders included).
 SPECS = {
@@ -124,7 +125,7 @@ def test_python_prompt_keys_and_metadata(tmp_path: Path, prefix: str, expected_p
         {"chat.py": PY_PROMPTS, "sub/dir/more.py": PY_PROMPTS},
         prefix=prefix,
     )
-    nodes = prompts.lllm_discover(folder)
+    nodes = prompts.discover_prompts(folder)
     assert keys(nodes) == [
         f"{expected_prefix}chat/greeting",
         f"{expected_prefix}chat/deep/inner",
@@ -170,7 +171,7 @@ def test_text_prompt_keys_lazy_loading_and_front_matter(
         },
         prefix=prefix,
     )
-    nodes = prompts.lllm_discover(folder)
+    nodes = prompts.discover_prompts(folder)
     assert keys(nodes) == [
         f"{expected_prefix}notes",
         f"{expected_prefix}plain",
@@ -208,7 +209,7 @@ def test_front_matter_only_on_the_first_line(tmp_path: Path) -> None:
         "prompts",
         {"a.md": "Intro\n---\nx: 1\n---\nrest", "b.md": "--- \nnot: fence\n---\n"},
     )
-    found = by_key(prompts.lllm_discover(folder))
+    found = by_key(prompts.discover_prompts(folder))
     assert found["a"].value.metadata == {}
     assert found["a"].value.prompt == "Intro\n---\nx: 1\n---\nrest"
     assert found["b"].value.metadata == {}
@@ -227,7 +228,7 @@ def test_bad_front_matter_fails_on_value_naming_the_file(
     tmp_path: Path, content: str, message: str
 ) -> None:
     folder = make_folder(tmp_path, "prompts", {"bad.md": content, "good.md": "fine"})
-    found = by_key(prompts.lllm_discover(folder))  # discovery reads no file
+    found = by_key(prompts.discover_prompts(folder))  # discovery reads no file
     assert found["good"].value.prompt == "fine"
     with pytest.raises(ResourceLoadError) as info:
         _ = found["bad"].value
@@ -255,7 +256,7 @@ def test_python_and_text_prompts_come_out_in_walk_order(tmp_path: Path) -> None:
             "z.py": one,
         },
     )
-    assert keys(prompts.lllm_discover(folder)) == [
+    assert keys(prompts.discover_prompts(folder)) == [
         "a/inner",  # folder "a" sorts before "a.md" and "a.py"
         "a",
         "a/p",
@@ -291,7 +292,12 @@ def test_prompts_skip_hidden_and_private_names_at_any_depth(tmp_path: Path) -> N
             "sub/deeper/notes.rst": "not a prompt file",
         },
     )
-    assert keys(prompts.lllm_discover(folder)) == ["kept", "kept/p", "sub/deeper/kept", "sub/kept"]
+    assert keys(prompts.discover_prompts(folder)) == [
+        "kept",
+        "kept/p",
+        "sub/deeper/kept",
+        "sub/kept",
+    ]
 
 
 def test_one_prompt_bound_to_two_names_gives_one_node(tmp_path: Path) -> None:
@@ -309,7 +315,7 @@ def test_one_prompt_bound_to_two_names_gives_one_node(tmp_path: Path) -> None:
                 """
         },
     )
-    nodes = prompts.lllm_discover(folder)
+    nodes = prompts.discover_prompts(folder)
     assert keys(nodes) == ["twice/second", "twice/first"]  # module __dict__ order
 
 
@@ -347,7 +353,7 @@ def test_relative_imports_and_imported_prompts(tmp_path: Path) -> None:
                 """,
         },
     )
-    nodes = prompts.lllm_discover(folder)
+    nodes = prompts.discover_prompts(folder)
     assert keys(nodes) == ["common/greeting", "user/own"]
     found = by_key(nodes)
     assert found["user/own"].value.prompt == "OWN!"
@@ -390,7 +396,7 @@ def test_factory_built_and_extended_prompts_belong_to_the_calling_module(tmp_pat
                 """,
         },
     )
-    nodes = prompts.lllm_discover(folder)
+    nodes = prompts.discover_prompts(folder)
     assert keys(nodes) == [
         "base/base",
         "users/made",
@@ -422,7 +428,7 @@ def test_lllm_style_prompt_file(tmp_path: Path) -> None:
                 """
         },
     )
-    (node,) = prompts.lllm_discover(folder)
+    (node,) = prompts.discover_prompts(folder)
     assert node.key == "agent/analyzer"
     prompt = node.value
     assert isinstance(prompt.parser, DefaultTagParser)
@@ -442,7 +448,7 @@ def test_failing_python_file_warns_and_others_are_found(tmp_path: Path) -> None:
         },
     )
     with pytest.warns(RuntimeWarning, match="broken.py") as record:
-        nodes = prompts.lllm_discover(folder)
+        nodes = prompts.discover_prompts(folder)
     assert "boom at import" in str(record[0].message)
     assert keys(nodes) == ["a/p", "c", "d/p"]
 
@@ -463,20 +469,20 @@ def test_same_file_is_imported_once(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     }
     first = make_folder(tmp_path, "prompts", tree)
     second = make_folder(tmp_path, "prompts", prefix="again")
-    (one,) = prompts.lllm_discover(first)
-    (two,) = prompts.lllm_discover(second)
-    (three,) = prompts.lllm_discover(first)
+    (one,) = prompts.discover_prompts(first)
+    (two,) = prompts.discover_prompts(second)
+    (three,) = prompts.discover_prompts(first)
     assert counter.count == 1  # type: ignore[attr-defined]
     assert one.value is two.value is three.value
     assert (one.key, two.key) == ("once/p", "again/once/p")
 
 
 def test_empty_or_missing_prompts_folder(tmp_path: Path) -> None:
-    assert prompts.lllm_discover(make_folder(tmp_path, "prompts")) == []
+    assert prompts.discover_prompts(make_folder(tmp_path, "prompts")) == []
     missing = SectionFolder(
         SPECS["prompts"], tmp_path / "nope", PackageInfo("pkg"), package_root=tmp_path
     )
-    assert prompts.lllm_discover(missing) == []
+    assert prompts.discover_prompts(missing) == []
 
 
 # --------------------------------------------------------------------------------- configs
@@ -502,7 +508,7 @@ def test_config_formats_keys_and_laziness(
         },
         prefix=prefix,
     )
-    nodes = configs.lllm_discover(folder)
+    nodes = configs.discover_configs(folder)
     p = expected_prefix
     assert keys(nodes) == [f"{p}a", f"{p}b", f"{p}c", f"{p}d", f"{p}empty", f"{p}sub/deep/e"]
     assert not any(node.is_loaded for node in nodes)
@@ -527,7 +533,7 @@ def test_config_formats_keys_and_laziness(
 
 def test_duplicate_config_keys_are_all_returned_in_walk_order(tmp_path: Path) -> None:
     folder = make_folder(tmp_path, "configs", {"a.yaml": "x: 1\n", "a.yml": "x: 2\n"})
-    nodes = configs.lllm_discover(folder)
+    nodes = configs.discover_configs(folder)
     assert keys(nodes) == ["a", "a"]  # the loader warns and keeps the first
     assert [node.value["x"] for node in nodes] == [1, 2]
 
@@ -543,7 +549,7 @@ def test_duplicate_config_keys_are_all_returned_in_walk_order(tmp_path: Path) ->
 )
 def test_non_mapping_config_fails_naming_the_file(tmp_path: Path, name: str, content: str) -> None:
     folder = make_folder(tmp_path, "configs", {name: content})
-    (node,) = configs.lllm_discover(folder)
+    (node,) = configs.discover_configs(folder)
     with pytest.raises(ResourceLoadError) as info:
         _ = node.value
     file = str(tmp_path / "configs" / name)
@@ -556,7 +562,7 @@ def test_non_mapping_config_fails_naming_the_file(tmp_path: Path, name: str, con
 
 def test_invalid_config_syntax_fails_on_value(tmp_path: Path) -> None:
     folder = make_folder(tmp_path, "configs", {"bad.json": "{not json", "bad2.toml": "= nope"})
-    for node in configs.lllm_discover(folder):
+    for node in configs.discover_configs(folder):
         with pytest.raises(ResourceLoadError, match="bad"):
             _ = node.value
 
@@ -585,7 +591,7 @@ def test_assets_keys_parsing_and_laziness(
         },
         prefix=prefix,
     )
-    nodes = assets.lllm_discover(folder)
+    nodes = file_nodes(folder)
     p = expected_prefix
     assert keys(nodes) == [
         f"{p}conf.yml",
@@ -689,7 +695,7 @@ def test_proxy_keys(tmp_path: Path, prefix: str, expected_prefix: str) -> None:
         },
         prefix=prefix,
     )
-    nodes = proxies.lllm_discover(folder)
+    nodes = proxies.discover_proxies(folder)
     p = expected_prefix
     assert keys(nodes) == [
         f"{p}weather/current",
@@ -734,7 +740,7 @@ def test_invalid_proxy_path_is_reported_and_skipped(tmp_path: Path) -> None:
         },
     )
     with pytest.warns(RuntimeWarning, match="Bad"):
-        nodes = proxies.lllm_discover(folder)
+        nodes = proxies.discover_proxies(folder)
     assert keys(nodes) == ["p/Good"]
 
 
@@ -779,7 +785,7 @@ def test_tactic_keys(tmp_path: Path, prefix: str, expected_prefix: str) -> None:
         },
         prefix=prefix,
     )
-    nodes = tactics.lllm_discover(folder)
+    nodes = tactics.discover_tactics(folder)
     p = expected_prefix
     assert keys(nodes) == [f"{p}plan/step", f"{p}solver"]  # nested/ sorts before solve.py
     found = by_key(nodes)

@@ -23,10 +23,9 @@ class NotesPlugin:
 
     @hookimpl
     def lllm_sections(self):
-        return [SectionSpec(name="notes", resource_type="note")]
+        return [SectionSpec(name="notes", resource_type="note", discover=self.discover)]
 
-    @hookimpl
-    def lllm_discover(self, folder):
+    def discover(self, folder):
         return file_nodes(folder)
 
 
@@ -70,9 +69,8 @@ def test_installed_distribution_exercises_the_real_entry_point_path(tmp_path: Pa
         from lllm.plugin import SectionSpec, hookimpl, file_nodes
         @hookimpl
         def lllm_sections():
-            return [SectionSpec(name="notes", resource_type="note")]
-        @hookimpl
-        def lllm_discover(folder):
+            return [SectionSpec(name="notes", resource_type="note", discover=discover)]
+        def discover(folder):
             return file_nodes(folder)
     """
     package = write_package(tmp_path / "pkg", {"notes/todo.txt": "milk"})

@@ -2,20 +2,22 @@
 
 A plugin is a module or object with functions marked ``@hookimpl`` and named after the hooks
 below. lllm finds plugins through the entry-point group ``lllm.plugins``; its own sections
-(prompts, proxies, tactics, configs, assets) are plugins registered the same way.
+(prompts, proxies, tactics, configs, assets) are plugins registered the same way. Every hook
+is called through pluggy, so ``tryfirst``/``trylast``, hook wrappers
+(``@hookimpl(wrapper=True)``) and tracing (``LLLM_TRACE_PLUGINS=1``) work as pluggy documents.
 
-A minimal plugin::
+A section whose ``discover`` function finds its resources is a minimal plugin::
 
     from lllm.plugin import SectionSpec, hookimpl
 
-    @hookimpl
-    def lllm_sections():
-        return [SectionSpec(name="datasets", resource_type="dataset")]
-
-    @hookimpl
-    def lllm_discover(folder):
+    def discover_datasets(folder):
         return [folder.lazy(folder.file_key(f), lambda f=f: f.read_text(), f)
                 for f in folder.files(suffixes=(".csv",))]
+
+    @hookimpl
+    def lllm_sections():
+        return [SectionSpec(name="datasets", resource_type="dataset",
+                            discover=discover_datasets)]
 """
 
 from __future__ import annotations
@@ -42,27 +44,38 @@ def lllm_sections() -> Sequence[SectionSpec]:
     Called once per plugin, right after the plugin is loaded, which happens the first time a
     package is loaded in the process (or when plugins are listed). Takes no arguments.
 
-    Return a sequence of ``SectionSpec`` (name, resource type, default folder). A section name
-    can be claimed by one plugin only: two plugins claiming one section is an error naming
-    both. A manifest table with that name (``[datasets]``) or, when the table is absent, the
-    section's default folder in a package, is then handed to this plugin's ``lllm_discover``.
+    Return a sequence of ``SectionSpec`` (name, resource type, ``discover`` function, default
+    folder). A section name can be claimed by one plugin only: two plugins claiming one
+    section is an error naming both. A manifest table with that name (``[datasets]``) or,
+    when the table is absent, the section's default folder in a package, is then discovered
+    by the section's ``discover`` function (through the ``lllm_discover`` hook). A plugin
+    with several sections gives each its own function.
     """
 
 
-@hookspec
+@hookspec(firstresult=True)
 def lllm_discover(folder: SectionFolder) -> Iterable[ResourceNode] | None:
     """Discover the resources of one section folder of one package.
 
-    Called once for every folder listed for the section in a package's ``lllm.toml`` (or
-    its default folder), and only on the plugin that declared ``folder.section``. ``folder``
-    gives the folder's path, the package, the key prefix and helpers: ``files()`` walks the
-    folder with lllm's skip rules in sorted order, ``objects_in(file, predicate)`` imports a
-    Python file once per process and returns what it defines, and ``lazy()``/``eager()`` build nodes with the right namespace
-    and metadata.
+    Called through pluggy once for every folder listed for a section in a package's
+    ``lllm.toml`` (or its default folder), for every section. lllm's own implementation runs
+    last and calls the section's ``discover`` function (``folder.section.discover``); so a
+    plugin rarely implements this hook itself. It may, to wrap every discovery
+    (``@hookimpl(wrapper=True)``: time it, filter or add nodes) or to take over a folder: the
+    first implementation that returns something other than ``None`` decides, so an
+    implementation returns ``None`` for folders it leaves alone.
 
-    Return the ``ResourceNode`` objects found, in walk order (``None`` counts as none). Do
-    not register them: the loader does, after checking for duplicate keys. Prefer lazy nodes
-    for anything read from a file, so that loading a package reads no file contents.
+    ``folder`` gives the folder's path, the package, the key prefix and helpers: ``files()``
+    walks the folder with lllm's skip rules in sorted order, ``objects_in(file, predicate)``
+    imports a Python file once per process and returns what it defines, and
+    ``lazy()``/``eager()`` build nodes with the right namespace and metadata;
+    ``folder.options`` holds the other keys of the section's table in ``lllm.toml``.
+
+    Return the ``ResourceNode`` objects found, in walk order. Do not register them: the
+    loader does, after checking for duplicate keys. Prefer lazy nodes for anything read from
+    a file, so that loading a package reads no file contents. An exception is a problem of
+    this folder (a ``LoadProblem`` of kind ``plugin``, a warning): the folder gives no
+    resources this time, and the plugin keeps working for every other folder.
 
     For a section declared ``cacheable=True``, the index cache keeps the results per file:
     later calls may see, through ``folder.files()``, only the files that are new or changed
@@ -71,5 +84,4 @@ def lllm_discover(folder: SectionFolder) -> Iterable[ResourceNode] | None:
     ``objects_in()`` and lazy nodes made with a loader the section declares
     (``folder.lazy(key, "loader name", file)``, see ``SectionSpec.loaders``). A file with any
     other node, or one a problem was reported for, is discovered again every time.
-    ``folder.options`` holds the other keys of the section's table in ``lllm.toml``.
     """

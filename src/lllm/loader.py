@@ -599,28 +599,22 @@ class PackageLoader:
     def _discover(
         self, job: _FolderJob, folder: SectionFolder | None = None
     ) -> tuple[list[ResourceNode], bool]:
-        """The nodes the owning plugin (or the generic file section) finds in ``job``'s
-        folder, and whether the plugin worked (``False``: it failed and is now broken)."""
+        """The nodes found in ``job``'s folder by its section (through the plugins'
+        ``lllm_discover`` hook, or the generic file section's walk), and whether discovery
+        worked (``False``: it failed, and the problem is reported)."""
         folder = folder or self._folder(job)
         if not job.plugin:
             from lllm.sections.files import file_nodes
 
             return file_nodes(folder), True
-        record = next((r for r in self.host.records() if r.name == job.plugin), None)
-        if record is None:
-            # Only a damaged cached section table names a plugin that is not there: ask the
-            # plugin that owns the section now.
-            owner = self.host.section_table().get(job.spec.name)
-            if owner is None:
-                self.report(
-                    "plugin",
-                    f"{job.manifest.file or job.manifest.base_dir}: no plugin provides [{job.spec.name}]; skipped.",
-                )
-                return [], False
-            record = owner[1]
-        nodes = self.host.discover(record, folder)
-        self._report_plugin_problems()
-        return nodes, record.status == "loaded"
+        try:
+            nodes, problem = self.host.discover(folder)
+        finally:
+            self._report_plugin_problems()
+        if problem is not None:
+            self.report("plugin", problem, str(folder.path))
+            return [], False
+        return nodes, True
 
     def _discover_files(self, job: _FolderJob, files: list[str]) -> Discovery:
         """Discover only ``files`` of ``job``'s folder, for the index cache.

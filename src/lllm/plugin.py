@@ -9,9 +9,10 @@ from lllm.core.resource import ResourceNode
 from lllm.discovery import SectionFolder, SectionSpec
 from lllm.hookspecs import hookimpl
 from lllm.sections.classes import class_nodes
-from lllm.sections.files import file_nodes, load_file_value
+from lllm.sections.files import FILE_LOADERS, file_nodes, load_file_value
 
 __all__ = [
+    "FILE_LOADERS",
     "ResourceNode",
     "SectionFolder",
     "SectionSpec",

@@ -6,12 +6,16 @@ The lllm distribution registers its built-in sections there too. Environment swi
 
 - ``LLLM_DISABLE_PLUGINS=a,b`` blocks plugins by name before they are imported;
 - ``LLLM_PLUGINS_AUTOLOAD=0`` loads the built-in plugins only;
-- ``LLLM_STRICT_PLUGINS=1`` raises ``PluginError`` where a broken plugin would be skipped.
+- ``LLLM_STRICT_PLUGINS=1`` raises ``PluginError`` where a broken plugin would be skipped;
+- ``LLLM_TRACE_PLUGINS=1`` prints every hook call and its result to standard error (pluggy's
+  tracing).
 
-A broken plugin (import error, invalid hook, raising hook) is skipped; it is reported once
+Hooks are called through pluggy (``manager.hook.<name>(...)``). A broken plugin (import
+error, unknown hook, a raising or invalid ``lllm_sections``) is skipped; it is reported once
 per process, naming the plugin, its distribution and the error: as a ``LoadProblem`` of the
 load that found it (a ``PluginWarning`` when that load is over), or as a ``PluginWarning``
-from ``list_plugins``.
+from ``list_plugins``. A section's ``discover`` that raises on one folder is a problem of that
+folder only.
 """
 
 from __future__ import annotations
@@ -230,8 +234,8 @@ class PluginHost:
                 else:
                     inherited = _discovered_records()
                     self._apply_switches(inherited)
-                manager = pluggy.PluginManager(hookspecs.PROJECT_NAME)
-                manager.add_hookspecs(hookspecs)
+                manager = _new_manager()
+                manager.register(_SectionDiscovery, name=DISPATCH_PLUGIN)
                 registered: dict[str, PluginRecord] = {}
                 for record in inherited + self._local:
                     self._load(record, manager, registered)
@@ -316,20 +320,28 @@ class PluginHost:
     def _declared_sections(
         record: PluginRecord, manager: pluggy.PluginManager
     ) -> list[SectionSpec]:
+        # Each plugin declares in a call of its own, so that every section is known to come
+        # from it (pluggy's subset callers need hashable plugins; a plugin may be any object).
+        alone = _new_manager()
+        alone.register(record.plugin, name=record.name)
         sections: list[SectionSpec] = []
-        for impl in manager.hook.lllm_sections.get_hookimpls():
-            if impl.plugin is record.plugin:
-                declared = impl.function() or ()
-                for spec in declared:
-                    if not isinstance(spec, SectionSpec):
-                        raise TypeError(f"lllm_sections() returned {spec!r}, not a SectionSpec")
-                    foreign = foreign_loaders(spec.loaders, record.package)
-                    if foreign:
-                        raise PluginError(
-                            f"section {spec.name!r} declares loaders outside the plugin's package "
-                            f"{record.package!r} and lllm: {', '.join(foreign)}"
-                        )
-                    sections.append(spec)
+        for declared in alone.hook.lllm_sections():
+            for spec in declared or ():
+                if not isinstance(spec, SectionSpec):
+                    raise TypeError(f"lllm_sections() returned {spec!r}, not a SectionSpec")
+                if spec.discover is None:
+                    raise PluginError(
+                        f"section {spec.name!r} has no discover function: declare it as "
+                        f"SectionSpec(name={spec.name!r}, ..., discover=<function of a SectionFolder>) "
+                        "(see docs/plugins.md)"
+                    )
+                foreign = foreign_loaders(spec.loaders, record.package)
+                if foreign:
+                    raise PluginError(
+                        f"section {spec.name!r} declares loaders outside the plugin's package "
+                        f"{record.package!r} and lllm: {', '.join(foreign)}"
+                    )
+                sections.append(spec)
         return sections
 
     def _broken(self, record: PluginRecord, exc: BaseException) -> None:
@@ -377,35 +389,45 @@ class PluginHost:
                 self._sections = table
             return dict(self._sections)
 
-    def discover(self, record: PluginRecord, folder: SectionFolder) -> list[ResourceNode]:
-        """Call ``lllm_discover`` on the plugin owning ``folder.section`` and return its nodes.
-
-        A plugin that raises is reported as broken and yields nothing from then on.
-        """
+    def discover(self, folder: SectionFolder) -> tuple[list[ResourceNode], str | None]:
+        """Call the ``lllm_discover`` hook for ``folder`` (a folder of a plugin's section):
+        its nodes, and ``None`` or the message of the problem that left the folder without
+        any (the section has no plugin, or discovery raised or returned something else than
+        nodes). ``LLLM_STRICT_PLUGINS=1`` raises ``PluginError`` instead of a message."""
         from lllm.core.resource import ResourceNode
 
-        if record.status != "loaded":
-            return []
+        owner = self.section_table().get(folder.section.name)
+        if owner is None:
+            return [], f"{folder.path}: no plugin provides [{folder.section.name}]; skipped."
+        spec, record = owner
+        if folder.section.discover is None:  # a spec rebuilt from the index cache
+            folder.section = spec
         assert self._manager is not None
         try:
-            nodes: list[ResourceNode] = []
-            for impl in self._manager.hook.lllm_discover.get_hookimpls():
-                if impl.plugin is record.plugin:
-                    for node in impl.function(folder=folder) or ():
-                        if not isinstance(node, ResourceNode):
-                            raise TypeError(
-                                f"lllm_discover() returned {node!r}, not a ResourceNode"
-                            )
-                        nodes.append(node)
-            return nodes
+            nodes = list(self._manager.hook.lllm_discover(folder=folder) or ())
+            for node in nodes:
+                if not isinstance(node, ResourceNode):
+                    raise TypeError(f"discovery returned {node!r}, not a ResourceNode")
         except Exception as exc:
-            self._broken(record, exc)
-            return []
+            message = (
+                f"{folder.path}: discovering [{spec.name}] of {record.origin} failed: "
+                f"{type(exc).__name__}: {exc}"
+            )
+            if _strict():
+                raise PluginError(f"lllm: {message}") from exc
+            return [], message
+        return nodes, None
 
     # ---------------------------------------------------------------- in-code plugins
 
     def add(self, plugin: Any, name: str | None = None) -> PluginRecord:
-        """Register ``plugin`` (a module, class or object with hook implementations) on this host."""
+        """Register ``plugin`` (a module, class or object with hook implementations) on this
+        host. A plugin the parent host has already (an installed plugin registered again in
+        code) is not registered twice: its record is returned."""
+        if self._parent is not None:
+            for inherited in self._parent.records():
+                if inherited.plugin is plugin:
+                    return inherited
         name = name or getattr(plugin, "__name__", None) or type(plugin).__name__
         record = PluginRecord(name, f"<code: {plugin!r}>", None, None, plugin=plugin)
         with self._lock:
@@ -420,6 +442,37 @@ class PluginHost:
             self._local = [r for r in self._local if r.name != name]
             self._records = None
             self._sections = None
+
+
+DISPATCH_PLUGIN = "lllm.discover"
+
+
+class _SectionDiscovery:
+    """lllm's own ``lllm_discover``: the folder's section discovers it. It runs last, so a
+    plugin's implementation or wrapper sees every folder first."""
+
+    @staticmethod
+    @hookspecs.hookimpl(trylast=True)
+    def lllm_discover(folder: SectionFolder) -> list[ResourceNode]:
+        discover = folder.section.discover
+        if discover is None:
+            raise PluginError(f"section {folder.section.name!r} has no discover function")
+        return list(discover(folder) or ())
+
+
+def _new_manager() -> pluggy.PluginManager:
+    """A pluggy manager of lllm's hooks; with ``LLLM_TRACE_PLUGINS=1`` it prints its hook
+    calls and their results to standard error."""
+    from lllm._flags import flag
+
+    manager = pluggy.PluginManager(hookspecs.PROJECT_NAME)
+    manager.add_hookspecs(hookspecs)
+    if flag("LLLM_TRACE_PLUGINS", False):
+        import sys
+
+        manager.trace.root.setwriter(lambda text: sys.stderr.write(text))
+        manager.enable_tracing()
+    return manager
 
 
 _process_host: PluginHost | None = None

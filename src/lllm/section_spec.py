@@ -7,7 +7,7 @@ from the index cache at warm starts without importing either.
 from __future__ import annotations
 
 import types
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import attrs
@@ -64,17 +64,32 @@ def _loader_table(value: Mapping[str, str] | None) -> Mapping[str, str]:
     return types.MappingProxyType(dict(value or {}))
 
 
+def _check_discover(instance: Any, attribute: Any, value: Any) -> None:
+    if value is not None and not callable(value):
+        raise TypeError(
+            f"Section {instance.name!r}: discover must be a function taking a SectionFolder, got {value!r}."
+        )
+
+
 @attrs.frozen
 class SectionSpec:
-    """A section a plugin provides: its table name, the type of its resources, its default folder.
+    """A section a plugin provides: its table name, the type of its resources, its default
+    folder, and the function that discovers its resources.
 
-    ``default_folder`` is the folder used when a package's ``lllm.toml`` has no table for the
-    section (``None`` → the section's name), a relative path inside the package; the folder
-    is skipped silently if absent.
+    ``discover(folder)`` is called with a ``SectionFolder`` for every folder of the section in
+    a package and returns the ``ResourceNode`` objects found there (see the ``lllm_discover``
+    hook, which calls it). ``default_folder`` is the folder used when a package's
+    ``lllm.toml`` has no table for the section (``None`` → the section's name), a relative
+    path inside the package; the folder is skipped silently if absent.
     """
 
     name: str = attrs.field(validator=_check_section_name)
     resource_type: str = attrs.field(validator=attrs.validators.instance_of(str))
+    #: ``discover(folder) -> Iterable[ResourceNode] | None``. ``None`` only in the copies
+    #: the loader rebuilds from the index cache; a plugin's section must have one.
+    discover: Callable[[Any], Any] | None = attrs.field(
+        default=None, kw_only=True, validator=_check_discover, eq=False, repr=False
+    )
     default_folder: str | None = attrs.field(default=None, validator=_check_default_folder)
     description: str = ""
     #: Whether the discovery index cache may keep this section's results: the plugin

@@ -686,7 +686,7 @@ def test_lllm_loading_the_section_plugin_does_not_import_pydantic_or_httpx() -> 
 
     code = (
         "import sys, llm_function.lllm_sections as s\n"
-        "assert callable(s.lllm_discover)\n"
+        "assert callable(s.discover_tools) and callable(s.lllm_sections)\n"
         "print(sorted(m for m in ('pydantic', 'httpx', 'llm_function.tools') if m in sys.modules))\n"
     )
     result = subprocess.run(

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from lllm.core.resource import ResourceNode
-from lllm.discovery import SectionFolder, SectionSpec
-from lllm.hookspecs import hookimpl
+from lllm.plugin import ResourceNode, SectionFolder, SectionSpec, hookimpl
 
 CONFIG_SUFFIXES = (".yaml", ".yml", ".json", ".toml")
 
@@ -16,14 +14,14 @@ def lllm_sections() -> list[SectionSpec]:
         SectionSpec(
             name="configs",
             resource_type="config",
+            discover=discover_configs,
             cacheable=True,
             loaders={"config": "lllm.sections.loaders:config_value"},
         )
     ]
 
 
-@hookimpl
-def lllm_discover(folder: SectionFolder) -> list[ResourceNode]:
+def discover_configs(folder: SectionFolder) -> list[ResourceNode]:
     """One lazy node per config file, keyed by its path without the suffix."""
     return [
         folder.lazy(folder.file_key(file), "config", file)

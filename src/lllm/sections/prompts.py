@@ -10,10 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lllm.core.prompt import Prompt
-from lllm.core.resource import ResourceNode
-from lllm.discovery import SectionFolder, SectionSpec
-from lllm.hookspecs import hookimpl
+from lllm import Prompt
+from lllm.plugin import ResourceNode, SectionFolder, SectionSpec, hookimpl
 
 TEXT_SUFFIXES = (".md", ".txt")
 
@@ -25,6 +23,7 @@ def lllm_sections() -> list[SectionSpec]:
         SectionSpec(
             name="prompts",
             resource_type="prompt",
+            discover=discover_prompts,
             cacheable=True,
             loaders={"text": "lllm.sections.loaders:text_prompt"},
         )
@@ -35,8 +34,7 @@ def _text_node(folder: SectionFolder, file: Path) -> ResourceNode:
     return folder.lazy(folder.file_key(file), "text", file)
 
 
-@hookimpl
-def lllm_discover(folder: SectionFolder) -> list[ResourceNode]:
+def discover_prompts(folder: SectionFolder) -> list[ResourceNode]:
     """The prompts of the folder's ``.py``, ``.md`` and ``.txt`` files, in walk order."""
     nodes: list[ResourceNode] = []
     for file in folder.files(suffixes=(".py", *TEXT_SUFFIXES)):

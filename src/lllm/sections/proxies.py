@@ -8,17 +8,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lllm.core.resource import ResourceNode
-from lllm.discovery import SectionFolder, SectionSpec
-from lllm.hookspecs import hookimpl
-from lllm.proxies.base import BaseProxy
-from lllm.sections.classes import class_nodes
+from lllm import BaseProxy
+from lllm.plugin import ResourceNode, SectionFolder, SectionSpec, class_nodes, hookimpl
 
 
 @hookimpl
 def lllm_sections() -> list[SectionSpec]:
     """Declare the ``proxies`` section (type ``proxy``)."""
-    return [SectionSpec(name="proxies", resource_type="proxy", cacheable=True)]
+    return [
+        SectionSpec(
+            name="proxies", resource_type="proxy", discover=discover_proxies, cacheable=True
+        )
+    ]
 
 
 def proxy_key(folder: SectionFolder, file: Path, cls: type) -> str:
@@ -33,8 +34,7 @@ def _is_proxy_class(value: type) -> bool:
     return issubclass(value, BaseProxy) and value is not BaseProxy
 
 
-@hookimpl
-def lllm_discover(folder: SectionFolder) -> list[ResourceNode]:
+def discover_proxies(folder: SectionFolder) -> list[ResourceNode]:
     """One eager node per proxy class, in walk order, then in module order."""
     return class_nodes(
         folder, _is_proxy_class, lambda file, cls: proxy_key(folder, file, cls), "proxy"

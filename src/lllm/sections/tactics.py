@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from lllm.core.resource import ResourceNode
-from lllm.core.tactic import Tactic
-from lllm.discovery import SectionFolder, SectionSpec
-from lllm.hookspecs import hookimpl
-from lllm.sections.classes import class_nodes
+from lllm import Tactic
+from lllm.plugin import ResourceNode, SectionFolder, SectionSpec, class_nodes, hookimpl
 
 
 @hookimpl
 def lllm_sections() -> list[SectionSpec]:
     """Declare the ``tactics`` section (type ``tactic``)."""
-    return [SectionSpec(name="tactics", resource_type="tactic", cacheable=True)]
+    return [
+        SectionSpec(
+            name="tactics", resource_type="tactic", discover=discover_tactics, cacheable=True
+        )
+    ]
 
 
 def _is_named_tactic(value: type) -> bool:
@@ -22,7 +23,6 @@ def _is_named_tactic(value: type) -> bool:
     )
 
 
-@hookimpl
-def lllm_discover(folder: SectionFolder) -> list[ResourceNode]:
+def discover_tactics(folder: SectionFolder) -> list[ResourceNode]:
     """One eager node per named tactic class, in walk order, then in module order."""
     return class_nodes(folder, _is_named_tactic, lambda file, cls: folder.key(cls.name), "tactic")

@@ -15,12 +15,31 @@ from __future__ import annotations
 from lllm.plugin import ResourceNode, SectionFolder, SectionSpec, hookimpl
 from lllm_datasets.readers import FORMATS, format_of
 
+
+def discover_datasets(folder: SectionFolder) -> list[ResourceNode]:
+    """One lazy ``dataset`` node per ``.csv``/``.jsonl`` file of ``folder``, in walk order.
+
+    A file whose path is not a valid key (``a:b.csv``) is reported and skipped, so the
+    folder's other files still load.
+    """
+    nodes: list[ResourceNode] = []
+    for file in folder.files(suffixes=tuple(FORMATS)):
+        try:
+            nodes.append(
+                folder.lazy(folder.file_key(file), "records", file, format=format_of(file))
+            )
+        except ValueError as exc:
+            folder.report(f"{file}: skipped: {exc}", file)
+    return nodes
+
+
 #: The section this plugin provides. Its one loader, ``records``, is named here so that
 #: lllm's index cache can keep the section: warm starts rebuild its nodes without importing
 #: this plugin, and the loader is imported on first access of a value.
 SECTION = SectionSpec(
     name="datasets",
     resource_type="dataset",
+    discover=discover_datasets,
     default_folder="datasets",
     description="records of .csv and .jsonl files",
     cacheable=True,
@@ -32,21 +51,3 @@ SECTION = SectionSpec(
 def lllm_sections() -> list[SectionSpec]:
     """Declare the ``datasets`` section."""
     return [SECTION]
-
-
-@hookimpl
-def lllm_discover(folder: SectionFolder) -> list[ResourceNode]:
-    """One lazy ``dataset`` node per ``.csv``/``.jsonl`` file of ``folder``, in walk order.
-
-    A file whose path is not a valid key (``a:b.csv``) is reported and skipped: raising here
-    would make lllm drop the whole plugin.
-    """
-    nodes: list[ResourceNode] = []
-    for file in folder.files(suffixes=tuple(FORMATS)):
-        try:
-            nodes.append(
-                folder.lazy(folder.file_key(file), "records", file, format=format_of(file))
-            )
-        except ValueError as exc:
-            folder.report(f"{file}: skipped: {exc}", file)
-    return nodes

@@ -19,35 +19,45 @@ from lllm.plugin import ResourceNode, SectionFolder, SectionSpec, hookimpl
 # loads this plugin for every package.
 
 
-@hookimpl
-def lllm_sections() -> list[SectionSpec]:
-    """Declare the ``tools`` and ``workflows`` sections."""
-    return [
-        SectionSpec(name="tools", resource_type="tool", description="llm_function tools"),
-        SectionSpec(
-            name="workflows", resource_type="workflow", description="llm_function workflow records"
-        ),
-    ]
-
-
 def _read_json(path: Path) -> Any:
     return json.loads(Path(path).read_text(encoding="utf-8"))
 
 
-@hookimpl
-def lllm_discover(folder: SectionFolder) -> list[ResourceNode]:
-    """Tools of ``tools/`` folders, workflow records of ``workflows/`` folders."""
-    nodes: list[ResourceNode] = []
-    if folder.section.name == "workflows":
-        for file in folder.files(suffixes=(".json",)):
-            nodes.append(
-                folder.lazy(folder.file_key(file), functools.partial(_read_json, file), file)
-            )
-        return nodes
+def discover_workflows(folder: SectionFolder) -> list[ResourceNode]:
+    """One lazy node per ``.json`` workflow record of the folder."""
+    return [
+        folder.lazy(folder.file_key(file), functools.partial(_read_json, file), file)
+        for file in folder.files(suffixes=(".json",))
+    ]
+
+
+def discover_tools(folder: SectionFolder) -> list[ResourceNode]:
+    """One eager node per tool defined in the folder's ``.py`` files."""
     from llm_function.tools import Tool, is_tool
+
+    nodes: list[ResourceNode] = []
 
     for file in folder.files(suffixes=(".py",)):
         for function in folder.objects_in(file, is_tool):
             tool = Tool.from_function(function, origin=f"{folder.namespace} ({file})")
             nodes.append(folder.eager(folder.module_key(file, tool.name), tool, file))
     return nodes
+
+
+@hookimpl
+def lllm_sections() -> list[SectionSpec]:
+    """Declare the ``tools`` and ``workflows`` sections."""
+    return [
+        SectionSpec(
+            name="tools",
+            resource_type="tool",
+            discover=discover_tools,
+            description="llm_function tools",
+        ),
+        SectionSpec(
+            name="workflows",
+            resource_type="workflow",
+            discover=discover_workflows,
+            description="llm_function workflow records",
+        ),
+    ]
