@@ -799,14 +799,32 @@ def test_concurrent_installs_from_two_threads(env: dict[str, Path]) -> None:
 
 
 def test_stale_temporaries_of_dead_processes_are_cleaned(env: dict[str, Path]) -> None:
+    """A temporary folder whose lock nobody holds was left by an install that died; one whose
+    lock is held (here by another process) is in use and kept."""
     archive = export_simple(env)
-    dead = subprocess.Popen([sys.executable, "-c", "pass"])
-    dead.wait()
     env["user"].mkdir()
-    stale = write_tree(env["user"] / f".lllm-tmp-{dead.pid}-x", {"package/half.txt": "half"})
-    live = write_tree(env["user"] / f".lllm-tmp-{os.getpid()}-x", {"package/busy.txt": "busy"})
-    lllm.install_package(archive, scope="user", load=False, runtime=Runtime())
-    assert not stale.exists()
+    stale = write_tree(env["user"] / ".lllm-tmp-dead", {"package/half.txt": "half"})
+    (env["user"] / ".lllm-tmp-dead.lllm-lock").touch()
+    live = write_tree(env["user"] / ".lllm-tmp-busy", {"package/busy.txt": "busy"})
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, filelock\n"
+            f"with filelock.FileLock({str(live) + '.lllm-lock'!r}):\n"
+            "    print('held', flush=True)\n"
+            "    sys.stdin.read()\n",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+        lllm.install_package(archive, scope="user", load=False, runtime=Runtime())
+    finally:
+        holder.communicate("")
+    assert not stale.exists() and not (env["user"] / ".lllm-tmp-dead.lllm-lock").exists()
     assert (live / "package" / "busy.txt").read_text() == "busy"
     assert (env["user"] / "acme" / "lllm.toml").is_file()
     assert [p["name"] for p in lllm.list_packages()] == ["acme"]
@@ -849,20 +867,15 @@ def test_bundling_a_missing_dependency_is_an_error(tmp_path, monkeypatch) -> Non
         lllm.export_package("app", tmp_path / "app.zip", bundle_deps=True, runtime=rt)
 
 
-def test_a_staging_folder_whose_lock_is_held_is_kept(tmp_path, monkeypatch) -> None:
-    from lllm.filelock import try_lock, unlock
+def test_a_staging_folder_whose_lock_is_held_is_kept(tmp_path) -> None:
+    from filelock import FileLock
+
     from lllm.package_manager import _clean_stale_temporaries
 
-    dead_pid = 2**22 + 12345  # beyond pid_max: no such process
-    busy = tmp_path / f".lllm-tmp-{dead_pid}-busy"
-    idle = tmp_path / f".lllm-tmp-{dead_pid}-idle"
+    busy = tmp_path / ".lllm-tmp-busy"
+    idle = tmp_path / ".lllm-tmp-idle"
     for folder in (busy, idle):
         folder.mkdir()
-        (folder / "staging.lock").touch()
-    held = try_lock(busy / "staging.lock")
-    assert held is not None
-    try:
+    with FileLock(f"{busy}.lllm-lock"):
         _clean_stale_temporaries(tmp_path)
-    finally:
-        unlock(held)
     assert busy.exists() and not idle.exists()

@@ -487,12 +487,12 @@ def test_a_manifest_that_is_a_fifo_is_refused_at_once(tmp_path: Path) -> None:
 def test_two_concurrent_removes_give_the_loser_the_normal_error(
     world: dict[str, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from lllm.filelock import exclusive_lock
+    from filelock import FileLock
 
     monkeypatch.setenv("LLLM_HOME", str(world["home"]))
     folder = write_tree(world["home"] / "packages/gone", {"lllm.toml": '[package]\nname="gone"\n'})
     outcome: list[BaseException | None] = []
-    with exclusive_lock(world["home"] / "packages/.gone.lllm-lock"):  # the winner holds the lock...
+    with FileLock(world["home"] / "packages/.gone.lllm-lock"):  # the winner holds the lock...
         loser = threading.Thread(
             target=lambda: outcome.append(_try(lambda: lllm.remove_package("gone", scope="user")))
         )

@@ -10,17 +10,20 @@ a killed or concurrent install never leaves a half package visible.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
+import uuid
 import zipfile
 from pathlib import Path
 from typing import Any
 
+from filelock import FileLock, Timeout
+
 from lllm.archive import ArchiveLimits, ArchivePlan, extract_package, inspect_archive
 from lllm.core.errors import PackageError, PackageNotLoadedError
 from lllm.core.runtime import Runtime, get_default_runtime
-from lllm.filelock import exclusive_lock, try_lock, unlock
 from lllm.manifest import ManifestError, read_manifest, validate_package_name
 from lllm.scopes import (
     INSTALL_RECORD,
@@ -43,32 +46,40 @@ def _runtime(runtime: Runtime | None) -> Runtime:
     return get_default_runtime() if runtime is None else runtime
 
 
-_STAGING_LOCK = "staging.lock"
+def _staging_folder(root: Path) -> tuple[Path, FileLock]:
+    """A new temporary folder in ``root``, and the lock (held) that says it is in use: the
+    lock is taken before the folder exists, so a folder whose lock is free is abandoned."""
+    name = f"{_TEMP_PREFIX}{uuid.uuid4().hex}"
+    lock = FileLock(root / f"{name}{_LOCK_SUFFIX}")
+    lock.acquire()
+    folder = root / name
+    folder.mkdir()
+    return folder, lock
+
+
+def _drop_staging(folder: Path, lock: FileLock) -> None:
+    """Remove a temporary folder made by ``_staging_folder``, then its lock."""
+    try:
+        _remove_quietly(folder)
+    finally:
+        lock.release()
+        with contextlib.suppress(OSError):
+            os.unlink(lock.lock_file)
 
 
 def _clean_stale_temporaries(root: Path) -> None:
-    """Remove temporary folders left by installs that are gone.
-
-    Each install holds a lock on its folder's ``staging.lock``; a folder is removed only when
-    that lock can be taken (its install is over) and its process is not alive here.
-    """
+    """Remove the temporary folders of installs and removals that are over (crashed or
+    killed): those whose lock no process holds, on this machine or another sharing the
+    folder."""
     for entry in root.glob(f"{_TEMP_PREFIX}*"):
-        pid_text = entry.name[len(_TEMP_PREFIX) :].split("-", 1)[0]
-        try:
-            os.kill(int(pid_text), 0)
-            continue  # alive on this machine
-        except ProcessLookupError:
-            pass
-        except (ValueError, PermissionError, OSError):
+        if entry.name.endswith(_LOCK_SUFFIX):
             continue
-        fd = try_lock(entry / _STAGING_LOCK)
-        if fd is None and (entry / _STAGING_LOCK).exists():
-            continue  # held: an install elsewhere (another host sharing the folder) is running
+        lock = FileLock(f"{entry}{_LOCK_SUFFIX}", timeout=0)
         try:
-            _remove_quietly(entry)
-        finally:
-            if fd is not None:
-                unlock(fd)
+            lock.acquire()
+        except Timeout:
+            continue  # in use
+        _drop_staging(entry, lock)
 
 
 def _remove_quietly(folder: Path) -> None:
@@ -121,14 +132,11 @@ def install_package(
     root = scope_dir(scope)
     root.mkdir(parents=True, exist_ok=True)
     destination = root / name
-    with exclusive_lock(root / f".{name}{_LOCK_SUFFIX}"):
+    with FileLock(root / f".{name}{_LOCK_SUFFIX}"):
         if os.path.lexists(destination):
             raise FileExistsError(17, f"Package {name!r} is already installed", str(destination))
         _clean_stale_temporaries(root)
-        staging = Path(tempfile.mkdtemp(prefix=f"{_TEMP_PREFIX}{os.getpid()}-", dir=root))
-        lock_file = staging / _STAGING_LOCK
-        lock_file.touch()
-        held = try_lock(lock_file)
+        staging, held = _staging_folder(root)
         try:
             extract_package(plan, staging / "package")
             _check_complete(plan, staging / "package")
@@ -140,9 +148,7 @@ def install_package(
             (staging / "package" / INSTALL_RECORD).write_text(json.dumps(record, indent=2) + "\n")
             os.rename(staging / "package", destination)
         finally:
-            if held is not None:
-                unlock(held)
-            _remove_quietly(staging)
+            _drop_staging(staging, held)
     if load:
         from lllm.loader import PackageLoader, warn_problems
 
@@ -469,14 +475,14 @@ def remove_package(name: str, *, scope: str | None = None, runtime: Runtime | No
         os.path.realpath(root), name
     ):
         raise PackageError(f"Refusing to remove {folder}: it is a link or lies outside {root}.")
-    with exclusive_lock(root / f".{name}{_LOCK_SUFFIX}"):
-        doomed = Path(tempfile.mkdtemp(prefix=f"{_TEMP_PREFIX}{os.getpid()}-", dir=root))
+    with FileLock(root / f".{name}{_LOCK_SUFFIX}"):
+        doomed, held = _staging_folder(root)
         try:
             os.rename(folder, doomed / name)
         except FileNotFoundError:
             # Another remove of the same package won the lock first.
-            _remove_quietly(doomed)
             raise FileNotFoundError(2, f"Package {name!r} is not installed", str(root)) from None
-        _remove_quietly(doomed)
+        finally:
+            _drop_staging(doomed, held)
     _unregister(_runtime(runtime), folder)
     return folder
