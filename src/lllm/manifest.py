@@ -290,22 +290,26 @@ def _position(text_before: str) -> tuple[int, int]:
 
 def _split_toml_error(exc: Exception, text: str) -> tuple[str, int | None, int | None, bool]:
     """The message of a TOML error without its position, the line and column, and whether
-    the parser ran into the end of the document (an unclosed string, array or table)."""
-    import re
+    the parser ran into the end of the document (an unclosed string, array or table).
 
+    Parsers that give the position as attributes (``tomli`` 2.1+, ``tomllib`` from Python
+    3.14) are read as such; the ``tomllib`` of Python 3.11 to 3.13 only appends it to the
+    message, in a fixed form, which is split off.
+    """
     line, column = getattr(exc, "lineno", None), getattr(exc, "colno", None)
-    message = getattr(exc, "msg", None) or str(exc)
-    found = re.search(r"\s*\((?:at line (\d+), column (\d+)|(at end of document))\)\s*$", message)
-    at_end = False
-    if found:
-        message = message[: found.start()]
-        at_end = bool(found.group(3))
-        if line is None and at_end:
-            line, column = _position(text)
-        elif line is None:
-            line, column = int(found.group(1)), int(found.group(2))
-    if line is not None and not at_end:
-        at_end = (line, column) == _position(text)
+    if line is not None:
+        message = getattr(exc, "msg", None) or str(exc)
+    else:
+        import re
+
+        message = str(exc)
+        found = re.search(r" \((?:at line (\d+), column (\d+)|at end of document)\)$", message)
+        if found:
+            message = message[: found.start()]
+            line, column = (
+                (int(found.group(1)), int(found.group(2))) if found.group(1) else _position(text)
+            )
+    at_end = line is not None and (line, column) == _position(text)
     return message, line, column, at_end
 
 
