@@ -9,8 +9,8 @@ import os
 
 
 def main() -> int:
-    """Run ``lllm.cli.main`` with auto-init off unless ``LLLM_AUTO_INIT`` says otherwise."""
+    """Run ``lllm._cli.main`` with auto-init off unless ``LLLM_AUTO_INIT`` says otherwise."""
     os.environ.setdefault("LLLM_AUTO_INIT", "0")
-    from lllm.cli import main as run
+    from lllm._cli import main as run
 
     return run()

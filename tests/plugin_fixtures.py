@@ -105,8 +105,7 @@ DATASETS_PLUGIN = """
     import csv
     import functools
 
-    from lllm.discovery import SectionSpec
-    from lllm.hookspecs import hookimpl
+    from lllm.plugin import SectionSpec, hookimpl
 
     READS = []
 
@@ -131,8 +130,7 @@ DATASETS_PLUGIN = """
 def section_plugin(section: str, resource_type: str, suffix: str = ".txt") -> str:
     """Source of a plugin declaring ``section`` whose nodes are the stripped texts of its files."""
     return f"""
-    from lllm.discovery import SectionSpec
-    from lllm.hookspecs import hookimpl
+    from lllm.plugin import SectionSpec, hookimpl
 
 
     @hookimpl

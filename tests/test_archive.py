@@ -20,10 +20,10 @@ from pathlib import Path
 import pytest
 
 import lllm
-from lllm.archive import ArchiveError, ArchiveLimits, ArchivePlan, inspect_archive
+from lllm._archive import ArchiveError, ArchiveLimits, ArchivePlan, inspect_archive
+from lllm._manifest import ManifestError
+from lllm._scopes import scope_dir
 from lllm.core.runtime import Runtime
-from lllm.manifest import ManifestError
-from lllm.scopes import scope_dir
 
 GOOD_MANIFEST = '[package]\nname = "pkg"\nversion = "1.0.0"\ndescription = "a package"\n'
 REGULAR = stat.S_IFREG | 0o644

@@ -353,7 +353,7 @@ def test_user_scope_packages_load_without_a_project(work: Path, home: Path) -> N
 def test_user_scope_packages_load_without_a_project_when_home_uses_tilde(
     work: Path, tmp_path: Path
 ) -> None:
-    # ``LLLM_HOME=~/...`` is expanded (``lllm.scopes.lllm_home``), so the import-time check
+    # ``LLLM_HOME=~/...`` is expanded (``lllm._scopes.lllm_home``), so the import-time check
     # must look in the same place and find the user-scope package.
     fake_user_home = tmp_path / "user_home"
     make_package(fake_user_home / "my_lllm" / "packages" / "user_only", "user_only", {"b": "b"})

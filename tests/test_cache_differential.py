@@ -63,7 +63,7 @@ SERVER = (
     + r"""
 import os, sys, json, traceback, warnings
 os.environ["LLLM_AUTO_INIT"] = "0"
-import lllm, lllm.project, lllm.loader, lllm.plugin_manager, lllm.discovery  # the code, not the packages
+import lllm, lllm._project, lllm._loader, lllm._plugin_manager, lllm._discovery  # the code, not the packages
 import yaml, pluggy, importlib.metadata
 del os.environ["LLLM_AUTO_INIT"]
 print("ready", flush=True)
@@ -81,7 +81,7 @@ for line in sys.stdin:
             sys.path.insert(0, request["extra_path"])  # as a script's own folder: not in the fingerprint
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
-                lllm.project.auto_init()
+                lllm._project.auto_init()
                 result = {"resources": render(lllm.get_default_runtime())}
             result["warnings"] = sorted({str(w.message) for w in caught})
             data = json.dumps(result)

@@ -57,7 +57,7 @@ def child_env(cache: Path, home: Path, **extra: str) -> dict[str, str]:
 def lllm_command(project: Path, cache: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = child_env(cache, project.parent / "home")
     return subprocess.run(
-        [sys.executable, "-m", "lllm.cli", *args],
+        [sys.executable, "-m", "lllm._cli", *args],
         cwd=project,
         env=env,
         capture_output=True,

@@ -786,7 +786,10 @@ def test_python_dash_m_lllm_is_the_command(project: Path, home: Path) -> None:
 
 
 def test_every_error_and_warning_of_lllm_has_one_base() -> None:
-    from lllm.archive import ArchiveError
+    from lllm._archive import ArchiveError
+    from lllm._loader import PackageProblemsError
+    from lllm._manifest import ManifestError, ManifestWarning
+    from lllm._plugin_manager import PluginConflictError, PluginError, PluginWarning
     from lllm.core.errors import (
         ConfigError,
         InvalidKeyError,
@@ -798,9 +801,6 @@ def test_every_error_and_warning_of_lllm_has_one_base() -> None:
         RuntimeNotFoundError,
     )
     from lllm.core.prompt import ParseError
-    from lllm.loader import PackageProblemsError
-    from lllm.manifest import ManifestError, ManifestWarning
-    from lllm.plugin_manager import PluginConflictError, PluginError, PluginWarning
 
     errors = [
         ArchiveError,
@@ -838,19 +838,19 @@ def test_a_bug_keeps_its_traceback_and_the_warning_display_is_put_back(
 ) -> None:
     import warnings
 
-    import lllm.cli
+    import lllm._cli
 
     def broken(args: object) -> int:
         raise TypeError("a real bug")
 
-    monkeypatch.setattr(lllm.cli, "cmd_cache_info", broken)
+    monkeypatch.setattr(lllm._cli, "cmd_cache_info", broken)
     before = warnings.showwarning
     with pytest.raises(TypeError, match="a real bug"):
-        lllm.cli.main(["cache", "info"])
+        lllm._cli.main(["cache", "info"])
     assert warnings.showwarning is before
     monkeypatch.setenv("LLLM_CACHE_DIR", str(tmp_path / "cache"))
     errors = sys.stdout.errors
-    assert lllm.cli.main(["cache", "clear"]) == 0
+    assert lllm._cli.main(["cache", "clear"]) == 0
     assert warnings.showwarning is before and sys.stdout.errors == errors
 
 

@@ -98,7 +98,7 @@ def test_lazy_loader_read_by_eight_threads_runs_once() -> None:
 
 
 def test_threads_loading_one_package_into_one_runtime_all_get_its_info(tmp_path) -> None:
-    from lllm.loader import load_package
+    from lllm._loader import load_package
     from lllm.testing import write_package
 
     package = write_package(

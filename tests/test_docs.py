@@ -335,7 +335,7 @@ def test_llm_function_page_mentions_every_public_name() -> None:
 def test_cli_page_mentions_every_command_and_option() -> None:
     import argparse
 
-    from lllm.cli import build_parser
+    from lllm._cli import build_parser
 
     text = (DOCS / "cli.md").read_text(encoding="utf-8")
     missing: list[str] = []

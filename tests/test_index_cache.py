@@ -29,7 +29,7 @@ for key in keys:
     if isinstance(values[key], type):
         values[key] = values[key].__name__
 user_files = sorted(m for m in sys.modules if m.startswith("_lllm_pkgs.") and m.count(".") > 2)
-print(json.dumps({"keys": keys, "values": values, "plugins_imported": "lllm.plugin_manager" in sys.modules,
+print(json.dumps({"keys": keys, "values": values, "plugins_imported": "lllm._plugin_manager" in sys.modules,
                   "user_modules_at_start": START_MODULES, "imported_by_import": IMPORTED}, default=str))
 """
 
@@ -105,12 +105,12 @@ def test_warm_start_uses_the_cache_and_imports_nothing_until_asked(
         "json",
         "tomllib",
         "yaml",
-        "lllm.discovery",
-        "lllm.plugin_manager",
+        "lllm._discovery",
+        "lllm._plugin_manager",
         "importlib.metadata",
     }
     assert heavy & set(warm["imported_by_import"]) == set()
-    assert {"pathlib", "lllm.discovery"} <= set(
+    assert {"pathlib", "lllm._discovery"} <= set(
         cold["imported_by_import"]
     )  # the probe can see them
 
@@ -473,7 +473,7 @@ def test_structurally_damaged_cache_falls_back_to_discovery(
 
 
 def test_cached_package_locations_outside_sys_path_are_ignored(tmp_path: Path, monkeypatch) -> None:
-    from lllm import scopes
+    from lllm import _scopes as scopes
     from lllm._index import facts, fingerprint
 
     monkeypatch.setenv("LLLM_CACHE_DIR", str(tmp_path / "cache"))

@@ -11,9 +11,9 @@ import pytest
 from pkgtree import write_tree
 
 from lllm import Prompt, ResourceLoadError, load_package, resolve_config, vendor_config
+from lllm._loader import PackageProblemsError
+from lllm._manifest import ManifestError
 from lllm.core.runtime import Runtime
-from lllm.loader import PackageProblemsError
-from lllm.manifest import ManifestError
 
 
 def manifest(name: str, extra: str = "") -> str:

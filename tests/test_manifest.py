@@ -1,4 +1,4 @@
-"""Reading and checking ``lllm.toml`` (``lllm.manifest``)."""
+"""Reading and checking ``lllm.toml`` (``lllm._manifest``)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from lllm.manifest import (
+from lllm._manifest import (
     Manifest,
     ManifestError,
     PathEntry,

@@ -22,8 +22,8 @@ import pytest
 from pkgtree import write_tree
 
 import lllm
+from lllm._scopes import INSTALL_RECORD, scope_dir
 from lllm.core.runtime import Runtime
-from lllm.scopes import INSTALL_RECORD, scope_dir
 
 
 def manifest(
@@ -870,7 +870,7 @@ def test_bundling_a_missing_dependency_is_an_error(tmp_path, monkeypatch) -> Non
 def test_a_staging_folder_whose_lock_is_held_is_kept(tmp_path) -> None:
     from filelock import FileLock
 
-    from lllm.package_manager import _clean_stale_temporaries
+    from lllm._package_manager import _clean_stale_temporaries
 
     busy = tmp_path / ".lllm-tmp-busy"
     idle = tmp_path / ".lllm-tmp-idle"

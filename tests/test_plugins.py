@@ -33,12 +33,10 @@ from plugin_fixtures import (
 )
 
 import lllm
-from lllm import plugin_manager
-from lllm.core.runtime import Runtime, get_default_runtime
-from lllm.discovery import SectionFolder, SectionSpec
-from lllm.hookspecs import hookimpl
-from lllm.loader import load_package
-from lllm.plugin_manager import (
+from lllm import _plugin_manager as plugin_manager
+from lllm._discovery import SectionFolder, SectionSpec
+from lllm._loader import load_package
+from lllm._plugin_manager import (
     PluginConflictError,
     PluginError,
     PluginRecord,
@@ -47,6 +45,8 @@ from lllm.plugin_manager import (
     reset_plugins,
     unregister_plugin,
 )
+from lllm.core.runtime import Runtime, get_default_runtime
+from lllm.hookspecs import hookimpl
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -381,8 +381,7 @@ def test_third_party_plugin_is_listed_with_its_distribution(plugins: PluginSandb
 
 def test_entry_point_can_name_an_object_with_a_default_folder(plugins: PluginSandbox) -> None:
     source = """
-        from lllm.discovery import SectionSpec
-        from lllm.hookspecs import hookimpl
+        from lllm.plugin import SectionSpec, hookimpl
 
 
         class Corpora:
@@ -473,8 +472,7 @@ BROKEN_PLUGINS = {
     ),
     "wrong-argument-name": (
         """
-        from lllm.discovery import SectionSpec
-        from lllm.hookspecs import hookimpl
+        from lllm.plugin import SectionSpec, hookimpl
 
         @hookimpl
         def lllm_sections():
@@ -608,8 +606,7 @@ def test_hookimpl_for_an_unknown_hook_is_reported(plugins: PluginSandbox) -> Non
     """A hook implementation whose name matches no hook (a typo) is an invalid hook: the
     plugin would otherwise declare its section and silently never discover anything."""
     source = """
-        from lllm.discovery import SectionSpec
-        from lllm.hookspecs import hookimpl
+        from lllm.plugin import SectionSpec, hookimpl
 
         @hookimpl
         def lllm_sections():
@@ -1044,12 +1041,12 @@ def test_plugin_module_is_imported_only_when_needed(tmp_path: Path, trigger: str
     home.mkdir()
     action = {
         "load_package": f"rt = lllm.Runtime(); lllm.load_package({str(pkg)!r}, runtime=rt); rows = rt.get('alpha:x', 'dataset')",
-        "list_plugins": "from lllm.plugin_manager import list_plugins; rows = [r.name for r in list_plugins()]",
+        "list_plugins": "from lllm._plugin_manager import list_plugins; rows = [r.name for r in list_plugins()]",
     }[trigger]
     code = f"""
         import json, sys
         import lllm
-        watched = ("lllm_datasets_plugin", "pluggy", "importlib.metadata", "lllm.plugin_manager")
+        watched = ("lllm_datasets_plugin", "pluggy", "importlib.metadata", "lllm._plugin_manager")
         at_import = {{m: m in sys.modules for m in watched}}
         rt = lllm.Runtime()
         after_runtime = {{m: m in sys.modules for m in watched}}
@@ -1130,7 +1127,7 @@ def test_switches_in_a_fresh_process(tmp_path: Path) -> None:
                 outcome = "ok"
             except lllm.PluginError as exc:
                 outcome = "PluginError: " + str(exc)
-        from lllm.plugin_manager import list_plugins
+        from lllm._plugin_manager import list_plugins
         try:
             statuses = {{r.name: r.status for r in list_plugins()}}
         except lllm.PluginError:

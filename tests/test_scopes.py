@@ -1,4 +1,4 @@
-"""``lllm.scopes``: where shared packages live."""
+"""``lllm._scopes``: where shared packages live."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from lllm import scopes
-from lllm.scopes import (
+from lllm import _scopes as scopes
+from lllm._scopes import (
     check_scope,
     find_project_root,
     lllm_home,

@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 from pkgtree import write_tree
 
+from lllm._discovery import SectionFolder, SectionSpec
 from lllm.core.errors import ResourceLoadError
 from lllm.core.prompt import DefaultTagParser, Prompt
 from lllm.core.resource import PackageInfo, ResourceNode
 from lllm.core.tactic import Tactic
-from lllm.discovery import SectionFolder, SectionSpec
 from lllm.proxies.base import BaseProxy
 from lllm.sections import assets, configs, files, prompts, proxies, tactics
 from lllm.sections.files import file_nodes

@@ -81,7 +81,7 @@ def test_installed_distribution_exercises_the_real_entry_point_path(tmp_path: Pa
         entry_points={"lllm.plugins": {"notes": "acme_notes_plugin"}},
         modules={"acme_notes_plugin.py": plugin_source},
     ):
-        from lllm.plugin_manager import list_plugins
+        from lllm._plugin_manager import list_plugins
 
         record = next(r for r in list_plugins(lllm.Runtime()) if r.name == "notes")
         assert (record.distribution, record.version, record.status) == (

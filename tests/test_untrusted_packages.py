@@ -21,7 +21,7 @@ from pkgtree import write_tree
 from plugin_fixtures import clean_env, run_python
 
 import lllm
-from lllm.manifest import ManifestError, read_manifest
+from lllm._manifest import ManifestError, read_manifest
 from lllm.testing import settle
 
 _SCRIPT = shutil.which("lllm", path=os.path.dirname(sys.executable))
@@ -458,7 +458,7 @@ def test_loading_leaves_warning_filters_alone(tmp_path: Path) -> None:
         {"lllm.toml": '[package]\nname="pkg"\n[prompts]\nfolder="x"\n', "prompts/a.md": "A"},
     )
     before = list(__import__("warnings").filters)
-    with pytest.warns(lllm.manifest.ManifestWarning):
+    with pytest.warns(lllm._manifest.ManifestWarning):
         lllm.load_package(package, runtime=lllm.Runtime())
     with pytest.raises(lllm.PackageProblemsError):
         lllm.load_package(package, runtime=lllm.Runtime(), strict=True)

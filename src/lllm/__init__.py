@@ -8,8 +8,12 @@ Public names are imported on first use, so ``import lllm`` stays cheap.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 __version__ = "0.1.0"
 
+# Public names, each imported from its module on first use so that `import lllm` stays
+# cheap; the imports below tell type checkers the same.
 _EXPORTS: dict[str, str] = {
     "Runtime": "lllm.core.runtime",
     "get_default_runtime": "lllm.core.runtime",
@@ -17,6 +21,14 @@ _EXPORTS: dict[str, str] = {
     "get_runtime": "lllm.core.runtime",
     "ResourceNode": "lllm.core.resource",
     "PackageInfo": "lllm.core.resource",
+    "LllmError": "lllm.core.errors",
+    "LllmWarning": "lllm.core.errors",
+    "LoadWarning": "lllm.core.errors",
+    "ConfigError": "lllm.core.errors",
+    "PackageError": "lllm.core.errors",
+    "PackageNotLoadedError": "lllm.core.errors",
+    "RuntimeNotFoundError": "lllm.core.errors",
+    "InvalidKeyError": "lllm.core.errors",
     "ResourceNotFoundError": "lllm.core.errors",
     "ResourceTypeError": "lllm.core.errors",
     "ResourceLoadError": "lllm.core.errors",
@@ -31,23 +43,117 @@ _EXPORTS: dict[str, str] = {
     "ParseError": "lllm.core.prompt",
     "Tactic": "lllm.core.tactic",
     "BaseProxy": "lllm.proxies.base",
-    "load_package": "lllm.loader",
-    "PackageProblemsError": "lllm.loader",
-    "load_runtime": "lllm.project",
-    "resolve_config": "lllm.configs",
-    "vendor_config": "lllm.configs",
-    "ManifestError": "lllm.manifest",
-    "register_plugin": "lllm.plugin_manager",
-    "PluginError": "lllm.plugin_manager",
-    "SectionSpec": "lllm.discovery",
-    "install_package": "lllm.package_manager",
-    "export_package": "lllm.package_manager",
-    "list_packages": "lllm.package_manager",
-    "remove_package": "lllm.package_manager",
-    "ArchiveError": "lllm.archive",
+    "load_package": "lllm._loader",
+    "PackageProblemsError": "lllm._loader",
+    "LoadProblem": "lllm._loader",
+    "load_runtime": "lllm._project",
+    "resolve_config": "lllm._configs",
+    "vendor_config": "lllm._configs",
+    "ManifestError": "lllm._manifest",
+    "ManifestWarning": "lllm._manifest",
+    "register_plugin": "lllm._plugin_manager",
+    "unregister_plugin": "lllm._plugin_manager",
+    "list_plugins": "lllm._plugin_manager",
+    "PluginRecord": "lllm._plugin_manager",
+    "PluginError": "lllm._plugin_manager",
+    "PluginConflictError": "lllm._plugin_manager",
+    "PluginWarning": "lllm._plugin_manager",
+    "install_package": "lllm._package_manager",
+    "export_package": "lllm._package_manager",
+    "list_packages": "lllm._package_manager",
+    "remove_package": "lllm._package_manager",
+    "ArchiveError": "lllm._archive",
+    "ArchiveLimits": "lllm._archive",
 }
 
-__all__ = ["__version__", *_EXPORTS]
+if TYPE_CHECKING:
+    from lllm._archive import ArchiveError, ArchiveLimits
+    from lllm._configs import resolve_config, vendor_config
+    from lllm._loader import LoadProblem, PackageProblemsError, load_package
+    from lllm._manifest import ManifestError, ManifestWarning
+    from lllm._package_manager import export_package, install_package, list_packages, remove_package
+    from lllm._plugin_manager import (
+        PluginConflictError,
+        PluginError,
+        PluginRecord,
+        PluginWarning,
+        list_plugins,
+        register_plugin,
+        unregister_plugin,
+    )
+    from lllm._project import load_runtime
+    from lllm.core.errors import (
+        ConfigError,
+        InvalidKeyError,
+        LllmError,
+        LllmWarning,
+        LoadWarning,
+        PackageError,
+        PackageNotLoadedError,
+        ResourceLoadError,
+        ResourceNotFoundError,
+        ResourceTypeError,
+        RuntimeNotFoundError,
+    )
+    from lllm.core.lookups import load_config, load_prompt, load_proxy, load_resource, load_tactic
+    from lllm.core.prompt import DefaultSimpleHandler, DefaultTagParser, ParseError, Prompt
+    from lllm.core.resource import PackageInfo, ResourceNode
+    from lllm.core.runtime import Runtime, get_default_runtime, get_runtime, set_default_runtime
+    from lllm.core.tactic import Tactic
+    from lllm.proxies.base import BaseProxy
+
+__all__ = [
+    "__version__",
+    "Runtime",
+    "get_default_runtime",
+    "set_default_runtime",
+    "get_runtime",
+    "ResourceNode",
+    "PackageInfo",
+    "LllmError",
+    "LllmWarning",
+    "LoadWarning",
+    "ConfigError",
+    "PackageError",
+    "PackageNotLoadedError",
+    "RuntimeNotFoundError",
+    "InvalidKeyError",
+    "ResourceNotFoundError",
+    "ResourceTypeError",
+    "ResourceLoadError",
+    "load_prompt",
+    "load_tactic",
+    "load_proxy",
+    "load_config",
+    "load_resource",
+    "Prompt",
+    "DefaultTagParser",
+    "DefaultSimpleHandler",
+    "ParseError",
+    "Tactic",
+    "BaseProxy",
+    "load_package",
+    "PackageProblemsError",
+    "LoadProblem",
+    "load_runtime",
+    "resolve_config",
+    "vendor_config",
+    "ManifestError",
+    "ManifestWarning",
+    "register_plugin",
+    "unregister_plugin",
+    "list_plugins",
+    "PluginRecord",
+    "PluginError",
+    "PluginConflictError",
+    "PluginWarning",
+    "install_package",
+    "export_package",
+    "list_packages",
+    "remove_package",
+    "ArchiveError",
+    "ArchiveLimits",
+]
 
 
 def __getattr__(name: str) -> object:
@@ -109,7 +215,7 @@ def _module_run(argv: list[str]) -> str:
 
 
 def _auto_init() -> None:
-    """Populate the default runtime at import (see ``lllm.project.auto_init``); never raises."""
+    """Populate the default runtime at import (see ``lllm._project.auto_init``); never raises."""
     import os
     import sys
 
@@ -124,7 +230,7 @@ def _auto_init() -> None:
     try:
         if not _has_something_to_load():
             return
-        from lllm.project import auto_init
+        from lllm._project import auto_init
 
         auto_init()
     except Exception as exc:  # import lllm must never fail

@@ -28,8 +28,8 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:
+    from lllm._discovery import SectionFolder, SectionSpec
     from lllm.core.resource import ResourceNode
-    from lllm.discovery import SectionFolder, SectionSpec
 
 PROJECT_NAME = "lllm"
 

@@ -5,8 +5,8 @@
 See ``lllm.hookspecs`` for the hooks themselves.
 """
 
+from lllm._discovery import SectionFolder, SectionSpec
 from lllm.core.resource import ResourceNode
-from lllm.discovery import SectionFolder, SectionSpec
 from lllm.hookspecs import hookimpl
 from lllm.sections.classes import class_nodes
 from lllm.sections.files import FILE_LOADERS, file_nodes, load_file_value

@@ -10,6 +10,7 @@
 - ``assert_keys(runtime, expected, resource_type=None)``: compare keys with a readable diff.
 - ``isolated_default_runtime()``: swap in a fresh default runtime for the ``with`` block.
 - ``settle(folder)``: make a tree written just now one the index cache trusts at once.
+- ``reset_plugins()``: forget the entry points and plugins read so far.
 """
 
 from __future__ import annotations
@@ -69,8 +70,8 @@ def load_with_plugin(
     ``strict=True`` (the default) raises ``PackageProblemsError`` listing every problem, so
     a plugin's mistakes fail the test instead of becoming warnings.
     """
-    from lllm.loader import load_package
-    from lllm.plugin_manager import register_plugin
+    from lllm._loader import load_package
+    from lllm._plugin_manager import register_plugin
 
     runtime = Runtime(name="lllm-testing")
     register_plugin(plugin, name=name, runtime=runtime)
@@ -91,6 +92,14 @@ def assert_keys(
         raise AssertionError(f"keys{kind} differ:\n  missing: {missing}\n  unexpected: {extra}")
 
 
+def reset_plugins() -> None:
+    """Make lllm forget the entry points and plugins it has read, in this process: the next
+    load reads them again (after a test installed or removed a distribution)."""
+    from lllm._plugin_manager import reset_plugins as reset
+
+    reset()
+
+
 @contextlib.contextmanager
 def installed_distribution(
     site: str | os.PathLike[str],
@@ -107,8 +116,6 @@ def installed_distribution(
     and plugins it has read; on exit removes ``site`` from ``sys.path``, unloads the
     modules imported from it and makes lllm forget again.
     """
-    from lllm.plugin_manager import reset_plugins
-
     root = Path(site)
     root.mkdir(parents=True, exist_ok=True)
     for relative, source in (modules or {}).items():

@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 
 from lllm import ResourceLoadError, ResourceNotFoundError, ResourceTypeError, Runtime, load_package
-from lllm.plugin_manager import list_plugins, reset_plugins
+from lllm._plugin_manager import list_plugins, reset_plugins
 from lllm.testing import assert_keys, isolated_default_runtime, settle
 from lllm_datasets import load_dataset
 from lllm_datasets.readers import read_csv, read_jsonl

@@ -10,7 +10,7 @@ import pytest
 from pydantic import BaseModel, ValidationError, field_validator
 
 import lllm
-from lllm.discovery import import_file
+from lllm._discovery import import_file
 from llm_function.errors import ToolConflictError
 from llm_function.sources import (
     EntryPointToolSource,
@@ -444,7 +444,7 @@ def test_file_source_with_relative_import(tmp_path: Path) -> None:
 
 @pytest.fixture
 def fresh_entry_points():  # type: ignore[no-untyped-def]
-    from lllm.plugin_manager import reset_plugins
+    from lllm._plugin_manager import reset_plugins
 
     reset_plugins()
     yield

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from lllm.core.runtime import Runtime
 
 if TYPE_CHECKING:
-    from lllm.loader import PackageLoader
+    from lllm._loader import PackageLoader
 
 
 def _view(runtime: Runtime) -> dict[str, tuple[str, Any]]:
@@ -31,7 +31,7 @@ def stale_entries(truth: Runtime, load: Callable[[PackageLoader], object]) -> li
     packages loaded through the cache by ``load(loader)``, as messages; empty when they agree
     or the cache is off."""
     from lllm._index.location import cache_dir
-    from lllm.loader import PackageLoader
+    from lllm._loader import PackageLoader
 
     directory = cache_dir()
     if directory is None:

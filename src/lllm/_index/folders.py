@@ -27,8 +27,8 @@ from lllm._index.freshness import (
 from lllm._index.nodes import add_cached_nodes, describe_node
 from lllm._index.package_index import PackageIndex
 from lllm._index.records import FileRecord, FolderRecord
+from lllm._walk import walk_stats
 from lllm.core.resource import ResourceNode
-from lllm.walk import walk_stats
 
 if TYPE_CHECKING:
     from lllm._imports import Dependency

@@ -29,7 +29,7 @@ from lllm._index.records import (
     manifest_from_data,
     manifest_to_data,
 )
-from lllm.manifest import Manifest
+from lllm._manifest import Manifest
 
 FORMAT = "lllm-index/3"
 

@@ -11,8 +11,8 @@ import os
 import types
 from typing import Any, NamedTuple
 
-from lllm.manifest import Manifest, PathEntry, SectionTable
-from lllm.section_spec import foreign_loaders
+from lllm._manifest import Manifest, PathEntry, SectionTable
+from lllm._section_spec import foreign_loaders
 
 Signature = tuple[int, int, int, int]
 
@@ -196,7 +196,7 @@ def manifest_to_data(manifest: Manifest) -> dict[str, Any]:
 
 def manifest_from_data(file: str, data: dict[str, Any]) -> Manifest:
     """A ``Manifest`` back from ``manifest_to_data`` data (``ValueError`` if malformed)."""
-    from lllm.manifest import validate_package_name
+    from lllm._manifest import validate_package_name
 
     def entry(values: list[Any]) -> PathEntry:
         path, raw, prefix, alias = values

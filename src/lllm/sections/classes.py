@@ -6,8 +6,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from lllm._discovery import SectionFolder
 from lllm.core.resource import ResourceNode
-from lllm.discovery import SectionFolder
 
 
 def class_nodes(

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import functools
 
+from lllm._discovery import SectionFolder
 from lllm.core.resource import ResourceNode
-from lllm.discovery import SectionFolder
 from lllm.sections.loaders import FILE_LOADERS, load_file_value
 
 __all__ = ["FILE_LOADERS", "file_nodes", "load_file_value"]

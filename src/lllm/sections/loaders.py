@@ -195,7 +195,7 @@ def load_python_object(
 ) -> Any:
     """The object bound to ``attribute`` (a dotted path) at the top of Python file ``file``.
 
-    The file is imported once per process, as discovery does (``lllm.discovery.import_file``),
+    The file is imported once per process, as discovery does (``lllm._discovery.import_file``),
     so the object is the same one discovery would have found.
     """
     from lllm._imports import import_file

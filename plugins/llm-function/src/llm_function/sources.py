@@ -227,7 +227,7 @@ class PythonFileToolSource(ToolSource):
     """The tools defined in a Python file.
 
     The file is imported once per process under a module name derived from its real path
-    (``lllm.discovery.import_file``), with its folder as a package, so relative imports of
+    (``lllm._discovery.import_file``), with its folder as a package, so relative imports of
     sibling files work. A missing file raises ``FileNotFoundError``; an import failure
     ``ImportError`` naming the file.
     """
@@ -241,7 +241,7 @@ class PythonFileToolSource(ToolSource):
         return f"file {self.path.absolute()}"
 
     def _import(self) -> types.ModuleType:
-        from lllm.discovery import import_file
+        from lllm._discovery import import_file
 
         file = self.path.absolute()
         if not file.is_file():
@@ -275,7 +275,7 @@ class EntryPointToolSource(ToolSource):
     An entry point loads a function or ``Tool`` (one tool), a list or tuple of them, or a
     module (its tools by the module rule, ``include_unmarked`` applying). ``names`` keeps only
     the entry points of those names (each must exist). Entry points are read once per process
-    (``lllm.plugin_manager.entry_points``). An entry point that fails to load or gives
+    (``lllm._plugin_manager.entry_points``). An entry point that fails to load or gives
     something that is not a tool raises (``ImportError`` / ``TypeError``) naming the entry
     point and its distribution.
     """
@@ -296,7 +296,7 @@ class EntryPointToolSource(ToolSource):
         return f"entry-point group {self.group}{selected}"
 
     def _entry_points(self) -> list[Any]:
-        from lllm.plugin_manager import entry_points
+        from lllm._plugin_manager import entry_points
 
         found = sorted(entry_points(self.group), key=lambda ep: (ep.name, ep.value))
         if self.names is None:

@@ -10,20 +10,20 @@ from __future__ import annotations
 import os
 import warnings
 
-from lllm.core.runtime import (
-    Runtime,
-    get_default_runtime,
-    set_default_runtime,
-    set_runtime,
-)
-from lllm.loader import PackageLoader, warn_problems
-from lllm.manifest import Manifest, manifest_for_folder
-from lllm.scopes import (
+from lllm._loader import PackageLoader, warn_problems
+from lllm._manifest import Manifest, manifest_for_folder
+from lllm._scopes import (
     PROJECT_PACKAGES_FOLDER,
     entry_point_packages,
     lllm_home_text,
     package_folders_in,
     project_root_text,
+)
+from lllm.core.runtime import (
+    Runtime,
+    get_default_runtime,
+    set_default_runtime,
+    set_runtime,
 )
 
 #: Folders whose presence in the cwd triggers the fallback when there is no lllm.toml.

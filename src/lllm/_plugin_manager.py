@@ -30,9 +30,9 @@ import attrs
 import pluggy
 
 from lllm import hookspecs
+from lllm._discovery import SectionFolder, SectionSpec
+from lllm._section_spec import foreign_loaders
 from lllm.core.errors import LllmError, LllmWarning
-from lllm.discovery import SectionFolder, SectionSpec
-from lllm.section_spec import foreign_loaders
 
 if TYPE_CHECKING:
     from lllm.core.resource import ResourceNode
@@ -166,7 +166,7 @@ def _strict() -> bool:
     return flag("LLLM_STRICT_PLUGINS", False)
 
 
-from lllm.entry_points import entry_points  # noqa: E402  (re-exported: the one reader)
+from lllm._entry_points import entry_points  # noqa: E402  (re-exported: the one reader)
 
 
 def _distribution_of(ep: Any) -> tuple[str | None, str | None]:
@@ -539,7 +539,7 @@ def list_plugins(runtime: Runtime | None = None) -> list[PluginRecord]:
     that broke and was not reported yet gives a ``PluginWarning``."""
     host = host_for(runtime)
     records = host.records()
-    from lllm.loader import LoadProblem, warn_problems
+    from lllm._loader import LoadProblem, warn_problems
 
     warn_problems([LoadProblem("plugin", message) for message in host.take_problems()])
     return records
@@ -551,7 +551,7 @@ def reset_plugins() -> None:
     with _hosts_lock:
         _process_host = None
         _runtime_hosts.clear()
-    from lllm import entry_points as entry_points_module
+    from lllm import _entry_points as entry_points_module
     from lllm._index import fingerprint
 
     entry_points_module.forget()

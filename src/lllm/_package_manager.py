@@ -2,7 +2,7 @@
 
 Installs go to a scope folder (``user``: ``$LLLM_HOME/packages``; ``project``: the project's
 ``lllm_packages``). An archive is checked whole before anything is written — the archive,
-its manifests, that they name no folder outside the package (``lllm.confinement``), and the
+its manifests, that they name no folder outside the package (``lllm._confinement``), and the
 file names discovery would register — without running any of its code; it is then extracted
 into a temporary folder beside the destination and renamed into place under a file lock, so
 a killed or concurrent install never leaves a half package visible.
@@ -21,11 +21,9 @@ from typing import Any
 
 from filelock import FileLock, Timeout
 
-from lllm.archive import ArchiveLimits, ArchivePlan, extract_package, inspect_archive
-from lllm.core.errors import PackageError, PackageNotLoadedError
-from lllm.core.runtime import Runtime, get_default_runtime
-from lllm.manifest import ManifestError, read_manifest, validate_package_name
-from lllm.scopes import (
+from lllm._archive import ArchiveLimits, ArchivePlan, extract_package, inspect_archive
+from lllm._manifest import ManifestError, read_manifest, validate_package_name
+from lllm._scopes import (
     INSTALL_RECORD,
     PROJECT_PACKAGES_FOLDER,
     SCOPES,
@@ -35,6 +33,8 @@ from lllm.scopes import (
     packages_in,
     scope_dir,
 )
+from lllm.core.errors import PackageError, PackageNotLoadedError
+from lllm.core.runtime import Runtime, get_default_runtime
 
 _TEMP_PREFIX = ".lllm-tmp-"
 _LOCK_SUFFIX = ".lllm-lock"
@@ -94,7 +94,7 @@ def _remove_quietly(folder: Path) -> None:
 
 def _check_complete(plan: Any, folder: Path) -> None:
     """Raise ``ArchiveError`` unless every file of ``plan`` is in ``folder`` with its size."""
-    from lllm.archive import ArchiveError
+    from lllm._archive import ArchiveError
 
     for info, relative in plan.files:
         target = folder / relative
@@ -150,7 +150,7 @@ def install_package(
         finally:
             _drop_staging(staging, held)
     if load:
-        from lllm.loader import PackageLoader, warn_problems
+        from lllm._loader import PackageLoader, warn_problems
 
         loader = PackageLoader(_runtime(runtime))
         try:
@@ -166,9 +166,9 @@ def check_installable(plan: ArchivePlan, name: str) -> None:
     manifest in it — its own, bundled dependencies' at any depth, manifest files its
     dependencies name — using an absolute path or naming a folder outside its package, or a
     file in a section folder whose path cannot be a resource key. Nothing is imported."""
-    from lllm.archive import ArchiveError
-    from lllm.confinement import check_confined
-    from lllm.manifest import parse_manifest_notes
+    from lllm._archive import ArchiveError
+    from lllm._confinement import check_confined
+    from lllm._manifest import parse_manifest_notes
 
     if name.startswith((".", "_")):
         raise ArchiveError(
@@ -210,7 +210,7 @@ def check_installable(plan: ArchivePlan, name: str) -> None:
         for table in plan.manifest.sections.values()
         for entry in (table.paths or ())
     ]
-    from lllm.plugin_manager import BUILTIN_PLUGINS
+    from lllm._plugin_manager import BUILTIN_PLUGINS
 
     builtin_folders = [
         name for name, _ in BUILTIN_PLUGINS
@@ -235,7 +235,7 @@ def check_installable(plan: ArchivePlan, name: str) -> None:
 def _refuse_absolute(manifest: Any) -> None:
     """An archive's manifests may not use absolute paths: they could only mean this machine
     (one naming the archive's own would-be folder passes ``check_confined`` but not a load)."""
-    from lllm.manifest import ManifestError
+    from lllm._manifest import ManifestError
 
     keyed = [
         (f"dependencies.packages[{i}]", d.raw.split(" as ")[0])
@@ -312,7 +312,7 @@ def _transitive_dependencies(base: Path) -> list[tuple[str, Path]]:
     seen: set[str] = {os.path.realpath(base)}
     ordered: list[tuple[str, Path]] = []
     pending = [base]
-    from lllm.confinement import check_confined, dependency_target, is_installed_location
+    from lllm._confinement import check_confined, dependency_target, is_installed_location
 
     while pending:
         current = pending.pop(0)

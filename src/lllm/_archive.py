@@ -16,8 +16,8 @@ from pathlib import Path
 
 import attrs
 
+from lllm._manifest import MANIFEST_NAME, Manifest, parse_manifest
 from lllm.core.errors import LllmError
-from lllm.manifest import MANIFEST_NAME, Manifest, parse_manifest
 
 DEFAULT_MAX_TOTAL_SIZE = 512 * 1024 * 1024
 DEFAULT_MAX_ENTRIES = 50_000

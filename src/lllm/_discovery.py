@@ -21,9 +21,9 @@ from lllm._imports import (
     import_file,
     module_root_name,
 )
+from lllm._section_spec import SectionSpec
+from lllm._walk import import_anchor, inside, is_skipped, walk_stats
 from lllm.core.resource import REFERENCE_LOADER, PackageInfo, ResourceNode
-from lllm.section_spec import SectionSpec
-from lllm.walk import import_anchor, inside, is_skipped, walk_stats
 
 __all__ = [
     "MODULE_ROOT",

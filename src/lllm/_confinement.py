@@ -4,7 +4,7 @@ A package installed from a zip (either scope), a dependency bundled inside one
 (``lllm_packages/``), any package in the project or user scope folder, and a package shipped
 through ``lllm.packages`` are untrusted data until a project loads them: every section
 folder they name must lie inside their own folder once links are resolved, and walks of
-their folders skip links that lead outside (``lllm.walk.walk_stats(..., confine=...)``).
+their folders skip links that lead outside (``lllm._walk.walk_stats(..., confine=...)``).
 
 A dependency of such a package is loaded from the path it declares when that lies inside the
 package, or names a package *beside* it (``../name``: a folder with an ``lllm.toml`` in the
@@ -23,8 +23,8 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 
-from lllm.manifest import MANIFEST_NAME, Manifest, ManifestError, PathEntry
-from lllm.walk import inside
+from lllm._manifest import MANIFEST_NAME, Manifest, ManifestError, PathEntry
+from lllm._walk import inside
 
 #: The folder bundled dependencies and project-scope packages live in.
 PACKAGES_FOLDER = "lllm_packages"
@@ -111,7 +111,7 @@ def is_installed_location(folder: str) -> bool:
     """Whether the package folder ``folder`` is an installed one, confined even when a
     project names it as a dependency: inside an ``lllm_packages`` folder, inside the user
     scope, or carrying an install record."""
-    from lllm.scopes import INSTALL_RECORD, lllm_home_text
+    from lllm._scopes import INSTALL_RECORD, lllm_home_text
 
     real = os.path.realpath(folder)
     if PACKAGES_FOLDER in real.split(os.sep)[:-1] or os.path.isfile(

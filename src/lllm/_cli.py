@@ -57,8 +57,8 @@ def _relative(path: str | None) -> str:
 def _project_runtime(project: str | None) -> Any:
     """The runtime a program in ``project`` (or the cwd) would get from ``import lllm``."""
     from lllm import Runtime
-    from lllm.project import populate
-    from lllm.scopes import find_project_root
+    from lllm._project import populate
+    from lllm._scopes import find_project_root
 
     if project is None and find_project_root() is None and not os.environ.get("LLLM_CONFIG"):
         raise FileNotFoundError(
@@ -191,10 +191,10 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 def cmd_check(args: argparse.Namespace) -> int:
     from lllm import Runtime, resolve_config
-    from lllm.loader import PackageLoader
-    from lllm.plugin_manager import PluginError
-    from lllm.project import load_shared_packages
-    from lllm.scopes import find_project_root
+    from lllm._loader import PackageLoader
+    from lllm._plugin_manager import PluginError
+    from lllm._project import load_shared_packages
+    from lllm._scopes import find_project_root
 
     target = args.path or find_project_root()
     if target is None:
@@ -282,7 +282,7 @@ def cmd_cache_clear(args: argparse.Namespace) -> int:
 
 
 def cmd_plugins(args: argparse.Namespace) -> int:
-    from lllm.plugin_manager import PluginConflictError, list_plugins, process_host
+    from lllm._plugin_manager import PluginConflictError, list_plugins, process_host
 
     with warnings.catch_warnings(record=True):
         warnings.simplefilter("always")
@@ -317,7 +317,7 @@ def cmd_version(args: argparse.Namespace) -> int:
 
 def cmd_pkg_install(args: argparse.Namespace) -> int:
     from lllm import install_package
-    from lllm.manifest import read_manifest
+    from lllm._manifest import read_manifest
 
     # Installing runs no package code: the package's files are imported when a project loads it.
     path = install_package(args.zip, alias=args.alias, scope=args.scope, load=False)
@@ -350,8 +350,8 @@ def cmd_pkg_remove(args: argparse.Namespace) -> int:
 
 def cmd_pkg_export(args: argparse.Namespace) -> int:
     from lllm import Runtime, export_package
-    from lllm.manifest import ManifestError
-    from lllm.project import populate
+    from lllm._manifest import ManifestError
+    from lllm._project import populate
 
     # Packages are found from their manifests alone (discover=False): exporting runs no package code.
     runtime = Runtime()

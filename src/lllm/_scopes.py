@@ -15,7 +15,7 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, NamedTuple
 
-from lllm.manifest import MANIFEST_NAME
+from lllm._manifest import MANIFEST_NAME
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -171,7 +171,7 @@ def _read_entry_point_packages(
 ) -> tuple[list[ShippedPackage], bool]:
     """The entry points' packages, and whether the answer can be kept (every entry point
     names a module, and none failed: a failure is never kept)."""
-    from lllm.entry_points import entry_points
+    from lllm._entry_points import entry_points
 
     found: list[ShippedPackage] = []
     cacheable = True

@@ -19,10 +19,7 @@ import attrs
 from lllm._index.folders import Discovery, FolderContext, load_folder
 from lllm._index.package_index import PackageIndex, open_cache
 from lllm._index.records import SectionRow
-from lllm.core.errors import LllmError, LoadWarning
-from lllm.core.resource import PackageInfo, ResourceNode, package_folder
-from lllm.core.runtime import Runtime, get_default_runtime
-from lllm.manifest import (
+from lllm._manifest import (
     MANIFEST_NAME,
     Manifest,
     PathEntry,
@@ -30,21 +27,24 @@ from lllm.manifest import (
     read_manifest_notes,
     validate_package_name,
 )
-from lllm.scopes import (
+from lllm._scopes import (
     INSTALL_RECORD,
     PROJECT_PACKAGES_FOLDER,
     declared_folder_name,
     installed_name,
 )
-from lllm.section_spec import SectionSpec
+from lllm._section_spec import SectionSpec
+from lllm._walk import import_anchor, inside
+from lllm.core.errors import LllmError, LoadWarning
+from lllm.core.resource import PackageInfo, ResourceNode, package_folder
+from lllm.core.runtime import Runtime, get_default_runtime
 from lllm.sections.loaders import FILE_LOADERS
-from lllm.walk import import_anchor, inside
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from lllm.discovery import SectionFolder
-    from lllm.plugin_manager import PluginHost
+    from lllm._discovery import SectionFolder
+    from lllm._plugin_manager import PluginHost
 
 
 def has_local_plugins(runtime: Runtime) -> bool:
@@ -54,7 +54,7 @@ def has_local_plugins(runtime: Runtime) -> bool:
     """
     import sys
 
-    hosts = getattr(sys.modules.get("lllm.plugin_manager"), "_runtime_hosts", None)
+    hosts = getattr(sys.modules.get("lllm._plugin_manager"), "_runtime_hosts", None)
     return hosts is not None and runtime in hosts
 
 
@@ -73,11 +73,11 @@ class LoadProblem(NamedTuple):
 
 def _warning_category(kind: str) -> type[Warning]:
     if kind == "manifest":
-        from lllm.manifest import ManifestWarning
+        from lllm._manifest import ManifestWarning
 
         return ManifestWarning
     if kind == "plugin":
-        from lllm.plugin_manager import PluginWarning
+        from lllm._plugin_manager import PluginWarning
 
         return PluginWarning
     return LoadWarning
@@ -162,7 +162,7 @@ class PackageLoader:
     def host(self) -> PluginHost:
         """The plugin host, loaded only when some section must really be discovered."""
         if self._host is None:
-            from lllm.plugin_manager import host_for
+            from lllm._plugin_manager import host_for
 
             self._host = host_for(self.runtime)
         return self._host
@@ -211,7 +211,7 @@ class PackageLoader:
 
         Returns its ``PackageInfo``, or ``None`` when another package of that name was loaded
         first (a problem names both unless ``shadow_ok``, used for shadowed scopes).
-        ``confined=True`` loads an installed package (see ``lllm.confinement``): a manifest
+        ``confined=True`` loads an installed package (see ``lllm._confinement``): a manifest
         naming a folder outside the package raises ``ManifestError``, and links leading
         outside are skipped. A broken manifest raises ``ManifestError``; a missing one
         ``FileNotFoundError``.
@@ -239,7 +239,7 @@ class PackageLoader:
                 name=validate_package_name(name, file=manifest.file, key=INSTALL_RECORD)
             )
         if confined:
-            from lllm.confinement import check_confined
+            from lllm._confinement import check_confined
 
             check_confined(manifest)
         try:
@@ -335,7 +335,7 @@ class PackageLoader:
         path = dependency.path
         bundled = os.path.join(parent.base_dir, PROJECT_PACKAGES_FOLDER, declared_folder_name(path))
         if confined:
-            from lllm.confinement import dependency_target
+            from lllm._confinement import dependency_target
 
             target = dependency_target(parent, dependency)
             if target is None and os.path.lexists(path):
@@ -364,7 +364,7 @@ class PackageLoader:
             )
             return
         if not confined:
-            from lllm.confinement import is_installed_location
+            from lllm._confinement import is_installed_location
 
             # A project may name an installed package as a dependency: it stays confined.
             confined = is_installed_location(path if os.path.isdir(path) else os.path.dirname(path))
@@ -576,7 +576,7 @@ class PackageLoader:
         only: list[str] | None = None,
         problems: dict[str | None, list[str]] | None = None,
     ) -> SectionFolder:
-        from lllm.discovery import SectionFolder
+        from lllm._discovery import SectionFolder
 
         def report(message: str, file: Path | None, kind: str = "import") -> None:
             if problems is not None:
