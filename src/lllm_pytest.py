@@ -126,7 +126,7 @@ def _lllm_restore_default_runtime() -> Iterator[None]:
         yield
         return
     runtime = runtime_module.get_default_runtime()
-    snapshot = runtime._snapshot()
+    snapshot = runtime.snapshot()
     yield
     runtime_module.set_default_runtime(runtime)
-    runtime._restore(snapshot)
+    runtime.restore(snapshot)

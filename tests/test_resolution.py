@@ -239,14 +239,28 @@ def test_reset_clears_everything() -> None:
     rt = Runtime()
     rt.register_package(PackageInfo("p"))
     rt.register_config("c", {"a": 1}, namespace="p.configs")
-    assert rt._record_loaded_path("/x/lllm.toml") is True
-    assert rt._record_loaded_path("/x/lllm.toml") is False
-    rt._mark_discovery_done()
+    assert rt.register_package(PackageInfo("x"), path="/x/lllm.toml") is True
+    assert rt.register_package(PackageInfo("y"), path="/x/lllm.toml") is False
+    assert "y" not in rt.packages
+    rt.discovery_done = True
     rt.reset()
     assert rt.keys() == [] and dict(rt.packages) == {}
     assert rt.default_namespace is None and rt.loaded_package_paths == frozenset()
     assert rt.discovery_done is False
-    assert rt._record_loaded_path("/x/lllm.toml") is True
+    assert rt.register_package(PackageInfo("x"), path="/x/lllm.toml") is True
+
+
+def test_unload_package_forgets_its_resources_record_and_path() -> None:
+    rt = Runtime()
+    rt.register_package(PackageInfo("p"), path="/p/lllm.toml")
+    rt.register_package(PackageInfo("q"), make_default=False, path="/q/lllm.toml")
+    rt.register_config("c", {"a": 1}, namespace="p.configs")
+    rt.register_config("c", {"b": 2}, namespace="q.configs")
+    rt.unload_package("p")
+    assert rt.keys() == ["q.configs:c"] and list(rt.packages) == ["q"]
+    assert rt.default_namespace is None and rt.loaded_package_paths == {"/q/lllm.toml"}
+    assert rt.register_package(PackageInfo("p"), path="/p/lllm.toml") is True
+    rt.unload_package("never-loaded")  # nothing happens
 
 
 def test_register_rejects_non_nodes() -> None:
@@ -266,9 +280,9 @@ def test_register_config_needs_exactly_one_source() -> None:
 
 def test_snapshot_and_restore_include_section_declarations() -> None:
     rt = Runtime()
-    snapshot = rt._snapshot()
+    snapshot = rt.snapshot()
     rt.sections.declare("widgets", "widget")
     rt.register(ResourceNode.eager("x", 1, namespace="p.widgets", resource_type="widget"))
     assert rt.has("p:x", "widget")
-    rt._restore(snapshot)
+    rt.restore(snapshot)
     assert rt.sections.type_for("widgets") is None and rt.keys() == []

@@ -21,7 +21,7 @@ from lllm.core.errors import LllmError
 _EXPECTED_ERRORS: tuple[type[BaseException], ...] = (LllmError, OSError)
 
 
-def _print_table(rows: list[Sequence[str]], headers: Sequence[str]) -> None:
+def _print_table(rows: Sequence[Sequence[str]], headers: Sequence[str]) -> None:
     widths = [max(len(str(row[i])) for row in [headers, *rows]) for i in range(len(headers))]
     for row in [headers, *rows]:
         print(

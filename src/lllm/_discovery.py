@@ -88,14 +88,14 @@ class SectionFolder:
     def __init__(
         self,
         section: SectionSpec,
-        path: Path,
+        path: str | os.PathLike[str],
         package: PackageInfo,
         prefix: str = "",
         *,
         plugin_name: str = "",
-        package_root: Path | None = None,
+        package_root: str | os.PathLike[str] | None = None,
         report: ProblemReporter | None = None,
-        only: Iterable[Path] | None = None,
+        only: Iterable[str | os.PathLike[str]] | None = None,
         options: Mapping[str, Any] | None = None,
         confine: str | None = None,
     ) -> None:
@@ -120,7 +120,7 @@ class SectionFolder:
         self.dependencies: dict[str, list[Dependency]] = {}
         self.module_stats: dict[str, tuple[os.stat_result, int] | None] = {}
 
-    def _anchor(self, package_root: Path | None) -> Path:
+    def _anchor(self, package_root: str | os.PathLike[str] | None) -> Path:
         anchor = import_anchor(
             self._path_text, None if package_root is None else os.fspath(package_root)
         )
@@ -260,8 +260,13 @@ class SectionFolder:
         kept by the index cache, so a cacheable section uses declared loaders.
         """
         if isinstance(loader, str):
-            loader = (REFERENCE_LOADER, self.section.loader_reference(loader))  # type: ignore[assignment]
-        elif not callable(loader):
+            target: Callable[[], Any] | tuple[str, ...] = (
+                REFERENCE_LOADER,
+                self.section.loader_reference(loader),
+            )
+        elif callable(loader):
+            target = loader
+        else:
             raise TypeError(
                 f"The loader of resource {key!r} must be callable or a declared loader's name, got {loader!r}."
             )
@@ -270,5 +275,5 @@ class SectionFolder:
             self.namespace,
             self.section.resource_type,
             self._metadata(file, metadata),
-            _loader=loader,
+            _loader=target,
         )

@@ -11,6 +11,7 @@ import functools
 import os
 import threading
 import warnings
+import weakref
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -126,6 +127,21 @@ def _same_folder(a: str | None, b: str | None) -> bool:
     return a is not None and b is not None and os.path.realpath(a) == os.path.realpath(b)
 
 
+# Per runtime: manifest path -> (thread id, event) while a thread loads that package into it.
+_loads: weakref.WeakKeyDictionary[Runtime, dict[str, tuple[int, threading.Event]]] = (
+    weakref.WeakKeyDictionary()
+)
+_loads_lock = threading.RLock()
+
+
+def _loads_in(runtime: Runtime) -> dict[str, tuple[int, threading.Event]]:
+    with _loads_lock:
+        found = _loads.get(runtime)
+        if found is None:
+            found = _loads[runtime] = {}
+        return found
+
+
 class PackageLoader:
     """Loads packages into one runtime and collects what went wrong as ``LoadProblem`` data
     (``problems``); the public entry points give them as warnings, or raise them together.
@@ -228,7 +244,7 @@ class PackageLoader:
             manifest, found_notes = read_manifest_notes(path)
             notes: tuple[str, ...] | list[str] = found_notes
             if index is not None:
-                index.record_manifest(manifest, notes, stat_before)
+                index.record_manifest(manifest, list(notes), stat_before)
         else:
             manifest, notes = cached  # what parsing said, said again on warm starts
         for note in notes:
@@ -288,9 +304,10 @@ class PackageLoader:
         # package into this runtime then finds its PackageInfo, never a gap, and waits until
         # its resources are registered (the thread loading it, back through a dependency
         # cycle, does not wait for itself).
-        with rt._lock:
-            if not rt._record_loaded_path(path):
-                loading = rt._loading.get(path)
+        loads = _loads_in(rt)
+        with _loads_lock:
+            if not rt.register_package(info, make_default=not as_dependency, path=path):
+                loading = loads.get(path)
                 if loading is not None and loading[0] != threading.get_ident():
                     waiting = loading[1]
                 else:
@@ -298,8 +315,7 @@ class PackageLoader:
             else:
                 waiting = None
                 done = threading.Event()
-                rt._loading[path] = (threading.get_ident(), done)
-                rt.register_package(info, make_default=not as_dependency)
+                loads[path] = (threading.get_ident(), done)
         if waiting is not None:
             waiting.wait()
             return self._package_at(manifest.base_dir)
@@ -312,15 +328,15 @@ class PackageLoader:
             for dependency in manifest.dependencies:
                 self._load_dependency(manifest, dependency, confined)
         finally:
-            with rt._lock:
-                rt._loading.pop(path, None)
+            with _loads_lock:
+                loads.pop(path, None)
             done.set()
         return info
 
     def _wait_for_other_thread(self, path: str) -> None:
         """Wait until another thread loading the package at ``path`` into this runtime is done."""
-        with self.runtime._lock:
-            loading = self.runtime._loading.get(path)
+        with _loads_lock:
+            loading = _loads_in(self.runtime).get(path)
         if loading is not None and loading[0] != threading.get_ident():
             loading[1].wait()
 

@@ -238,7 +238,8 @@ def parse_manifest_notes(text: str, file: str | os.PathLike[str]) -> tuple[Manif
 
 def _warn_notes(notes: list[str]) -> None:
     # Point each warning at the first caller outside this module.
-    frame, level = sys._getframe(0), 1
+    frame: types.FrameType | None = sys._getframe(0)
+    level = 1
     while frame is not None and frame.f_globals.get("__name__") == __name__:
         frame, level = frame.f_back, level + 1
     for note in notes:

@@ -22,7 +22,7 @@ from typing import Any
 from filelock import FileLock, Timeout
 
 from lllm._archive import ArchiveLimits, ArchivePlan, extract_package, inspect_archive
-from lllm._manifest import ManifestError, read_manifest, validate_package_name
+from lllm._manifest import Manifest, ManifestError, read_manifest, validate_package_name
 from lllm._scopes import (
     INSTALL_RECORD,
     PROJECT_PACKAGES_FOLDER,
@@ -182,7 +182,9 @@ def check_installable(plan: ArchivePlan, name: str) -> None:
     def has_manifest(path: str) -> bool:
         return os.path.normpath(path) in entries
 
-    pending = [(plan.manifest.file or os.path.join(base, "lllm.toml"), plan.manifest)]
+    pending: list[tuple[str, Manifest | None]] = [
+        (plan.manifest.file or os.path.join(base, "lllm.toml"), plan.manifest)
+    ]
     pending += [
         (path, None)
         for path in entries
@@ -441,12 +443,8 @@ def _unregister(runtime: Runtime, folder: Path) -> None:
         return candidate == real or candidate.startswith(real + os.sep)
 
     doomed = [(name, info) for name, info in runtime.packages.items() if inside(info.base_dir)]
-    for name, info in doomed:
-        prefix = f"{name}."
-        for key in [k for k in runtime.keys() if k.startswith(prefix)]:
-            runtime.unregister(key)
-        runtime._forget_package(name)
-        runtime._forget_loaded_path(os.path.realpath(Path(info.base_dir) / "lllm.toml"))
+    for name, _ in doomed:
+        runtime.unload_package(name)
 
 
 def remove_package(name: str, *, scope: str | None = None, runtime: Runtime | None = None) -> Path:

@@ -152,7 +152,7 @@ def populate(
         if collecting:
             gc.enable()
         warn_problems(loader.take_problems())
-    runtime._mark_discovery_done()
+    runtime.discovery_done = True
     return root
 
 

@@ -38,7 +38,7 @@ hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
 
 
 @hookspec
-def lllm_sections() -> Sequence[SectionSpec]:
+def lllm_sections() -> Sequence[SectionSpec]:  # type: ignore[empty-body]
     """Declare the sections this plugin provides.
 
     Called once per plugin, right after the plugin is loaded, which happens the first time a

@@ -38,14 +38,9 @@ def describe_node(
         except ValueError:
             return None
     if not node.is_loaded:
-        loader = node._loader
-        if (
-            type(loader) is tuple
-            and len(loader) == 2
-            and loader[0] == REFERENCE_LOADER
-            and loader[1] in names
-        ):
-            return (node.key, names[loader[1]], None, extra or None)
+        reference = node.loader_reference
+        if reference is not None and reference in names:
+            return (node.key, names[reference], None, extra or None)
         return None
     origin = origins.get(id(node.value))
     if origin is None or str(origin[0]) != file:

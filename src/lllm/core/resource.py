@@ -89,7 +89,8 @@ class ResourceNode:
     metadata: dict[str, Any] = attrs.field(factory=dict)
     qualified_key: str = attrs.field(init=False)
     _value: Any = attrs.field(default=_UNLOADED, alias="_value")
-    _loader: Callable[[], Any] | None = attrs.field(default=None, alias="_loader")
+    # A callable of no arguments, or a loader tuple (``lllm.ref``/``:python``, see below).
+    _loader: Callable[[], Any] | tuple[str, ...] | None = attrs.field(default=None, alias="_loader")
     _lock: threading.Lock | None = attrs.field(default=None, init=False)
 
     def __attrs_post_init__(self) -> None:
@@ -172,6 +173,16 @@ class ResourceNode:
         """Whether ``value`` is available without calling a loader."""
         return self._value is not _UNLOADED
 
+    @property
+    def loader_reference(self) -> str | None:
+        """For a lazy node made with a section's declared loader, not loaded yet: the
+        loader's ``"module:function"`` reference; ``None`` otherwise."""
+        loader = self._loader
+        if self._value is _UNLOADED and isinstance(loader, tuple) and len(loader) == 2:
+            if loader[0] == REFERENCE_LOADER:
+                return loader[1]
+        return None
+
     def _load(self) -> Any:
         lock = self._lock
         if lock is None:
@@ -186,7 +197,7 @@ class ResourceNode:
             loader = self._loader
             assert loader is not None
             try:
-                if type(loader) is tuple:
+                if isinstance(loader, tuple):
                     value = _call_named_loader(self, loader)
                 else:
                     value = loader()

@@ -39,8 +39,8 @@ class Runtime:
         self._resolved: dict[tuple[str | None, str], ResourceNode | None] = {}
         self._packages: dict[str, PackageInfo] = {}
         self._loaded_package_paths: set[str] = set()
-        # Manifest path -> (thread id, event) while a thread loads that package into this runtime.
-        self._loading: dict[str, tuple[int, threading.Event]] = {}
+        # Package name -> the manifest path it was registered with.
+        self._package_paths: dict[str, str] = {}
         self._default_namespace: str | None = None
         self._discovery_done = False
         self._lock = threading.RLock()
@@ -60,6 +60,10 @@ class Runtime:
     def discovery_done(self) -> bool:
         """Whether a full discovery (``load_runtime`` or auto-init) has populated this runtime."""
         return self._discovery_done
+
+    @discovery_done.setter
+    def discovery_done(self, done: bool) -> None:
+        self._discovery_done = bool(done)
 
     @property
     def loaded_package_paths(self) -> frozenset[str]:
@@ -160,18 +164,45 @@ class Runtime:
             self._invalidate()
         return node
 
-    def register_package(self, pkg: PackageInfo, *, make_default: bool = True) -> None:
-        """Record a loaded package.
+    def register_package(
+        self, pkg: PackageInfo, *, make_default: bool = True, path: str | None = None
+    ) -> bool:
+        """Record a loaded package; ``False`` (and nothing recorded) when ``path`` is given
+        and a package was registered from that manifest path already.
 
         The first package registered with ``make_default=True`` (the default) becomes the
         default namespace; the loader passes ``False`` for dependencies and shared packages.
+        ``path`` (the real path of the package's manifest) is how the loader ends dependency
+        cycles: see ``loaded_package_paths``.
         """
         if not isinstance(pkg, PackageInfo):
             raise TypeError(f"register_package() takes a PackageInfo, got {type(pkg).__name__}.")
         with self._lock:
+            if path is not None:
+                if path in self._loaded_package_paths:
+                    return False
+                self._loaded_package_paths.add(path)
+                self._package_paths[pkg.effective_name] = path
             self._packages[pkg.effective_name] = pkg
             if make_default and self._default_namespace is None:
                 self._default_namespace = pkg.effective_name
+                self._invalidate()
+            return True
+
+    def unload_package(self, name: str) -> None:
+        """Forget package ``name``: its resources, its record and its manifest path (so it can
+        be loaded again); the default namespace too, if it was that package. Nothing happens
+        for a name that is not loaded."""
+        prefix = f"{name}."
+        with self._lock:
+            for key in [k for k in self._resources if k.startswith(prefix)]:
+                self.unregister(key)
+            info = self._packages.pop(name, None)
+            path = self._package_paths.pop(name, None)
+            if path is not None:
+                self._loaded_package_paths.discard(path)
+            if info is not None and self._default_namespace == name:
+                self._default_namespace = None
                 self._invalidate()
 
     def _invalidate(self) -> None:
@@ -188,6 +219,7 @@ class Runtime:
             self._invalidate()
             self._packages = {}
             self._loaded_package_paths = set()
+            self._package_paths = {}
             self._default_namespace = None
             self._discovery_done = False
             self.sections = SectionRegistry()
@@ -387,56 +419,36 @@ class Runtime:
         """The config ``path`` resolves to, loading it if lazy (``base:`` is not applied here)."""
         return self.get(path, "config")
 
-    # ---------------------------------------------------------- used by the package loader
+    # ------------------------------------------------------------ snapshots (for tests)
 
-    def _record_loaded_path(self, path: str) -> bool:
-        """Record a manifest path as loaded; ``False`` if it already was (ends cycles)."""
-        with self._lock:
-            if path in self._loaded_package_paths:
-                return False
-            self._loaded_package_paths.add(path)
-            return True
-
-    def _forget_package(self, name: str) -> None:
-        """Drop a package record (its resources are unregistered separately)."""
-        with self._lock:
-            info = self._packages.pop(name, None)
-            if info is not None and self._default_namespace == name:
-                self._default_namespace = None
-                self._invalidate()
-
-    def _snapshot(self) -> tuple[Any, ...]:
-        """The runtime's state, to put back with ``_restore`` (nodes are shared, not copied)."""
+    def snapshot(self) -> tuple[Any, ...]:
+        """The runtime's state, to put back with ``restore`` (nodes are shared, not copied):
+        what lllm's pytest plugin does around every test."""
         with self._lock:
             return (
                 dict(self._resources),
                 {t: set(keys) for t, keys in self._type_index.items()},
                 dict(self._packages),
                 set(self._loaded_package_paths),
+                dict(self._package_paths),
                 self._default_namespace,
                 self._discovery_done,
                 self.sections.copy(),
             )
 
-    def _restore(self, snapshot: tuple[Any, ...]) -> None:
-        """Put back a state taken by ``_snapshot``."""
-        resources, type_index, packages, loaded, namespace, done, sections = snapshot
+    def restore(self, snapshot: tuple[Any, ...]) -> None:
+        """Put back a state taken by ``snapshot``."""
+        resources, type_index, packages, loaded, paths, namespace, done, sections = snapshot
         with self._lock:
             self._resources = dict(resources)
             self._type_index = {t: set(keys) for t, keys in type_index.items()}
             self._packages = dict(packages)
             self._loaded_package_paths = set(loaded)
+            self._package_paths = dict(paths)
             self._default_namespace = namespace
             self._discovery_done = done
             self.sections = sections.copy()
             self._invalidate()
-
-    def _forget_loaded_path(self, path: str) -> None:
-        with self._lock:
-            self._loaded_package_paths.discard(path)
-
-    def _mark_discovery_done(self) -> None:
-        self._discovery_done = True
 
 
 # ------------------------------------------------------------------- process-wide runtimes

@@ -20,6 +20,10 @@ def _params(value: Mapping[str, Any] | None) -> dict[str, Any]:
     return {} if value is None else dict(value)
 
 
+def _upper(value: str) -> str:
+    return str(value).upper()
+
+
 @attrs.frozen
 class EndpointInfo:
     """What ``@BaseProxy.endpoint`` records about one method.
@@ -32,7 +36,7 @@ class EndpointInfo:
     description: str = ""
     params: dict[str, Any] = attrs.field(factory=dict, converter=_params)
     response: Any = None
-    method: str = attrs.field(default="GET", converter=str.upper)
+    method: str = attrs.field(default="GET", converter=_upper)
     name: str = ""
 
 
@@ -77,9 +81,10 @@ class BaseProxy:
             name = getattr(func, "__name__", None) or getattr(
                 getattr(func, "__func__", None), "__name__", ""
             )
+            name = str(name or "")
             info = EndpointInfo(
                 category=category,
-                endpoint=endpoint or name,
+                endpoint=str(endpoint or name),
                 description=description,
                 params=params,
                 response=response,

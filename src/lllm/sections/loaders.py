@@ -171,7 +171,7 @@ def load_text_prompt(path: str | os.PathLike[str], key: str) -> Any:
 
     with open(path, encoding="utf-8") as f:
         text = f.read().removeprefix("\ufeff")
-    metadata, body = split_front_matter(text, path)
+    metadata, body = split_front_matter(text, os.fspath(path))
     return Prompt(path=key, prompt=body, metadata=metadata)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from lllm import Tactic
 from lllm.plugin import ResourceNode, SectionFolder, SectionSpec, class_nodes, hookimpl
 
@@ -23,6 +25,10 @@ def _is_named_tactic(value: type) -> bool:
     )
 
 
+def _name(tactic: Any) -> str:
+    return str(tactic.name)
+
+
 def discover_tactics(folder: SectionFolder) -> list[ResourceNode]:
     """One eager node per named tactic class, in walk order, then in module order."""
-    return class_nodes(folder, _is_named_tactic, lambda file, cls: folder.key(cls.name), "tactic")
+    return class_nodes(folder, _is_named_tactic, lambda file, cls: folder.key(_name(cls)), "tactic")
