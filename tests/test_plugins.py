@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import importlib
 import importlib.metadata
+import os
+import subprocess
 import sys
 import threading
 import types
@@ -1225,3 +1227,139 @@ print(json.dumps([str(w.message) for w in caught]))
     messages = run_python(code, cwd=package, env=env)
     assert any("emptyplug" in m and "declares nothing" in m for m in messages), messages
     assert any("LLLM_DISABLE_PLUGINS names 'nosuch'" in m for m in messages), messages
+
+
+# ------------------------------------------------------------ hooks called through pluggy
+
+WRAPPING_PLUGIN = """
+    from lllm.plugin import hookimpl
+
+    SEEN = []
+
+    @hookimpl(wrapper=True)
+    def lllm_discover(folder):
+        nodes = yield
+        SEEN.append((folder.section.name, len(nodes)))
+        return [node for node in nodes if "secret" not in node.key]
+"""
+
+
+def test_a_hook_wrapper_sees_and_filters_every_discovery(plugins: PluginSandbox) -> None:
+    plugins.install(
+        "lllm-audit",
+        "1.0",
+        {"audit": "lllm_audit_plugin"},
+        {"lllm_audit_plugin.py": WRAPPING_PLUGIN},
+    )
+    rt = Runtime()
+    package = plugins.package("delta", {"prompts/hello.md": "Hi", "prompts/secret.md": "S"})
+    assert load_recording(package, rt) == []
+    assert rt.keys("prompt") == ["delta.prompts:hello"]
+    seen = sys.modules["lllm_audit_plugin"].SEEN
+    assert ("prompts", 2) in seen
+
+
+def test_a_tryfirst_implementation_takes_over_a_folder(plugins: PluginSandbox) -> None:
+    source = """
+        from lllm.plugin import hookimpl
+
+        @hookimpl(tryfirst=True)
+        def lllm_discover(folder):
+            if folder.section.name != "configs":
+                return None  # every other folder: the section's own discover
+            return [folder.eager("fixed", {"from": "override"}, None)]
+    """
+    plugins.install(
+        "lllm-override",
+        "1.0",
+        {"override": "lllm_override_plugin"},
+        {"lllm_override_plugin.py": source},
+    )
+    rt = Runtime()
+    package = plugins.package("eps", {"configs/real.yaml": "a: 1", "prompts/p.md": "P"})
+    assert load_recording(package, rt) == []
+    assert rt.keys("config") == ["eps.configs:fixed"]
+    assert rt.get("fixed", "config") == {"from": "override"}
+    assert rt.keys("prompt") == ["eps.prompts:p"]
+
+
+def test_trace_plugins_prints_hook_calls(tmp_path: Path) -> None:
+    from lllm.testing import write_package as write
+
+    package = write(tmp_path / "pkg", {"prompts/p.md": "P"}, name="pkg")
+    code = f"import lllm\nlllm.load_package({str(package)!r}, runtime=lllm.Runtime())\n"
+    env = {**os.environ, "LLLM_TRACE_PLUGINS": "1", "LLLM_NO_CACHE": "1", "LLLM_AUTO_INIT": "0"}
+    traced = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert traced.returncode == 0, traced.stderr
+    assert "lllm_sections [hook]" in traced.stderr
+    assert "lllm_discover [hook]" in traced.stderr and "prompts" in traced.stderr
+    env["LLLM_TRACE_PLUGINS"] = "0"
+    quiet = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert quiet.returncode == 0 and "[hook]" not in quiet.stderr
+
+
+def test_a_section_without_a_discover_function_is_a_clear_plugin_error(
+    plugins: PluginSandbox,
+) -> None:
+    source = """
+        from lllm.plugin import SectionSpec, hookimpl
+
+        @hookimpl
+        def lllm_sections():
+            return [SectionSpec(name="notes", resource_type="note")]
+    """
+    plugins.install("lllm-old", "0.1", {"old": "lllm_old_plugin"}, {"lllm_old_plugin.py": source})
+    warned = load_recording(plugins.package("alpha"), Runtime())
+    assert len(warned) == 1 and "no discover function" in warned[0], warned
+    assert "SectionSpec(name='notes', ..., discover=" in warned[0]
+    assert record_named("old").status == "broken"
+
+
+# -------------------------------------------------- an installed plugin registered in code
+
+
+def test_registering_an_installed_plugin_in_code_uses_the_same_plugin(
+    plugins: PluginSandbox,
+) -> None:
+    install_datasets(plugins)
+    import importlib
+
+    module = importlib.import_module("lllm_datasets_plugin")
+    rt = Runtime()
+    record = lllm.register_plugin(module, runtime=rt)
+    assert record.name == "datasets" and record.distribution == "lllm-datasets"
+    assert load_recording(plugins.package("alpha"), rt) == []
+    assert rt.keys("dataset") == ["alpha.datasets:sub/y", "alpha.datasets:x"]
+    assert [r.status for r in list_plugins(rt) if r.name == "datasets"] == ["loaded"]
+
+
+def test_load_with_plugin_works_when_the_plugin_is_installed(plugins: PluginSandbox) -> None:
+    from lllm.testing import load_with_plugin
+
+    install_datasets(plugins)
+    import importlib
+
+    module = importlib.import_module("lllm_datasets_plugin")
+    runtime = load_with_plugin(module, plugins.package("alpha"))
+    assert runtime.keys("dataset") == ["alpha.datasets:sub/y", "alpha.datasets:x"]
+
+
+# ------------------------------------------------------------- a disabled type on lookup
+
+
+def test_a_lookup_of_a_disabled_plugins_type_says_so(plugins: PluginSandbox) -> None:
+    install_datasets(plugins)
+    plugins.setenv("LLLM_DISABLE_PLUGINS", "datasets")
+    rt = Runtime()
+    load_recording(plugins.package("alpha"), rt)
+    with pytest.raises(lllm.ResourceNotFoundError) as info:
+        rt.get("cities", "dataset")
+    message = str(info.value)
+    assert "no loaded section provides resources of type 'dataset'" in message
+    assert "'datasets' (disabled by LLLM_DISABLE_PLUGINS)" in message
+    assert "Did you mean" not in message
+    assert info.value.reason is not None and info.value.suggestions == ()

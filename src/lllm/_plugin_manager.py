@@ -558,6 +558,23 @@ def reset_plugins() -> None:
     fingerprint.forget()  # the plugin set may have changed too
 
 
+def unavailable_plugins() -> list[tuple[str, str]]:
+    """``(name, reason)`` for the entry-point plugins this process does not use: disabled
+    (``LLLM_DISABLE_PLUGINS``, autoload off) or broken. Imports no plugin: for messages."""
+    with _hosts_lock:
+        host = _process_host
+    if host is not None and host._records is not None:
+        records = host.records()
+    else:
+        records = _discovered_records()
+        PluginHost()._apply_switches(records)
+    return [
+        (record.name, record.error or record.status)
+        for record in records
+        if record.status in ("disabled", "broken")
+    ]
+
+
 def iter_section_specs(runtime: Runtime | None = None) -> Iterable[SectionSpec]:
     """The section specs available to ``runtime``, in plugin order."""
     return [spec for spec, _ in host_for(runtime).section_table().values()]

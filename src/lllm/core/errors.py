@@ -60,13 +60,21 @@ class ResourceNotFoundError(LllmError, KeyError):
     """
 
     def __init__(
-        self, key: str, resource_type: str | None = None, suggestions: tuple[str, ...] = ()
+        self,
+        key: str,
+        resource_type: str | None = None,
+        suggestions: tuple[str, ...] = (),
+        reason: str | None = None,
     ):
         self.key = key
         self.resource_type = resource_type
         self.suggestions = tuple(suggestions)
+        #: Why nothing can match, when lllm knows (no loaded section has the type).
+        self.reason = reason
         kind = f"{resource_type} " if resource_type else ""
         message = f"No {kind}resource found for key {key!r}."
+        if reason:
+            message = f"{message[:-1]}: {reason}."
         if self.suggestions:
             message += " Did you mean: " + ", ".join(self.suggestions) + "?"
         super().__init__(message)

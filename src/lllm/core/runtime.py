@@ -324,6 +324,12 @@ class Runtime:
             if node is not None:
                 assert resource_type is not None
                 return ResourceTypeError(key, candidate, resource_type, node.resource_type)
+        if resource_type is not None and not self._type_index.get(resource_type):
+            known = {declared for _, declared in self.sections.items()}
+            if resource_type not in known:
+                return ResourceNotFoundError(
+                    key, resource_type, (), _missing_type_reason(resource_type)
+                )
         return ResourceNotFoundError(key, resource_type, self._suggest(key, resource_type))
 
     def _suggest(
@@ -449,6 +455,19 @@ class Runtime:
             self._discovery_done = done
             self.sections = sections.copy()
             self._invalidate()
+
+
+def _missing_type_reason(resource_type: str) -> str:
+    """Why no resource of ``resource_type`` can be found: no loaded section has that type,
+    and the plugins that are disabled or broken (one of them may provide it)."""
+    from lllm._plugin_manager import unavailable_plugins
+
+    reason = f"no loaded section provides resources of type {resource_type!r}"
+    unavailable = unavailable_plugins()
+    if unavailable:
+        listed = ", ".join(f"{name!r} ({why})" for name, why in unavailable)
+        reason += f"; plugins not in use: {listed}"
+    return reason
 
 
 # ------------------------------------------------------------------- process-wide runtimes
