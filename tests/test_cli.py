@@ -894,3 +894,18 @@ def test_check_calls_a_section_conflict_a_plugin_problem(tmp_path: Path, home: P
         result.returncode == 1
         and "plugin: Section 'notes' is claimed by two plugins" in result.stdout
     ), describe(result)
+
+
+def test_show_resolves_keys_by_the_rule_of_runtime_get(project: Path, home: Path) -> None:
+    """One rule: ``lllm show KEY`` finds what ``runtime.get(KEY)`` finds, and fails where it
+    fails (a bare key of a type outside prompts, proxies, tactics and configs)."""
+    import lllm
+
+    runtime = lllm.Runtime()
+    lllm.load_package(project, runtime=runtime)
+    assert runtime.get_node("assets:faq.json").qualified_key == "acme_assistant.assets:faq.json"
+    with pytest.raises(lllm.ResourceNotFoundError) as info:
+        runtime.get("faq.json")
+    assert_ok(run(["show", "assets:faq.json"], project, home))
+    line = assert_one_line_error(run(["show", "faq.json"], project, home))
+    assert str(info.value) in line

@@ -104,20 +104,6 @@ def cmd_ls(args: argparse.Namespace) -> int:
     return 0
 
 
-def _resolve_node(runtime: Any, key: str) -> Any:
-    if runtime.has(key):
-        return runtime.get_node(key)
-    prefix, colon, path = key.partition(":")
-    if colon and "." not in prefix and runtime.default_namespace:
-        candidate = f"{runtime.default_namespace}.{prefix}:{path}"
-        if runtime.has(candidate):
-            return runtime.get_node(candidate)
-    for resource_type in sorted({t for t, _ in runtime.sections.items()}):
-        if runtime.has(key, resource_type):
-            return runtime.get_node(key, resource_type)
-    return runtime.get_node(key)  # raises with suggestions
-
-
 #: The most characters ``lllm show`` prints of a value, and the largest file it reads whole.
 PREVIEW_CHARACTERS = 4000
 PREVIEW_FILE_BYTES = 1024 * 1024
@@ -134,7 +120,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     from lllm import Prompt, resolve_config
 
     runtime = _project_runtime(args.project)
-    node = _resolve_node(runtime, args.key)
+    node = runtime.get_node(args.key)  # the rule of Runtime.get
     source = node.metadata.get("file_path")
     size = None
     if source:

@@ -43,9 +43,4 @@ def load_resource(url: str, runtime: Runtime | None = None) -> Any:
         raise InvalidKeyError(
             f"load_resource() needs '<package>.<section>:<path>' or '<section>:<path>', got {url!r}."
         )
-    rt = _runtime(runtime)
-    prefix, _, path = url.partition(":")
-    namespace = rt.default_namespace
-    if "." not in prefix and namespace is not None and not rt.has(url):
-        return rt.get(f"{namespace}.{prefix}:{path}")
-    return rt.get(url)
+    return _runtime(runtime).get(url)

@@ -231,7 +231,10 @@ class Runtime:
 
         Resolution: the exact qualified key; then, for a bare key (no ``:``), the default
         package's section of ``resource_type`` (untyped: prompts, proxies, tactics, configs,
-        first hit); then, for a typed ``pkg:path``, ``pkg.<section of the type>:path``.
+        first hit); then, for ``prefix:path`` without a ``.`` in ``prefix``: typed,
+        ``prefix.<section of the type>:path`` (``prefix`` is a package); untyped,
+        ``<default package>.prefix:path`` (``prefix`` is a section). ``lllm show`` and
+        ``load_resource`` resolve keys by this same rule.
         Raises ``ResourceNotFoundError`` (a ``KeyError``) with close matches, or
         ``ResourceTypeError`` (a ``TypeError``) when the key names a resource of another type.
         """
@@ -280,12 +283,13 @@ class Runtime:
             if resource_type is None:
                 return tuple(f"{namespace}.{s}:{key}" for s in UNTYPED_FALLBACK_SECTIONS)
             return (f"{namespace}.{self.sections.section_for(resource_type)}:{key}",)
-        if resource_type is not None:
-            package = key[:colon]
-            if package and "." not in package:
-                section = self.sections.section_for(resource_type)
-                return (f"{package}.{section}:{key[colon + 1 :]}",)
-        return ()
+        prefix = key[:colon]
+        if not prefix or "." in prefix:
+            return ()
+        if resource_type is not None:  # pkg:path, in the package's section of the type
+            return (f"{prefix}.{self.sections.section_for(resource_type)}:{key[colon + 1 :]}",)
+        namespace = self._default_namespace  # section:path, in the default package
+        return () if namespace is None else (f"{namespace}.{key}",)
 
     def _find(self, key: str, resource_type: str | None) -> ResourceNode | None:
         """The node a non-exact ``key`` resolves to, or ``None``; remembered until the next write."""
