@@ -909,3 +909,27 @@ def test_show_resolves_keys_by_the_rule_of_runtime_get(project: Path, home: Path
     assert_ok(run(["show", "assets:faq.json"], project, home))
     line = assert_one_line_error(run(["show", "faq.json"], project, home))
     assert str(info.value) in line
+
+
+def test_show_falls_back_to_its_own_display_when_a_describe_hook_raises(
+    tmp_path: Path, home: Path
+) -> None:
+    plugin = (
+        "from lllm.plugin import hookimpl\n"
+        "@hookimpl\ndef lllm_describe(node):\n    raise ValueError('cannot describe')\n"
+    )
+    site = write_tree(
+        tmp_path / "site",
+        {
+            "shy.py": plugin,
+            "shy-1.0.dist-info/METADATA": "Metadata-Version: 2.1\nName: shy\nVersion: 1.0\n",
+            "shy-1.0.dist-info/entry_points.txt": "[lllm.plugins]\nshy = shy\n",
+        },
+    )
+    package = write_tree(
+        tmp_path / "pkg", {"lllm.toml": '[package]\nname = "pkg"\n', "prompts/p.md": "Hi {who}"}
+    )
+    result = run(["show", "p"], package, home, third_party_plugins=True, PYTHONPATH=str(site))
+    assert result.returncode == 0, describe(result)
+    assert "variables: who" in result.stdout  # lllm show's own display of a prompt
+    assert "describing pkg.prompts:p failed: ValueError: cannot describe" in result.stderr

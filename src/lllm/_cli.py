@@ -78,19 +78,19 @@ def cmd_ls(args: argparse.Namespace) -> int:
     runtime = _project_runtime(args.project)
     nodes = list(runtime.iter_nodes(args.type))
     if args.json:
+        from lllm._plugin_manager import BUILTIN_PLUGINS, describe_resource
+
+        builtin = {name for name, _ in BUILTIN_PLUGINS}
+        # Plugins are asked only when some resource comes from a plugin's section.
+        plugin_sections = any(n.metadata.get("plugin", "") not in builtin for n in nodes)
         print(
             json.dumps(
                 [
-                    {
-                        "key": n.qualified_key,
-                        "type": n.resource_type,
-                        "source": n.metadata.get("file_path"),
-                        "package": n.metadata.get("package"),
-                        "section": n.metadata.get("section"),
-                    }
+                    _listed(n, describe_resource(n, runtime) if plugin_sections else None)
                     for n in nodes
                 ],
                 indent=2,
+                default=str,
             )
         )
         return 0
@@ -102,6 +102,33 @@ def cmd_ls(args: argparse.Namespace) -> int:
         ("KEY", "TYPE", "SOURCE"),
     )
     return 0
+
+
+def _listed(node: Any, description: dict[str, Any] | None) -> dict[str, Any]:
+    """One resource of ``lllm ls --json``."""
+    listed = {
+        "key": node.qualified_key,
+        "type": node.resource_type,
+        "source": node.metadata.get("file_path"),
+        "package": node.metadata.get("package"),
+        "section": node.metadata.get("section"),
+    }
+    if description is not None:
+        listed["description"] = description
+    return listed
+
+
+def _print_description(description: dict[str, Any]) -> None:
+    """Print what a plugin's ``lllm_describe`` gave, bounded."""
+    for label, shown in description.items():
+        text = shown if isinstance(shown, str) else json.dumps(shown, default=str)
+        if not isinstance(shown, str) and len(text) > 100:
+            text = json.dumps(shown, indent=2, default=str)
+        if "\n" in text:
+            print(f"{label}:")
+            print(_bounded(text))
+        else:
+            print(f"{label}: {_bounded(text)}")
 
 
 #: The most characters ``lllm show`` prints of a value, and the largest file it reads whole.
@@ -150,7 +177,12 @@ def cmd_show(args: argparse.Namespace) -> int:
         print(f"preview (first {len(head)} bytes, not loaded):")
         print(head.decode("utf-8", "replace"))
         return 0
-    if isinstance(value, Prompt):
+    from lllm._plugin_manager import describe_resource
+
+    description = describe_resource(node, runtime)
+    if description is not None:
+        _print_description(description)
+    elif isinstance(value, Prompt):
         print(f"variables: {', '.join(value.template_vars) or '(none)'}")
         if value.metadata:
             print(f"prompt metadata: {_bounded(json.dumps(value.metadata, default=str))}")

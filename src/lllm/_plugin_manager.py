@@ -558,6 +558,27 @@ def reset_plugins() -> None:
     fingerprint.forget()  # the plugin set may have changed too
 
 
+def describe_resource(node: ResourceNode, runtime: Runtime | None = None) -> dict[str, Any] | None:
+    """What the plugins of ``runtime`` say about ``node`` through the ``lllm_describe`` hook:
+    a dict of labels to what to show, or ``None`` when no plugin describes it. A plugin that
+    raises gives a ``PluginWarning`` and ``None``."""
+    import warnings
+
+    host = host_for(runtime)
+    host.records()
+    assert host._manager is not None
+    try:
+        described = host._manager.hook.lllm_describe(node=node)
+    except Exception as exc:
+        warnings.warn(
+            f"lllm: describing {node.qualified_key} failed: {type(exc).__name__}: {exc}",
+            PluginWarning,
+            stacklevel=2,
+        )
+        return None
+    return None if described is None else dict(described)
+
+
 def unavailable_plugins() -> list[tuple[str, str]]:
     """``(name, reason)`` for the entry-point plugins this process does not use: disabled
     (``LLLM_DISABLE_PLUGINS``, autoload off) or broken. Imports no plugin: for messages."""

@@ -28,8 +28,10 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:
-    from lllm._discovery import SectionFolder, SectionSpec
-    from lllm.core.resource import ResourceNode
+    from collections.abc import Mapping
+    from typing import Any
+
+    from lllm.plugin import ResourceNode, SectionFolder, SectionSpec
 
 PROJECT_NAME = "lllm"
 
@@ -84,4 +86,20 @@ def lllm_discover(folder: SectionFolder) -> Iterable[ResourceNode] | None:
     ``objects_in()`` and lazy nodes made with a loader the section declares
     (``folder.lazy(key, "loader name", file)``, see ``SectionSpec.loaders``). A file with any
     other node, or one a problem was reported for, is discovered again every time.
+    """
+
+
+@hookspec(firstresult=True)
+def lllm_describe(node: ResourceNode) -> Mapping[str, Any] | None:
+    """Describe one resource for people: what ``lllm show`` prints and ``lllm ls --json`` adds.
+
+    Called through pluggy for one resource at a time (the first implementation that returns
+    something other than ``None`` decides), by ``lllm show`` once the resource's value is
+    loaded, and by ``lllm ls --json`` for every resource, loaded or not. Return ``None`` for
+    resources you do not describe (check ``node.resource_type``), else a mapping of labels to
+    what to show: a string is printed as it is (on lines of its own when it has several),
+    anything else as JSON. Read the value only when ``node.is_loaded`` is true: a listing
+    must not load anything; ``node.metadata`` is always there. ``lllm show`` falls back to
+    its own display (prompts, configs, classes, the value as JSON) when no plugin describes
+    the resource, and shows what ``lllm show`` would otherwise when the hook raises.
     """

@@ -398,12 +398,14 @@ def test_cli_ls_and_show_list_the_datasets(shop: Path, tmp_path: Path) -> None:
     assert {(r["type"], r["package"], r["section"]) for r in rows} == {
         ("dataset", "shop", "datasets")
     }
+    # The plugin describes its resources (lllm_describe); a listing loads none of them.
+    assert {r["key"]: r["description"] for r in rows}["shop.datasets:cities"] == {"format": "csv"}
 
     table = run_lllm(["ls", "--type", "dataset", "--project", str(shop)], tmp_path, tmp_path)
     assert table.returncode == 0, describe(table)
     assert "shop.datasets:nested/events" in table.stdout
 
-    shown = run_lllm(["show", "cities"], shop, tmp_path)
+    shown = run_lllm(["show", "datasets:cities"], shop, tmp_path)
     assert shown.returncode == 0, describe(shown)
     assert "key:     shop.datasets:cities" in shown.stdout
     assert "type:    dataset" in shown.stdout
@@ -415,8 +417,15 @@ def test_cli_ls_and_show_list_the_datasets(shop: Path, tmp_path: Path) -> None:
         "csv",
     )
     assert '"name": "Osaka"' in shown.stdout
+    assert "format: csv" in shown.stdout and "rows: 3" in shown.stdout
+    assert "first records:" in shown.stdout and "value:" not in shown.stdout
 
-    qualified = run_lllm(["show", "shop:nested/events", "--project", str(shop)], tmp_path, tmp_path)
+    bare = run_lllm(["show", "cities"], shop, tmp_path)  # as runtime.get("cities"): not found
+    assert bare.returncode == 1 and "shop.datasets:cities" in bare.stderr, describe(bare)
+
+    qualified = run_lllm(
+        ["show", "shop.datasets:nested/events", "--project", str(shop)], tmp_path, tmp_path
+    )
     assert qualified.returncode == 0, describe(qualified)
     assert "key:     shop.datasets:nested/events" in qualified.stdout
 

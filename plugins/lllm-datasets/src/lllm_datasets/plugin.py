@@ -12,6 +12,8 @@ value is first loaded (absent before).
 
 from __future__ import annotations
 
+from typing import Any
+
 from lllm.plugin import ResourceNode, SectionFolder, SectionSpec, hookimpl
 from lllm_datasets.readers import FORMATS, format_of
 
@@ -51,3 +53,22 @@ SECTION = SectionSpec(
 def lllm_sections() -> list[SectionSpec]:
     """Declare the ``datasets`` section."""
     return [SECTION]
+
+
+#: How many records ``lllm show`` prints of a dataset.
+PREVIEW_RECORDS = 5
+
+
+@hookimpl
+def lllm_describe(node: ResourceNode) -> dict[str, Any] | None:
+    """What ``lllm show`` prints of a dataset (its format, size and first records) and
+    ``lllm ls --json`` lists (its format; rows and columns once loaded)."""
+    if node.resource_type != SECTION.resource_type:
+        return None
+    described: dict[str, Any] = {"format": node.metadata.get("format")}
+    if node.is_loaded:
+        records = node.value
+        described["rows"] = len(records)
+        described["columns"] = node.metadata.get("columns")
+        described["first records"] = records[:PREVIEW_RECORDS]
+    return described

@@ -61,3 +61,25 @@ def lllm_sections() -> list[SectionSpec]:
             description="llm_function workflow records",
         ),
     ]
+
+
+@hookimpl
+def lllm_describe(node: ResourceNode) -> dict[str, Any] | None:
+    """What ``lllm show`` prints of a tool: its name, description and input and output
+    fields (a tool is built at discovery, so describing it loads nothing)."""
+    if node.resource_type != "tool" or not node.is_loaded:
+        return None
+    tool = node.value
+    return {
+        "tool": tool.name,
+        "description": tool.description or "(none)",
+        "input": _fields(tool.input_model),
+        "output": _fields(tool.output_model),
+    }
+
+
+def _fields(model: Any) -> dict[str, str]:
+    return {
+        name: getattr(field.annotation, "__name__", None) or str(field.annotation)
+        for name, field in model.model_fields.items()
+    }
