@@ -933,3 +933,24 @@ def test_show_falls_back_to_its_own_display_when_a_describe_hook_raises(
     assert result.returncode == 0, describe(result)
     assert "variables: who" in result.stdout  # lllm show's own display of a prompt
     assert "describing pkg.prompts:p failed: ValueError: cannot describe" in result.stderr
+
+
+def test_pkg_list_shows_pip_shipped_packages_and_remove_refuses_them(
+    tmp_path: Path, home: Path
+) -> None:
+    site = write_tree(
+        tmp_path / "site",
+        {
+            "acme_prompts/__init__.py": "",
+            "acme_prompts/lllm.toml": '[package]\nname = "acme_prompts"\nversion = "2.1"\n',
+            "acme-prompts-2.1.dist-info/METADATA": "Metadata-Version: 2.1\nName: acme-prompts\nVersion: 2.1\n",
+            "acme-prompts-2.1.dist-info/entry_points.txt": "[lllm.packages]\nacme_prompts = acme_prompts\n",
+        },
+    )
+    listed = run(["pkg", "list"], tmp_path, home, PYTHONPATH=str(site))
+    assert_ok(listed)
+    row = next(line for line in listed.stdout.splitlines() if line.startswith("acme_prompts"))
+    assert "2.1" in row and "pip (acme-prompts)" in row, listed.stdout
+    removed = run(["pkg", "remove", "acme_prompts"], tmp_path, home, PYTHONPATH=str(site))
+    line = assert_one_line_error(removed)
+    assert "pip uninstall acme-prompts" in line

@@ -879,3 +879,37 @@ def test_a_staging_folder_whose_lock_is_held_is_kept(tmp_path) -> None:
     with FileLock(f"{busy}.lllm-lock"):
         _clean_stale_temporaries(tmp_path)
     assert busy.exists() and not idle.exists()
+
+
+# ------------------------------------------------------------------- the pip scope
+
+
+def test_pip_shipped_packages_are_listed_and_not_removed(
+    env: dict[str, Path], tmp_path: Path
+) -> None:
+    from lllm.testing import installed_distribution
+
+    with installed_distribution(
+        tmp_path / "site",
+        "acme-prompts",
+        version="2.1",
+        entry_points={"lllm.packages": {"acme_prompts": "acme_prompts"}},
+        modules={
+            "acme_prompts/__init__.py": "raise RuntimeError('listing imports nothing')\n",
+            "acme_prompts/lllm.toml": '[package]\nname = "acme_prompts"\nversion = "2.1"\n',
+            "acme_prompts/prompts/hi.md": "Hi",
+        },
+    ):
+        listed = lllm.list_packages()
+        (pip,) = [p for p in listed if p["scope"] == "pip"]
+        assert pip["name"] == "acme_prompts" and pip["version"] == "2.1"
+        assert pip["distribution"] == "acme-prompts"
+        assert pip["path"] == str(tmp_path / "site" / "acme_prompts")
+        assert lllm.list_packages(scope="pip") == [pip]
+        assert lllm.list_packages(scope="user") == []
+        for scope in (None, "pip"):
+            with pytest.raises(lllm.PackageError, match=r"pip uninstall acme-prompts"):
+                lllm.remove_package("acme_prompts", scope=scope)
+        assert (tmp_path / "site" / "acme_prompts" / "lllm.toml").is_file()
+        with pytest.raises(FileNotFoundError):
+            lllm.remove_package("acme_prompts", scope="user")

@@ -352,10 +352,16 @@ def cmd_pkg_list(args: argparse.Namespace) -> int:
         print("No packages installed.")
         return 0
     _print_table(
-        [(p["name"], p["version"], p["scope"], p["path"], p["description"]) for p in packages],
+        [(p["name"], p["version"], _scope_label(p), p["path"], p["description"]) for p in packages],
         ("NAME", "VERSION", "SCOPE", "PATH", "DESCRIPTION"),
     )
     return 0
+
+
+def _scope_label(package: dict[str, Any]) -> str:
+    """``user``, ``project``, or ``pip (distribution)``."""
+    distribution = package.get("distribution")
+    return f"{package['scope']} ({distribution})" if distribution else package["scope"]
 
 
 def cmd_pkg_remove(args: argparse.Namespace) -> int:
@@ -449,11 +455,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     install.set_defaults(run=cmd_pkg_install)
     listing = pkg_commands.add_parser("list", help="list installed packages")
-    listing.add_argument("--scope", choices=["user", "project"])
+    listing.add_argument("--scope", choices=["user", "project", "pip"])
     listing.set_defaults(run=cmd_pkg_list)
     remove = pkg_commands.add_parser("remove", help="remove an installed package")
     remove.add_argument("name")
-    remove.add_argument("--scope", choices=["user", "project"])
+    remove.add_argument("--scope", choices=["user", "project", "pip"])
     remove.set_defaults(run=cmd_pkg_remove)
     export = pkg_commands.add_parser("export", help="export a loaded package to a zip")
     export.add_argument("name")

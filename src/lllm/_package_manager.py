@@ -25,10 +25,13 @@ from lllm._archive import ArchiveLimits, ArchivePlan, extract_package, inspect_a
 from lllm._manifest import Manifest, ManifestError, read_manifest, validate_package_name
 from lllm._scopes import (
     INSTALL_RECORD,
+    PIP_SCOPE,
     PROJECT_PACKAGES_FOLDER,
     SCOPES,
+    ShippedPackage,
     check_scope,
     declared_folder_name,
+    entry_point_packages,
     installed_name,
     packages_in,
     scope_dir,
@@ -426,10 +429,24 @@ def _describe(folder: Path, scope: str) -> dict[str, Any]:
 def list_packages(
     scope: str | None = None, *, runtime: Runtime | None = None
 ) -> list[dict[str, Any]]:
-    """Installed packages as dicts (name, version, description, scope, path), project scope first."""
-    check_scope(scope, allow_none=True)
-    scopes = SCOPES if scope is None else (scope,)
-    return [_describe(folder, s) for s in scopes for folder in packages_in(scope_dir(s))]
+    """Installed packages as dicts (name, version, description, scope, path): the project
+    scope, the user scope, then the packages pip-installed distributions ship through the
+    ``lllm.packages`` entry points (scope ``pip``, with a ``distribution`` key). Listing runs
+    no package code: an entry point naming a callable is left out."""
+    if scope != PIP_SCOPE:
+        check_scope(scope, allow_none=True)
+    scopes = SCOPES if scope is None else (scope,) if scope != PIP_SCOPE else ()
+    found = [_describe(folder, s) for s in scopes for folder in packages_in(scope_dir(s))]
+    if scope in (None, PIP_SCOPE):
+        found += [
+            {**_describe(Path(shipped.folder), PIP_SCOPE), "distribution": shipped.distribution}
+            for shipped in _pip_packages()
+        ]
+    return found
+
+
+def _pip_packages() -> list[ShippedPackage]:
+    return entry_point_packages(run_code=False)
 
 
 def _unregister(runtime: Runtime, folder: Path) -> None:
@@ -451,13 +468,24 @@ def remove_package(name: str, *, scope: str | None = None, runtime: Runtime | No
     """Delete the installed package ``name`` and unregister it from ``runtime``; return its old path.
 
     Without ``scope``, a name installed in both scopes raises ``ValueError`` naming both paths;
-    a name installed nowhere raises ``FileNotFoundError``. Only folders directly inside the
+    a name installed nowhere raises ``FileNotFoundError``; a package a pip-installed
+    distribution ships (scope ``pip``) raises ``PackageError`` naming the distribution to
+    uninstall. Only folders directly inside the
     scope folder are deleted; a package that is a symbolic link is refused.
     """
-    check_scope(scope, allow_none=True)
+    if scope != PIP_SCOPE:
+        check_scope(scope, allow_none=True)
     validate_package_name(name, key="name")
-    scopes = SCOPES if scope is None else (scope,)
+    scopes = SCOPES if scope is None else (scope,) if scope != PIP_SCOPE else ()
     found = [(s, scope_dir(s) / name) for s in scopes if os.path.lexists(scope_dir(s) / name)]
+    if not found and scope in (None, PIP_SCOPE):
+        for shipped in _pip_packages():
+            if installed_name(Path(shipped.folder), shipped.name) == name or shipped.name == name:
+                raise PackageError(
+                    f"Package {name!r} is shipped by the Python distribution "
+                    f"{shipped.distribution!r} (pip scope, {shipped.folder}); lllm does not "
+                    f"remove it: uninstall the distribution (pip uninstall {shipped.distribution})."
+                )
     if not found:
         raise FileNotFoundError(
             2, f"Package {name!r} is not installed", ", ".join(str(scope_dir(s)) for s in scopes)

@@ -21,6 +21,8 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 SCOPES: tuple[str, ...] = ("project", "user")
+#: The scope of packages pip-installed distributions ship (listed, never installed or removed).
+PIP_SCOPE = "pip"
 PROJECT_PACKAGES_FOLDER = "lllm_packages"
 PACKAGES_ENTRY_POINT_GROUP = "lllm.packages"
 #: Written by ``install_package`` beside an installed package's manifest: the name it was
