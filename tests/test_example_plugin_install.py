@@ -13,62 +13,20 @@ backend and lllm's dependencies.
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
-import sys
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+from venvtools import (
+    COMMAND_TIMEOUT,
+    PIP_TIMEOUT,
+    REPO,
+    clean_environment,
+    copy_source,
+    create_venv,
+    run,
+)
+
 PLUGIN = REPO / "plugins" / "lllm-datasets"
-
-#: Generous limits: creating the venv, then building both distributions and downloading
-#: setuptools, pluggy, attrs and PyYAML.
-VENV_TIMEOUT = 300
-PIP_TIMEOUT = 900
-COMMAND_TIMEOUT = 120
-
-# Never copied into the build folders: version control, other plugins, and build or cache
-# output that a previous in-tree build could have left behind.
-_TOP_LEVEL_SKIPPED = {".git", "plugins"}
-_SKIPPED = {
-    "build",
-    "dist",
-    "__pycache__",
-    ".pytest_cache",
-    ".ruff_cache",
-    ".hypothesis",
-    ".venv",
-    "venv",
-}
-
-
-def _copy_source(source: Path, target: Path) -> Path:
-    """Copy a distribution's source tree to ``target`` (so pip builds there, not in the repository)."""
-
-    def ignore(folder: str, names: list[str]) -> set[str]:
-        skipped = {n for n in names if n in _SKIPPED or n.endswith(".egg-info")}
-        if Path(folder) == source:
-            skipped |= _TOP_LEVEL_SKIPPED & set(names)
-        return skipped
-
-    shutil.copytree(source, target, ignore=ignore)
-    return target
-
-
-def _describe(result: subprocess.CompletedProcess[str]) -> str:
-    return f"{result.args}\nexit {result.returncode}\nstdout:\n{result.stdout}\nstderr:\n{result.stderr}"
-
-
-def _run(
-    args: list[str], *, env: dict[str, str], cwd: Path, timeout: float
-) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(
-        args, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False
-    )
-    assert result.returncode == 0, _describe(result)
-    return result
 
 
 def test_example_plugin_installs_into_a_clean_venv_and_the_lllm_command_sees_it(
@@ -76,24 +34,14 @@ def test_example_plugin_installs_into_a_clean_venv_and_the_lllm_command_sees_it(
 ) -> None:
     assert (PLUGIN / "pyproject.toml").is_file(), f"the example plugin is missing: {PLUGIN}"
     started = time.monotonic()
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith(("LLLM_", "PYTHON", "VIRTUAL_ENV"))
-    }
-    env["LLLM_HOME"] = str(tmp_path / "lllm-home")
-    env["LLLM_CACHE_DIR"] = str(tmp_path / "lllm-cache")
-    env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
-    env["PIP_NO_INPUT"] = "1"
-
-    venv = tmp_path / "venv"
-    _run([sys.executable, "-m", "venv", str(venv)], env=env, cwd=tmp_path, timeout=VENV_TIMEOUT)
-    scripts = venv / ("Scripts" if os.name == "nt" else "bin")
-    suffix = ".exe" if os.name == "nt" else ""
-    python, lllm = scripts / f"python{suffix}", scripts / f"lllm{suffix}"
+    env = clean_environment(tmp_path)
+    venv = create_venv(tmp_path / "venv", env)
+    python, lllm = venv.python, venv.script("lllm")
 
     sources = tmp_path / "src"
-    core = _copy_source(REPO, sources / "lllm")
-    plugin = _copy_source(PLUGIN, sources / "lllm-datasets")
-    _run(
+    core = copy_source(REPO, sources / "lllm")
+    plugin = copy_source(PLUGIN, sources / "lllm-datasets")
+    run(
         [str(python), "-m", "pip", "install", "--quiet", str(core), str(plugin)],
         env=env,
         cwd=tmp_path,
@@ -103,9 +51,7 @@ def test_example_plugin_installs_into_a_clean_venv_and_the_lllm_command_sees_it(
 
     # The plugin's section, from the plugin's own distribution, next to the built-in ones.
     listing = json.loads(
-        _run(
-            [str(lllm), "plugins", "--json"], env=env, cwd=tmp_path, timeout=COMMAND_TIMEOUT
-        ).stdout
+        run([str(lllm), "plugins", "--json"], env=env, cwd=tmp_path, timeout=COMMAND_TIMEOUT).stdout
     )
     assert listing["conflict"] is None
     plugins = {p["name"]: p for p in listing["plugins"]}
@@ -139,16 +85,16 @@ def test_example_plugin_installs_into_a_clean_venv_and_the_lllm_command_sees_it(
     (project / "prompts" / "hello.md").write_text("Hello {name}.\n", encoding="utf-8")
 
     ls = [str(lllm), "ls", "--type", "dataset", "--project", str(project)]
-    rows = json.loads(_run([*ls, "--json"], env=env, cwd=tmp_path, timeout=COMMAND_TIMEOUT).stdout)
+    rows = json.loads(run([*ls, "--json"], env=env, cwd=tmp_path, timeout=COMMAND_TIMEOUT).stdout)
     assert [(r["key"], r["type"]) for r in rows] == [
         ("demo.datasets:cities", "dataset"),
         ("demo.datasets:nested/events", "dataset"),
     ]
-    table = _run(ls, env=env, cwd=tmp_path, timeout=COMMAND_TIMEOUT).stdout
+    table = run(ls, env=env, cwd=tmp_path, timeout=COMMAND_TIMEOUT).stdout
     assert "demo.datasets:cities" in table and "demo.datasets:nested/events" in table
 
-    shown = _run(
-        [str(lllm), "show", "cities"], env=env, cwd=project, timeout=COMMAND_TIMEOUT
+    shown = run(
+        [str(lllm), "show", "datasets:cities"], env=env, cwd=project, timeout=COMMAND_TIMEOUT
     ).stdout
     assert "key:     demo.datasets:cities" in shown
     assert '"rows": 2' in shown and '"name": "Osaka"' in shown
@@ -156,9 +102,7 @@ def test_example_plugin_installs_into_a_clean_venv_and_the_lllm_command_sees_it(
     # The helper the distribution exports, on the default runtime lllm fills at import.
     code = "from lllm_datasets import load_dataset; print(load_dataset('nested/events')[1]['kind'])"
     assert (
-        _run(
-            [str(python), "-c", code], env=env, cwd=project, timeout=COMMAND_TIMEOUT
-        ).stdout.strip()
+        run([str(python), "-c", code], env=env, cwd=project, timeout=COMMAND_TIMEOUT).stdout.strip()
         == "buy"
     )
 
