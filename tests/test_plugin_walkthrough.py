@@ -206,6 +206,16 @@ def test_the_plugin_tutorial_runs_end_to_end(tmp_path: Path) -> None:
     )
     assert (root / "lllm-evals" / "dist" / PLUGIN_WHEEL).is_file()
 
+    # lllm installed from its source (not editable) ships its type information.
+    session.record(
+        "lllm is typed",
+        [
+            session.program("python"),
+            "-c",
+            "import importlib.resources as r; assert r.files('lllm').joinpath('py.typed').is_file()",
+        ],
+    )
+
     # `lllm plugins`: the section comes from the plugin's distribution, not from lllm.
     listing = json.loads(
         session.record("lllm plugins --json", [session.program("lllm"), "plugins", "--json"]).stdout
