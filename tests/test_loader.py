@@ -122,17 +122,44 @@ def test_skip_rules_at_every_depth(tmp_path: Path, rt: Runtime) -> None:
             "prompts/ok.md": "ok",
             "prompts/_draft.md": "no",
             "prompts/.hidden.md": "no",
-            "prompts/_private/x.md": "no",
+            "prompts/_private/x.md": "a _ folder is walked",
             "prompts/.git/y.md": "no",
             "prompts/sub/__pycache__/z.md": "no",
             "prompts/sub/_w.md": "no",
             "prompts/sub/fine.md": "yes",
             "assets/.DS_Store": "no",
-            "assets/_tmp/a.txt": "no",
+            "assets/_tmp/a.txt": "a _ folder is walked",
+            "assets/_notes.txt": "no",
+            "configs/_base/common.yaml": "a: 1",
+            "configs/_defaults.yaml": "b: 2",
+            "configs/.hidden.yaml": "no",
         },
     )
     load_package(root, runtime=rt)
-    assert rt.keys() == ["pkg.prompts:ok", "pkg.prompts:sub/fine"]
+    assert rt.keys() == [
+        "pkg.assets:_tmp/a.txt",
+        "pkg.configs:_base/common",
+        "pkg.configs:_defaults",
+        "pkg.prompts:_private/x",
+        "pkg.prompts:ok",
+        "pkg.prompts:sub/fine",
+    ]
+
+
+def test_a_config_inherits_from_a_private_base_folder(tmp_path: Path, rt: Runtime) -> None:
+    """The LLLM framework's layout for shared bases: configs/_base/, named by base:."""
+    import lllm
+
+    root = write_tree(
+        tmp_path / "pkg",
+        {
+            "lllm.toml": manifest("pkg"),
+            "configs/_base/common.yaml": "model: small\ntemperature: 0.1\n",
+            "configs/fast.yaml": "base: _base/common\ntemperature: 0.5\n",
+        },
+    )
+    load_package(root, runtime=rt)
+    assert lllm.resolve_config("fast", rt) == {"model": "small", "temperature": 0.5}
 
 
 def test_prefixes_paths_and_reexported_folder(tmp_path: Path, rt: Runtime) -> None:

@@ -267,7 +267,8 @@ def test_python_and_text_prompts_come_out_in_walk_order(tmp_path: Path) -> None:
     ]
 
 
-def test_prompts_skip_hidden_and_private_names_at_any_depth(tmp_path: Path) -> None:
+def test_prompts_skip_hidden_names_and_private_files_at_any_depth(tmp_path: Path) -> None:
+    """As the LLLM framework does: ``_`` file names are skipped, ``_`` folders are walked."""
     one = 'from lllm.core.prompt import Prompt\np = Prompt("p", "x")\n'
     folder = make_folder(
         tmp_path,
@@ -293,8 +294,11 @@ def test_prompts_skip_hidden_and_private_names_at_any_depth(tmp_path: Path) -> N
         },
     )
     assert keys(prompts.discover_prompts(folder)) == [
+        "_dir/x",
         "kept",
         "kept/p",
+        "sub/_dir/x",
+        "sub/deeper/_dir/y",
         "sub/deeper/kept",
         "sub/kept",
     ]
@@ -510,7 +514,16 @@ def test_config_formats_keys_and_laziness(
     )
     nodes = configs.discover_configs(folder)
     p = expected_prefix
-    assert keys(nodes) == [f"{p}a", f"{p}b", f"{p}c", f"{p}d", f"{p}empty", f"{p}sub/deep/e"]
+    # Configs keep _ names (configs/_base.yaml is a common base), as the LLLM framework does.
+    assert keys(nodes) == [
+        f"{p}_private",
+        f"{p}a",
+        f"{p}b",
+        f"{p}c",
+        f"{p}d",
+        f"{p}empty",
+        f"{p}sub/deep/e",
+    ]
     assert not any(node.is_loaded for node in nodes)
     found = by_key(nodes)
     assert found[f"{p}a"].value == {"model": "gpt", "nested": {"x": 1}}
@@ -596,6 +609,7 @@ def test_assets_keys_parsing_and_laziness(
     assert keys(nodes) == [
         f"{p}conf.yml",
         f"{p}data.json",
+        f"{p}img/_thumbs/t.png",  # a _ folder is walked; a _ file is not
         f"{p}img/logo.png",
         f"{p}list.yaml",
         f"{p}notes.txt",

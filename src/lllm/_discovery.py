@@ -22,7 +22,7 @@ from lllm._imports import (
     module_root_name,
 )
 from lllm._section_spec import SectionSpec
-from lllm._walk import import_anchor, inside, is_skipped, walk_stats
+from lllm._walk import import_anchor, inside, is_private_file, is_skipped, walk_stats
 from lllm.core.resource import REFERENCE_LOADER, PackageInfo, ResourceNode
 
 __all__ = [
@@ -34,7 +34,6 @@ __all__ = [
     "import_file",
     "is_skipped",
     "module_root_name",
-    "walk_files",
     "walk_stats",
 ]
 
@@ -45,13 +44,6 @@ ProblemReporter = Callable[..., None]
 
 def _warn_problem(message: str, file: Path | None, kind: str = "import") -> None:
     warnings.warn(message, RuntimeWarning, stacklevel=3)
-
-
-def walk_files(root: Path, suffixes: Iterable[str] | None = None) -> list[Path]:
-    """Files under ``root`` in sorted walk order, skipping hidden and ``_`` names at every
-    depth and each real folder after its first visit (see ``walk_stats``)."""
-    files, _, _ = walk_stats(os.fspath(root))
-    return _with_suffix([Path(path) for path, _, _ in files], suffixes)
 
 
 def _with_suffix(files: list[Path], suffixes: Iterable[str] | None) -> list[Path]:
@@ -152,8 +144,11 @@ class SectionFolder:
 
     # ---------------------------------------------------------------------------- files
 
-    def files(self, suffixes: Iterable[str] | None = None) -> list[Path]:
-        """Files of the folder in sorted walk order, skipping hidden and ``_`` names at any depth.
+    def files(self, suffixes: Iterable[str] | None = None, *, private: bool = False) -> list[Path]:
+        """Files of the folder in sorted walk order, at any depth: hidden (``.``) names and
+        ``__pycache__`` skipped, and files whose name starts with ``_`` unless ``private``
+        (``_helpers.py``, ``_draft.md``; a ``_`` folder is walked). ``suffixes`` match
+        case-insensitively.
 
         When the loader re-discovers only some files (the index cache found the others
         unchanged), only those are returned.
@@ -175,6 +170,8 @@ class SectionFolder:
                 found = inside_folder
         usable = []
         for file in found:
+            if not private and is_private_file(file.name):
+                continue
             if ":" in self.relative_path(file):
                 self.report(f"{file}: skipped: ':' cannot appear in a resource key.", file)
             else:

@@ -679,7 +679,7 @@ class PackageLoader:
 def _helper_modules(package_root: str, folder: str) -> list[str]:
     """The modules of the package rooted at ``package_root`` (under its synthetic package)
     loaded now that are not files discovered in ``folder``: modules of other folders, and
-    private ones (a segment starting with ``_`` or ``.``)."""
+    private ones (a file name starting with ``_``, a hidden folder)."""
     import sys
 
     from lllm._imports import module_root_name
@@ -694,9 +694,8 @@ def _helper_modules(package_root: str, folder: str) -> list[str]:
         if not file:
             continue
         real = os.path.realpath(file)
-        private = any(
-            part.startswith(("_", ".")) for part in real[len(inside_folder) :].split(os.sep)
-        )
+        parts = real[len(inside_folder) :].split(os.sep)
+        private = parts[-1].startswith("_") or any(part.startswith(".") for part in parts)
         if not real.startswith(inside_folder) or private:
             helpers.append(name)
     return helpers

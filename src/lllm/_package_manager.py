@@ -230,7 +230,7 @@ def check_installable(plan: ArchivePlan, name: str) -> None:
             if relative.startswith(folder + "/"):
                 inner = relative[len(folder) + 1 :]
                 if ":" in inner and not any(
-                    part.startswith((".", "_")) for part in inner.split("/")
+                    part.startswith(".") or part == "__pycache__" for part in inner.split("/")
                 ):
                     raise ArchiveError(
                         f"{plan.archive}: {relative}: ':' cannot appear in a resource key (section folder {folder!r})."

@@ -11,8 +11,17 @@ from typing import NamedTuple
 
 
 def is_skipped(name: str) -> bool:
-    """Whether a file or folder name is skipped by every walk (hidden, ``_private``, ``__pycache__``)."""
-    return name.startswith((".", "_"))
+    """Whether a file or folder name is skipped by every walk: hidden (``.``) names and
+    ``__pycache__``. ``_`` names are walked: which of them a section uses is its own rule
+    (see ``is_private_file``)."""
+    return name.startswith(".") or name == "__pycache__"
+
+
+def is_private_file(name: str) -> bool:
+    """Whether a file name is private (``_helpers.py``, ``_draft.md``): sections skip such
+    files — the configs section excepted, which uses them (``configs/_base.yaml``) — as the
+    LLLM framework does. A ``_`` folder is walked like any other."""
+    return name.startswith("_")
 
 
 #: What ``walk_stats`` records for a folder whose listing cannot be relied on next time.
@@ -43,8 +52,8 @@ def walk_stats(
     """The files under ``root`` with their stats, the folders walked with theirs, and what
     was skipped.
 
-    Files are ``(path, relative path, stat)`` in sorted walk order, hidden and ``_`` names
-    skipped at every depth. Folders are ``(relative path, mtime_ns, ctime_ns, inode)``,
+    Files are ``(path, relative path, stat)`` in sorted walk order, hidden names and
+    ``__pycache__`` skipped at every depth. Folders are ``(relative path, mtime_ns, ctime_ns, inode)``,
     ``""`` for ``root``: what changes when an entry is added, removed or renamed in the
     folder, or when a link to it is pointed elsewhere. Each real folder (device and inode) is
     walked once: a link back to a folder already walked (``ln -s . loop``) or a second link
@@ -91,7 +100,7 @@ def walk_stats(
             stack.pop()
             continue
         name = entry.name
-        if name[0] in "._":
+        if name[0] == "." or name == "__pycache__":
             continue
         if not name.isascii():
             try:

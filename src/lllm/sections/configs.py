@@ -25,5 +25,5 @@ def discover_configs(folder: SectionFolder) -> list[ResourceNode]:
     """One lazy node per config file, keyed by its path without the suffix."""
     return [
         folder.lazy(folder.file_key(file), "config", file)
-        for file in folder.files(suffixes=CONFIG_SUFFIXES)
+        for file in folder.files(suffixes=CONFIG_SUFFIXES, private=True)
     ]
