@@ -23,6 +23,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from llm_function import forksafe
 from llm_function.tools import ToolRegistry
 from llm_function.workflow import Workflow
 
@@ -113,6 +114,10 @@ class WorkflowCache:
         self.storage_path = None if storage_path is None else Path(storage_path)
         self._memory: dict[str, WorkflowRecord] = {}
         self._seeded: dict[str, WorkflowRecord] = {}
+        self._lock = threading.Lock()
+        forksafe.register(self)
+
+    def _after_fork(self) -> None:
         self._lock = threading.Lock()
 
     def _file(self, key: str) -> Path:

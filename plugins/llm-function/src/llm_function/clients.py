@@ -35,6 +35,7 @@ from typing import Any
 
 import httpx
 
+from . import forksafe
 from .errors import LlmFunctionError
 
 __all__ = [
@@ -89,6 +90,13 @@ class LlmClient(ABC):
             "retries": 0,
         }
         self._usage_lock = threading.Lock()
+        forksafe.register(self)
+
+    def _after_fork(self) -> None:
+        # Locks another thread held when the process forked stay held in the child.
+        for name, value in list(vars(self).items()):
+            if isinstance(value, type(self._usage_lock)):
+                setattr(self, name, threading.Lock())
 
     @abstractmethod
     async def chat(self, messages: list[dict], *, json_mode: bool = True) -> LlmReply:

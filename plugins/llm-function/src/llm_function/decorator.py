@@ -154,7 +154,7 @@ class LlmFunction:
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         inputs = self._inputs(args, kwargs)
-        return self.runtime.call(self.runtime.run(self.spec, inputs))
+        return self.runtime.run_sync(self.spec, inputs)
 
     @property
     def workflow(self) -> Workflow | None:
@@ -209,7 +209,7 @@ class AsyncLlmFunction(LlmFunction):
 
     async def __call__(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
         inputs = self._inputs(args, kwargs)
-        return await self.runtime.call_async(self.runtime.run(self.spec, inputs))
+        return await self.runtime.run(self.spec, inputs)
 
     async def aplan(self) -> Workflow:
         """``plan()`` for async code."""

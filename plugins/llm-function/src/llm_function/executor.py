@@ -1,8 +1,23 @@
-"""Running a validated workflow: resolve arguments, call tools, build the output."""
+"""Running a validated workflow: arguments resolved, tools called, the output built.
+
+A workflow is compiled once (``CompiledWorkflow``): its references become small resolvers
+over a list of values (the input, then each step's output), its tools are looked up once.
+A compiled workflow runs in two ways:
+
+- ``run_sync`` in the calling thread: sync tools are called right there, async tools are
+  handed to ``call_async`` (which runs them on an event loop and waits);
+- ``run_async`` in the calling event loop: async tools are awaited there, sync tools are
+  handed to ``call_sync`` (a worker thread), so no blocking tool ever runs on an event loop.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import copy
+import functools
+import operator
+import threading
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -11,48 +26,215 @@ from llm_function.errors import LlmFunctionError
 from llm_function.tools import ToolRegistry
 from llm_function.workflow import INPUT_ROOT, Literal, Ref, Workflow
 
-
-def _resolve_checked(argument: Ref | Literal, values: dict[str, Any], where: str) -> Any:
-    """``_resolve``, with a reference that does not resolve at run time (an index past the
-    end of a list, a missing dict key) reported as ``LlmFunctionError(kind="tool_failed")``."""
-    try:
-        return _resolve(argument, values)
-    except (IndexError, KeyError, ValueError, AttributeError, TypeError) as exc:
-        message = f"{where}: reference {argument} does not resolve: {type(exc).__name__}: {exc}"
-        raise LlmFunctionError(
-            message,
-            kind="tool_failed",
-            stage="execution",
-            details={"where": where, "ref": str(argument)},
-            workflow_error=message,
-        ) from exc
-
-
-def _resolve(argument: Ref | Literal, values: dict[str, Any]) -> Any:
-    if isinstance(argument, Literal):
-        value = argument.value
-        # Tools receive their own copy: nothing a tool does can change the cached workflow.
-        return copy.deepcopy(value) if isinstance(value, (list, dict)) else value
-    current = values[argument.root]
-    for part in argument.path:
-        if current is None:
-            return None
-        if isinstance(current, BaseModel):
-            current = getattr(current, part)
-        elif isinstance(current, dict):
-            current = current[part]
-        else:
-            current = current[int(part)]
-    return current
+Resolver = Callable[[list[Any]], Any]
+#: Runs an async tool's coroutine to completion from sync code.
+AsyncRunner = Callable[[Coroutine[Any, Any, Any]], Any]
+#: Runs a sync tool somewhere other than the event loop: ``await call_sync(function, argument)``.
+SyncRunner = Callable[[Callable[[Any], Any], Any], Awaitable[Any]]
 
 
 class ExecutionCounters:
-    """Counts tool calls made by executions (shared by a function's runs)."""
+    """Counts tool calls made by executions (shared by a function's runs, from any thread)."""
 
-    __slots__ = ("tool_calls",)
+    __slots__ = ("tool_calls", "_lock")
 
     def __init__(self) -> None:
         self.tool_calls = 0
+        self._lock = threading.Lock()
+
+    def add(self, calls: int) -> None:
+        """Count ``calls`` more tool calls."""
+        with self._lock:
+            self.tool_calls += calls
+
+    def _after_fork(self) -> None:
+        self._lock = threading.Lock()
+
+
+def _walk(slot: int, parts: tuple[tuple[str, int | None], ...], values: list[Any]) -> Any:
+    current = values[slot]
+    for name, index in parts:
+        if current is None:
+            return None
+        if isinstance(current, BaseModel):
+            current = getattr(current, name)
+        elif isinstance(current, dict):
+            current = current[name]
+        elif index is None:
+            raise ValueError(f"{name!r} is not a list index")
+        else:
+            current = current[index]
+    return current
+
+
+def _literal(value: Any) -> Any:
+    # Tools receive their own copy: nothing a tool does can change the cached workflow.
+    return copy.deepcopy(value)
+
+
+def compile_argument(argument: Ref | Literal, slots: dict[str, int]) -> Resolver:
+    """A function of the value list returning ``argument``'s value."""
+    if isinstance(argument, Literal):
+        value = argument.value
+        if isinstance(value, (list, dict)):
+            return lambda values: _literal(value)
+        return lambda values: value
+    slot = slots[argument.root]
+    parts = tuple((part, int(part) if part.isdigit() else None) for part in argument.path)
+    if not parts:
+        return operator.itemgetter(slot)
+    return functools.partial(_walk, slot, parts)
+
+
+class _Step:
+    __slots__ = ("id", "tool", "function", "is_async", "input_model", "output_model", "args")
+
+    def __init__(self, step_id: str, tool: Any, args: tuple[tuple[str, str, Resolver], ...]):
+        self.id = step_id
+        self.tool = tool.name
+        self.function = tool.function
+        self.is_async = tool.is_async
+        self.input_model = tool.input_model
+        self.output_model = tool.output_model
+        self.args = args
+
+
+def _failure(message: str, details: dict[str, Any], error: str) -> LlmFunctionError:
+    return LlmFunctionError(
+        message, kind="tool_failed", stage="execution", details=details, workflow_error=error
+    )
+
+
+def _resolve(arguments: tuple[tuple[str, str, Resolver], ...], values: list[Any], where: str):
+    resolved = {}
+    for name, text, resolver in arguments:
+        try:
+            resolved[name] = resolver(values)
+        except (IndexError, KeyError, ValueError, AttributeError, TypeError) as exc:
+            message = f"{where}: reference {text} does not resolve: {type(exc).__name__}: {exc}"
+            raise _failure(message, {"where": where, "ref": text}, message) from exc
+    return resolved
+
+
+class CompiledWorkflow:
+    """A workflow bound to its tools and output model, ready to run many times."""
+
+    __slots__ = ("workflow", "output_model", "steps", "output", "all_sync")
+
+    def __init__(
+        self, workflow: Workflow, output_model: type[BaseModel], tools: ToolRegistry
+    ) -> None:
+        self.workflow = workflow
+        self.output_model = output_model
+        slots = {INPUT_ROOT: 0}
+        steps = []
+        for index, step in enumerate(workflow.steps, start=1):
+            args = tuple(
+                (name, str(argument), compile_argument(argument, slots))
+                for name, argument in step.args.items()
+            )
+            steps.append(_Step(step.id, tools.get(step.tool), args))
+            slots[step.id] = index
+        self.steps = tuple(steps)
+        self.output = tuple(
+            (name, str(argument), compile_argument(argument, slots))
+            for name, argument in workflow.output.items()
+        )
+        self.all_sync = not any(step.is_async for step in self.steps)
+
+    def _arguments(self, step: _Step, values: list[Any]) -> BaseModel:
+        resolved = _resolve(step.args, values, f"step {step.id!r}")
+        try:
+            return step.input_model.model_validate(resolved)
+        except ValidationError as exc:
+            raise _failure(
+                f"Step {step.id!r}: the arguments for tool {step.tool!r} are invalid: {exc}",
+                {"step": step.id, "tool": step.tool, "error": str(exc)},
+                str(exc),
+            ) from exc
+
+    def _failed(self, step: _Step, exc: Exception) -> LlmFunctionError:
+        return _failure(
+            f"Step {step.id!r}: tool {step.tool!r} failed: {type(exc).__name__}: {exc}",
+            {"step": step.id, "tool": step.tool, "error": f"{type(exc).__name__}: {exc}"},
+            str(exc),
+        )
+
+    def _result(self, values: list[Any]) -> BaseModel:
+        resolved = _resolve(self.output, values, "output")
+        try:
+            return self.output_model.model_validate(resolved)
+        except ValidationError as exc:
+            raise _failure(
+                f"The workflow's output does not fit {self.output_model.__name__}: {exc}",
+                {"output_model": self.output_model.__name__, "error": str(exc)},
+                str(exc),
+            ) from exc
+
+    def run_sync(
+        self,
+        inputs: BaseModel,
+        call_async: AsyncRunner,
+        counters: ExecutionCounters | None = None,
+    ) -> BaseModel:
+        """Run in this thread; ``call_async`` runs each async tool's coroutine and returns its result.
+
+        A tool that raises, or whose arguments or result do not validate, raises
+        ``LlmFunctionError(kind="tool_failed", stage="execution")`` naming the step and tool.
+        """
+        values = [inputs]
+        calls = 0
+        try:
+            for step in self.steps:
+                arguments = self._arguments(step, values)
+                calls += 1
+                try:
+                    if step.is_async:
+                        result = call_async(step.function(arguments))
+                    else:
+                        result = step.function(arguments)
+                    if not isinstance(result, step.output_model):
+                        result = step.output_model.model_validate(result)
+                except Exception as exc:
+                    raise self._failed(step, exc) from exc
+                values.append(result)
+            return self._result(values)
+        finally:
+            if counters is not None and calls:
+                counters.add(calls)
+
+    async def run_async(
+        self,
+        inputs: BaseModel,
+        call_sync: SyncRunner,
+        counters: ExecutionCounters | None = None,
+    ) -> BaseModel:
+        """Run in the running event loop; ``call_sync`` runs each sync tool off the loop."""
+        values = [inputs]
+        calls = 0
+        try:
+            for step in self.steps:
+                arguments = self._arguments(step, values)
+                calls += 1
+                try:
+                    if step.is_async:
+                        result = await step.function(arguments)
+                    else:
+                        result = await call_sync(step.function, arguments)
+                    if not isinstance(result, step.output_model):
+                        result = step.output_model.model_validate(result)
+                except Exception as exc:
+                    raise self._failed(step, exc) from exc
+                values.append(result)
+            return self._result(values)
+        finally:
+            if counters is not None and calls:
+                counters.add(calls)
+
+
+async def in_worker_thread(function: Callable[[Any], Any], argument: Any) -> Any:
+    """Call a sync tool in the running loop's default executor (never on the loop itself)."""
+    return await asyncio.to_thread(function, argument)
 
 
 async def execute_workflow(
@@ -62,48 +244,7 @@ async def execute_workflow(
     tools: ToolRegistry,
     counters: ExecutionCounters | None = None,
 ) -> BaseModel:
-    """Run ``workflow`` on ``inputs`` and return an instance of ``output_model``.
-
-    A tool that raises, or whose arguments or result do not validate, raises
-    ``LlmFunctionError(kind="tool_failed", stage="execution")`` naming the step and tool.
-    """
-    values: dict[str, Any] = {INPUT_ROOT: inputs}
-    for step in workflow.steps:
-        tool = tools.get(step.tool)
-        details = {"step": step.id, "tool": tool.name}
-        try:
-            resolved = {
-                n: _resolve_checked(a, values, f"step {step.id!r}") for n, a in step.args.items()
-            }
-            arguments = tool.input_model.model_validate(resolved)
-        except ValidationError as exc:
-            raise LlmFunctionError(
-                f"Step {step.id!r}: the arguments for tool {tool.name!r} are invalid: {exc}",
-                kind="tool_failed",
-                stage="execution",
-                details={**details, "error": str(exc)},
-                workflow_error=str(exc),
-            ) from exc
-        if counters is not None:
-            counters.tool_calls += 1
-        try:
-            values[step.id] = await tool.call(arguments)
-        except Exception as exc:
-            raise LlmFunctionError(
-                f"Step {step.id!r}: tool {tool.name!r} failed: {type(exc).__name__}: {exc}",
-                kind="tool_failed",
-                stage="execution",
-                details={**details, "error": f"{type(exc).__name__}: {exc}"},
-                workflow_error=str(exc),
-            ) from exc
-    try:
-        resolved = {n: _resolve_checked(a, values, "output") for n, a in workflow.output.items()}
-        return output_model.model_validate(resolved)
-    except ValidationError as exc:
-        raise LlmFunctionError(
-            f"The workflow's output does not fit {output_model.__name__}: {exc}",
-            kind="tool_failed",
-            stage="execution",
-            details={"output_model": output_model.__name__, "error": str(exc)},
-            workflow_error=str(exc),
-        ) from exc
+    """Run ``workflow`` on ``inputs`` in the running loop (sync tools in worker threads) and
+    return an instance of ``output_model``; failures as in ``CompiledWorkflow.run_sync``."""
+    compiled = CompiledWorkflow(workflow, output_model, tools)
+    return await compiled.run_async(inputs, in_worker_thread, counters)

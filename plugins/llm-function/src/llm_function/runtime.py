@@ -11,14 +11,16 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import datetime
+import functools
 import math
 import threading
 import weakref
-from collections.abc import Awaitable, Coroutine
+from collections.abc import Coroutine
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
+from llm_function import forksafe
 from llm_function.cache import WorkflowCache, WorkflowRecord, cache_key
 from llm_function.clients import make_client
 from llm_function.config import (
@@ -28,8 +30,14 @@ from llm_function.config import (
     LlmRuntimeConfig,
 )
 from llm_function.errors import LlmFunctionError
-from llm_function.executor import ExecutionCounters, execute_workflow
+from llm_function.executor import (
+    CompiledWorkflow,
+    ExecutionCounters,
+    execute_workflow,
+    in_worker_thread,
+)
 from llm_function.llm_planner import LlmPlanner, PlanCounters
+from llm_function.loop_thread import LoopThread
 from llm_function.schema_planner import SchemaPlanner, type_feasibility
 from llm_function.sources import resolve_tools
 from llm_function.tools import ToolRegistry
@@ -62,6 +70,13 @@ class FunctionSpec:
         self.runs = 0
         self.execution = ExecutionCounters()
         self.replanned = False
+        self._compiled: CompiledWorkflow | None = None
+        self._lock = threading.Lock()
+        forksafe.register(self)
+
+    def _after_fork(self) -> None:
+        self._lock = threading.Lock()
+        self.execution._after_fork()
 
     def counters(self) -> dict[str, int]:
         """Model calls, cache hits, plannings, runs and tool calls so far."""
@@ -73,42 +88,30 @@ class FunctionSpec:
             "tool_calls": self.execution.tool_calls,
         }
 
+    def count_run(self, cache_hit: bool) -> None:
+        """Count one run (and a cache hit); safe from any thread."""
+        with self._lock:
+            self.runs += 1
+            if cache_hit:
+                self.cache_hits += 1
 
-class _LoopThread:
-    """A daemon thread running one event loop until closed."""
-
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self._run, name="llm_function-runtime", daemon=True)
-        self.thread.start()
-
-    def _run(self) -> None:
-        asyncio.set_event_loop(self.loop)
-        self.loop.run_forever()
-
-    def close(self) -> None:
-        if self.loop.is_closed():
-            return
-        if threading.current_thread() is not self.thread:
-            # Cancel what still runs, so callers waiting on it get CancelledError, not a hang.
-            async def cancel_all() -> None:
-                tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-                for task in tasks:
-                    task.cancel()
-                await asyncio.gather(*tasks, return_exceptions=True)
-
-            try:
-                asyncio.run_coroutine_threadsafe(cancel_all(), self.loop).result(timeout=5)
-            except Exception:  # a loop that is stopping or stuck: stop it anyway
-                pass
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        if threading.current_thread() is not self.thread:
-            self.thread.join(timeout=5)
-            self.loop.close()
+    def compiled(self, record: WorkflowRecord, tools: ToolRegistry) -> CompiledWorkflow:
+        """``record``'s workflow compiled for this function's output model (kept for reuse)."""
+        compiled = self._compiled
+        if compiled is None or compiled.workflow is not record.workflow:
+            compiled = CompiledWorkflow(record.workflow, self.output_model, tools)
+            self._compiled = compiled
+        return compiled
 
 
 class LlmFunctionRuntime:
-    """Shared state for decorated functions: tools, planners, client, cache and event loop."""
+    """Shared state for decorated functions: tools, planners, client, cache and event loop.
+
+    Planning runs on a background event loop of the runtime's own. Workflows run where they
+    are called: a sync function's tools in the caller's thread, an async function's in the
+    caller's event loop (its sync tools in worker threads). No tool runs on the runtime's loop
+    thread, except async tools reached from sync code.
+    """
 
     def __init__(self, config: LlmFunctionConfig | None = None, **settings: Any) -> None:
         if config is None:
@@ -130,38 +133,56 @@ class LlmFunctionRuntime:
         self.cache = WorkflowCache(self.settings.storage_path)
         if config.workflows_from is not None:
             self.cache.seed(_records_from_lllm(config.workflows_from))
-        self._loop_thread: _LoopThread | None = None
+        self._loop_thread: LoopThread | None = None
         self._loop_lock = threading.Lock()
-        self._inflight: dict[str, asyncio.Task[WorkflowRecord]] = {}
+        self._flights: dict[str, concurrent.futures.Future[WorkflowRecord]] = {}
+        self._flight_lock = threading.Lock()
         self._finalizer: weakref.finalize | None = None
+        forksafe.register(self)
+
+    def _after_fork(self) -> None:
+        # The loop's thread did not survive the fork: forget it (a new one starts on demand).
+        if self._finalizer is not None:
+            self._finalizer.detach()
+        self._finalizer = None
+        self._loop_thread = None
+        self._loop_lock = threading.Lock()
+        self._flights = {}
+        self._flight_lock = threading.Lock()
 
     # ----------------------------------------------------------------------- the loop
 
     def _loop(self) -> asyncio.AbstractEventLoop:
         with self._loop_lock:
             if self._loop_thread is None or self._loop_thread.loop.is_closed():
-                self._loop_thread = _LoopThread()
+                self._loop_thread = LoopThread()
                 self._finalizer = weakref.finalize(self, self._loop_thread.close)
             return self._loop_thread.loop
+
+    def _on_loop_thread(self) -> bool:
+        loop_thread = self._loop_thread
+        return loop_thread is not None and threading.get_ident() == loop_thread.ident
+
+    def _refuse_loop_thread(self) -> None:
+        if self._on_loop_thread():
+            raise RuntimeError(
+                "A sync llm_function was called from inside the runtime's own loop (a tool); call its async form instead."
+            )
 
     def submit(self, coroutine: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
         """Schedule ``coroutine`` on the runtime's loop."""
         return asyncio.run_coroutine_threadsafe(coroutine, self._loop())
 
-    def call(self, coroutine: Coroutine[Any, Any, T]) -> T:
+    def call(self, coroutine: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
         """Run ``coroutine`` on the runtime's loop and wait for it (from any thread but the loop's)."""
-        thread = self._loop_thread.thread if self._loop_thread is not None else None
-        if threading.current_thread() is thread:
+        if self._on_loop_thread():
             coroutine.close()
-            raise RuntimeError(
-                "A sync llm_function was called from inside the runtime's own loop (a tool); call its async form instead."
-            )
-        return self.submit(coroutine).result()
+            self._refuse_loop_thread()
+        return _wait(self.submit(coroutine), timeout)
 
     async def call_async(self, coroutine: Coroutine[Any, Any, T]) -> T:
         """Run ``coroutine`` on the runtime's loop and await it from another loop."""
-        thread = self._loop_thread.thread if self._loop_thread is not None else None
-        if threading.current_thread() is thread:
+        if self._on_loop_thread():
             return await coroutine
         return await asyncio.wrap_future(self.submit(coroutine))
 
@@ -171,7 +192,8 @@ class LlmFunctionRuntime:
             if self._finalizer is not None:
                 self._finalizer()
             self._loop_thread = None
-            self._inflight = {}
+        with self._flight_lock:
+            self._flights = {}
 
     # ---------------------------------------------------------------------- settings
 
@@ -186,31 +208,41 @@ class LlmFunctionRuntime:
     def _must_replan(self, spec: FunctionSpec) -> bool:
         return bool(self.setting(spec, "force_replan")) and not spec.replanned
 
+    def _cached(self, spec: FunctionSpec) -> WorkflowRecord | None:
+        """The cached record for ``spec`` unless a forced replan is still due."""
+        if self._must_replan(spec):
+            return None
+        return self.cache.get(spec.key, self.tools)
+
+    def _flight(self, spec: FunctionSpec) -> concurrent.futures.Future[WorkflowRecord]:
+        """The planning of ``spec`` in flight, started now if there is none: concurrent first
+        calls share one planning."""
+        with self._flight_lock:
+            future = self._flights.get(spec.key)
+            if future is not None:
+                return future
+            future = self.submit(self._plan(spec))
+            self._flights[spec.key] = future
+        # Outside the lock: a future already done runs the callback at once, in this thread.
+        future.add_done_callback(functools.partial(self._landed, spec.key))
+        return future
+
+    def _landed(self, key: str, future: concurrent.futures.Future[WorkflowRecord]) -> None:
+        with self._flight_lock:
+            if self._flights.get(key) is future:
+                del self._flights[key]
+
     async def workflow_for(self, spec: FunctionSpec) -> tuple[WorkflowRecord, bool]:
         """The workflow to run for ``spec`` and whether it is already cached (else: planned now).
 
-        A planning in flight for the same function is awaited rather than repeated, before
-        the cache is consulted (a forced replan must not be bypassed by concurrent calls).
+        A planning in flight for the same function is awaited rather than repeated.
         """
-        task = self._inflight.get(spec.key)
-        if task is None:
-            if not self._must_replan(spec):
-                record = self.cache.get(spec.key, self.tools)
-                if record is not None:
-                    spec.cache_hits += 1
-                    return record, True
-            # The planning runs in a task of its own that every caller awaits through a
-            # shield: cancelling one caller never cancels the others' planning.
-            task = asyncio.get_running_loop().create_task(self._plan(spec))
-            self._inflight[spec.key] = task
-            task.add_done_callback(lambda done, key=spec.key: self._planned(key, done))
-        return await asyncio.shield(task), False
-
-    def _planned(self, key: str, task: asyncio.Task[WorkflowRecord]) -> None:
-        if self._inflight.get(key) is task:
-            del self._inflight[key]
-        if not task.cancelled():
-            task.exception()  # retrieved here: waiters may all have gone
+        record = self._cached(spec)
+        if record is not None:
+            return record, True
+        # Every caller awaits the shared planning through a shield: cancelling one caller
+        # never cancels the others' planning.
+        return await asyncio.shield(asyncio.wrap_future(self._flight(spec))), False
 
     async def _plan(self, spec: FunctionSpec) -> WorkflowRecord:
         spec.plannings += 1
@@ -331,31 +363,68 @@ class LlmFunctionRuntime:
 
     # ---------------------------------------------------------------------- running
 
-    async def run(self, spec: FunctionSpec, inputs: BaseModel) -> BaseModel:
-        """Plan (or reuse) the workflow for ``spec``, run it on ``inputs``, cache it on success."""
-        record, cached = await self.workflow_for(spec)
-        spec.runs += 1
-        output = await execute_workflow(
-            record.workflow, inputs, spec.output_model, self.tools, spec.execution
-        )
-        if not cached:
-            try:
-                self.cache.put(record)
-            except OSError as exc:  # the result is good; only storing it failed
-                import warnings
+    def run_sync(
+        self, spec: FunctionSpec, inputs: BaseModel, timeout: float | None = None
+    ) -> BaseModel:
+        """Run ``spec``'s workflow on ``inputs`` in this thread (planning it first on the
+        runtime's loop if needed) and cache a new workflow once it succeeded.
 
-                warnings.warn(
-                    f"llm_function: could not store the workflow of {spec.name} in {self.cache.storage_path}: {exc}",
-                    RuntimeWarning,
-                    stacklevel=2,
-                )
-            spec.replanned = True
+        ``timeout`` (seconds) bounds the waits: for the planning and for async tools.
+        """
+        record = self._cached(spec)
+        cached = record is not None
+        if record is None:
+            self._refuse_loop_thread()
+            record = _wait(self._flight(spec), timeout)
+        compiled = spec.compiled(record, self.tools)
+        if compiled.all_sync:
+            runner: Any = None
+        elif self._on_loop_thread():
+            self._refuse_loop_thread()
+        else:
+            runner = functools.partial(self._run_on_loop, timeout)
+        spec.count_run(cached)
+        output = compiled.run_sync(inputs, runner, spec.execution)
+        if not cached:
+            self._store(spec, record)
         return output
+
+    def _run_on_loop(self, timeout: float | None, coroutine: Coroutine[Any, Any, T]) -> T:
+        future = self.submit(coroutine)
+        try:
+            return _wait(future, timeout)
+        except LlmFunctionError:
+            future.cancel()
+            raise
+
+    async def run(self, spec: FunctionSpec, inputs: BaseModel) -> BaseModel:
+        """Run ``spec``'s workflow on ``inputs`` in the running loop (planning it first on the
+        runtime's loop if needed; sync tools in worker threads); cache a new one on success."""
+        record, cached = await self.workflow_for(spec)
+        spec.count_run(cached)
+        compiled = spec.compiled(record, self.tools)
+        output = await compiled.run_async(inputs, in_worker_thread, spec.execution)
+        if not cached:
+            self._store(spec, record)
+        return output
+
+    def _store(self, spec: FunctionSpec, record: WorkflowRecord) -> None:
+        try:
+            self.cache.put(record)
+        except OSError as exc:  # the result is good; only storing it failed
+            import warnings
+
+            warnings.warn(
+                f"llm_function: could not store the workflow of {spec.name} in {self.cache.storage_path}: {exc}",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+        spec.replanned = True
 
     async def dry_run(self, spec: FunctionSpec) -> Workflow:
         """The workflow ``spec`` would run (cached, or planned now and not cached); no tool runs
         unless the function has test or compare parameters."""
-        record = None if self._must_replan(spec) else self.cache.get(spec.key, self.tools)
+        record = self._cached(spec)
         if record is not None:
             return record.workflow.model_copy(deep=True)
         return (await self._plan(spec)).workflow
@@ -363,6 +432,20 @@ class LlmFunctionRuntime:
     def invalidate(self, spec: FunctionSpec) -> None:
         """Forget the cached workflow of ``spec`` (memory and storage)."""
         self.cache.remove(spec.key)
+
+
+def _wait(future: concurrent.futures.Future[T], timeout: float | None) -> T:
+    try:
+        return future.result(timeout)
+    except concurrent.futures.TimeoutError:
+        if not future.done():
+            raise LlmFunctionError(
+                f"The call did not finish within its timeout of {timeout} s.",
+                kind="timeout",
+                stage="planning",
+                details={"timeout": timeout},
+            ) from None
+        raise
 
 
 def _same(actual: Any, expected: Any, rel_tol: float) -> bool:
@@ -395,4 +478,4 @@ def _records_from_lllm(source: Any) -> list[WorkflowRecord]:
     return records
 
 
-__all__ = ["LlmFunctionRuntime", "FunctionSpec", "Awaitable"]
+__all__ = ["LlmFunctionRuntime", "FunctionSpec"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import inspect
 import json
+import types
 import typing
 from collections.abc import Callable
 from typing import Any
@@ -158,12 +159,45 @@ def _describe_origin(function: Callable[..., Any]) -> str:
 
 
 def _code_text(function: Callable[..., Any]) -> str:
+    """The function's source, or (no source: a ``.pyc``-only install) a digest of its code
+    objects that is the same in every process."""
     target = inspect.unwrap(function)
     try:
         return inspect.getsource(target)
     except (OSError, TypeError):
-        code = getattr(target, "__code__", None)
-        return repr((code.co_code, code.co_consts)) if code is not None else repr(target)
+        pass
+    code = getattr(target, "__code__", None)
+    if code is None:  # a callable object: its class's __call__
+        call = vars(type(target)).get("__call__")
+        code = getattr(call, "__code__", None)
+    if code is None:
+        return f"{type(target).__module__}.{type(target).__qualname__}"
+    return json.dumps(_code_digest(code), sort_keys=True)
+
+
+def _code_digest(code: types.CodeType) -> dict[str, Any]:
+    """What a code object does, recursively, without memory addresses or line numbers."""
+    return {
+        "name": getattr(code, "co_qualname", code.co_name),
+        "arguments": [code.co_argcount, code.co_posonlyargcount, code.co_kwonlyargcount],
+        "flags": code.co_flags,
+        "bytecode": code.co_code.hex(),
+        "names": list(code.co_names),
+        "variables": list(code.co_varnames),
+        "free": list(code.co_freevars),
+        "cells": list(code.co_cellvars),
+        "constants": [_constant(value) for value in code.co_consts],
+    }
+
+
+def _constant(value: Any) -> Any:
+    if isinstance(value, types.CodeType):
+        return {"code": _code_digest(value)}
+    if isinstance(value, tuple):
+        return {"tuple": [_constant(item) for item in value]}
+    if isinstance(value, frozenset):  # its iteration order varies with the hash seed
+        return {"frozenset": sorted(json.dumps(_constant(item)) for item in value)}
+    return repr(value)  # str, bytes, numbers, None, Ellipsis: no addresses
 
 
 def _fingerprint(tool: Tool) -> str:
