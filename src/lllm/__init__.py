@@ -180,10 +180,12 @@ def _has_something_to_load() -> bool:
     env = os.environ
     if env.get("LLLM_CONFIG"):
         return True
+    from lllm._names import project_manifest_at
+
     folder = os.getcwd()
     start = folder
     while True:
-        if os.path.isfile(os.path.join(folder, "lllm.toml")):
+        if project_manifest_at(folder) is not None:
             return True
         parent = os.path.dirname(folder)
         if parent == folder:

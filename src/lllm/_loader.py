@@ -28,6 +28,7 @@ from lllm._manifest import (
     read_manifest_notes,
     validate_package_name,
 )
+from lllm._names import manifest_in
 from lllm._scopes import (
     INSTALL_RECORD,
     PROJECT_PACKAGES_FOLDER,
@@ -235,8 +236,8 @@ class PackageLoader:
         index = None
         if self.index_cache is not None:
             target = os.path.abspath(path)
-            manifest_file = os.path.join(target, MANIFEST_NAME) if os.path.isdir(target) else target
-            if os.path.isfile(manifest_file):
+            manifest_file = manifest_in(target) if os.path.isdir(target) else target
+            if manifest_file is not None and os.path.isfile(manifest_file):
                 index = self.index_cache.open(manifest_file)
         cached = index.manifest() if index is not None else None
         if cached is None:
@@ -372,7 +373,7 @@ class PackageLoader:
                 parent.file,
             )
             return
-        if os.path.isdir(path) and not os.path.isfile(os.path.join(path, MANIFEST_NAME)):
+        if os.path.isdir(path) and manifest_in(path) is None:
             self.report(
                 "missing-dependency",
                 f"{where}: dependency {dependency.raw!r} at {path} has no {MANIFEST_NAME}; skipped.",
@@ -620,9 +621,9 @@ class PackageLoader:
         worked (``False``: it failed, and the problem is reported)."""
         folder = folder or self._folder(job)
         if not job.plugin:
-            from lllm.sections.files import file_nodes
+            from lllm.sections.generic import discover_generic
 
-            return file_nodes(folder), True
+            return discover_generic(folder), True
         try:
             nodes, problem = self.host.discover(folder)
         finally:

@@ -206,9 +206,12 @@ def read_manifest_notes(path: str | os.PathLike[str]) -> tuple[Manifest, list[st
 
     target = Path(os.path.abspath(path))
     if target.is_dir():
-        file = target / MANIFEST_NAME
-        if not os.path.lexists(file):
+        from lllm._names import manifest_in
+
+        found = manifest_in(str(target))
+        if found is None:
             raise FileNotFoundError(2, f"No {MANIFEST_NAME} in folder", str(target))
+        file = Path(found)
     elif os.path.lexists(target):
         file = target
     else:

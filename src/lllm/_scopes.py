@@ -60,7 +60,9 @@ def check_scope(scope: str | None, *, allow_none: bool = False) -> str | None:
 
 
 def find_project_root(start: str | os.PathLike[str] | None = None) -> Path | None:
-    """The folder of the nearest ``lllm.toml`` at or above ``start`` (default: the cwd)."""
+    """The folder of the nearest project manifest at or above ``start`` (default: the cwd):
+    in each folder upward, ``lllm.toml``, ``.lllm.toml`` or ``LLLM.toml``, in it or in its
+    ``template/`` subfolder (then the project is that subfolder)."""
     from pathlib import Path
 
     root = project_root_text(start)
@@ -69,10 +71,13 @@ def find_project_root(start: str | os.PathLike[str] | None = None) -> Path | Non
 
 def project_root_text(start: str | os.PathLike[str] | None = None) -> str | None:
     """``find_project_root(start)`` as a string (what a warm start uses: no ``Path``)."""
+    from lllm._names import project_manifest_at
+
     folder = os.path.abspath(os.getcwd() if start is None else start)
     while True:
-        if os.path.isfile(os.path.join(folder, MANIFEST_NAME)):
-            return folder
+        found = project_manifest_at(folder)
+        if found is not None:
+            return os.path.dirname(found)
         parent = os.path.dirname(folder)
         if parent == folder:
             return None

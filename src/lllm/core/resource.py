@@ -283,3 +283,13 @@ class PackageInfo:
 def package_folder(info: PackageInfo) -> str | None:
     """``info.base_dir`` as the string it is stored as (no ``Path`` made: the loader's form)."""
     return info._base_dir
+
+
+def __getattr__(name: str) -> Any:
+    """The LLLM framework's ``load_resource`` and ``load_prompt`` in this module (imported on
+    first use: they need the runtime, which needs this module)."""
+    if name in ("load_resource", "load_prompt"):
+        from lllm.core import lookups
+
+        return getattr(lookups, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -75,6 +75,11 @@ class Runtime:
         """A read-only view of the registered packages, by effective name."""
         return MappingProxyType(self._packages)
 
+    def iter_items(self, resource_type: str | None = None) -> Iterator[tuple[str, ResourceNode]]:
+        """Yield ``(qualified key, node)`` pairs (of one type, if given) in sorted key order."""
+        for node in self.iter_nodes(resource_type):
+            yield node.qualified_key, node
+
     def iter_nodes(self, resource_type: str | None = None) -> Iterator[ResourceNode]:
         """Yield the registered nodes (of one type, if given) in sorted key order."""
         resources = self._resources
@@ -258,13 +263,18 @@ class Runtime:
         return self._find(key, resource_type) is not None
 
     def keys(self, resource_type: str | None = None) -> list[str]:
-        """Sorted qualified keys, of one type if given (an unknown type gives ``[]``)."""
+        """Sorted qualified keys, of one type if given (an unknown type gives ``[]``). A
+        section's name stands for its type (``keys("assets")`` is ``keys("asset")``)."""
         return list(self._sorted(resource_type))
 
     def _sorted(self, resource_type: str | None) -> tuple[str, ...]:
         cached = self._sorted_keys.get(resource_type)
         if cached is not None:
             return cached
+        if resource_type is not None and resource_type not in self._type_index:
+            held = self.sections.type_for(resource_type)  # a section's name, not a type
+            if held is not None and held != resource_type:
+                return self._sorted(held)
         with self._lock:
             if resource_type is None:
                 result = tuple(sorted(self._resources))
@@ -400,8 +410,17 @@ class Runtime:
         overwrite: bool = True,
         namespace: str | None = None,
         loader: Callable[[], Any] | None = None,
+        *,
+        config_data: Any = _MISSING,
     ) -> ResourceNode:
-        """Register a config: eagerly from ``data``, or lazily from ``loader`` (exactly one of them)."""
+        """Register a config: eagerly from ``data``, or lazily from ``loader`` (exactly one of
+        them). ``config_data`` is ``data`` under the LLLM framework's name for it."""
+        if config_data is not _MISSING:
+            if data is not _MISSING:
+                raise ValueError(
+                    f"register_config({name!r}) takes 'data' or 'config_data', not both."
+                )
+            data = config_data
         if (data is _MISSING) == (loader is None):
             raise ValueError(f"register_config({name!r}) needs exactly one of 'data' and 'loader'.")
         ns = self._namespaced(namespace)
@@ -511,3 +530,20 @@ def set_runtime(name: str, runtime: Runtime) -> None:
         raise TypeError(f"set_runtime() takes a Runtime, got {type(runtime).__name__}.")
     with _runtimes_lock:
         _named_runtimes[name] = runtime
+
+
+def __getattr__(name: str) -> Any:
+    """The LLLM framework's names in this module: ``load_runtime`` and the package
+    management functions live elsewhere in lllm (imported on first use; no cycle)."""
+    import importlib
+
+    home = {
+        "load_runtime": "lllm._project",
+        "install_package": "lllm._package_manager",
+        "export_package": "lllm._package_manager",
+        "list_packages": "lllm._package_manager",
+        "remove_package": "lllm._package_manager",
+    }.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(home), name)

@@ -7,6 +7,8 @@ uses ``load_file_value``.
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable
+from pathlib import Path
 
 from lllm._discovery import SectionFolder
 from lllm.core.resource import ResourceNode
@@ -15,8 +17,11 @@ from lllm.sections.loaders import FILE_LOADERS, load_file_value
 __all__ = ["FILE_LOADERS", "file_nodes", "load_file_value"]
 
 
-def file_nodes(folder: SectionFolder, keep_suffix: bool = True) -> list[ResourceNode]:
-    """One lazy node per file of ``folder``, in walk order, whose value is ``load_file_value``.
+def file_nodes(
+    folder: SectionFolder, keep_suffix: bool = True, *, files: Iterable[Path] | None = None
+) -> list[ResourceNode]:
+    """One lazy node per file of ``folder`` (or of ``files``, some of its files), in walk
+    order, whose value is ``load_file_value``.
 
     The key is the file's path (with its suffix unless ``keep_suffix`` is false); the node's
     type is the folder's section type, so this serves any file section, not only ``assets``.
@@ -31,5 +36,5 @@ def file_nodes(folder: SectionFolder, keep_suffix: bool = True) -> list[Resource
             name if name is not None else functools.partial(load_file_value, file),
             file,
         )
-        for file in folder.files()
+        for file in (folder.files() if files is None else files)
     ]

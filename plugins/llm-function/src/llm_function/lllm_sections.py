@@ -31,14 +31,30 @@ def discover_workflows(folder: SectionFolder) -> list[ResourceNode]:
     ]
 
 
+#: Why a file of a ``tools`` folder gives no resource: ``[tools]`` is a common table name
+#: (the LLLM framework's ``@tool`` functions and colocated files live there), so a package
+#: written for something else must not lose its files without a word.
+IGNORED = (
+    "{file}: ignored: the [tools] section belongs to the llm_function plugin, which reads "
+    "only @llm_tool functions of .py files ({why}); to keep this file, move it to another "
+    "section, or load without the plugin (LLLM_DISABLE_PLUGINS=llm_function)"
+)
+
+
 def discover_tools(folder: SectionFolder) -> list[ResourceNode]:
-    """One eager node per tool defined in the folder's ``.py`` files."""
+    """One eager node per tool defined in the folder's ``.py`` files; every other file, and
+    a ``.py`` file without tools, is reported as ignored."""
     from llm_function.tools import Tool, is_tool
 
     nodes: list[ResourceNode] = []
-
-    for file in folder.files(suffixes=(".py",)):
-        for function in folder.objects_in(file, is_tool):
+    for file in folder.files():
+        if file.suffix.lower() != ".py":
+            folder.report(IGNORED.format(file=file, why="this is not Python code"), file)
+            continue
+        tools = folder.objects_in(file, is_tool)
+        if not tools:
+            folder.report(IGNORED.format(file=file, why="it defines none"), file)
+        for function in tools:
             tool = Tool.from_function(function, origin=f"{folder.namespace} ({file})")
             nodes.append(folder.eager(folder.module_key(file, tool.name), tool, file))
     return nodes
