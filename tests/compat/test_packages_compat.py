@@ -199,3 +199,16 @@ def test_functions_where_the_frameworks_users_import_them(tmp_path: Path) -> Non
     assert runtime.get_config("fast") == {"model": "small"}
     with pytest.raises(ValueError, match="not both"):
         runtime.register_config("x", {"a": 1}, config_data={"b": 2})
+
+
+def test_tools_register_under_their_name_and_bare_keys_reach_them() -> None:
+    import types
+
+    runtime = lllm.Runtime()
+    runtime.register_package(lllm.PackageInfo("kit"))
+    search = types.SimpleNamespace(name="search", description="Search the web.")
+    runtime.register_tool("web/search", search, namespace="kit.tools")
+    assert runtime.get_tool("web/search") is search
+    assert runtime.get("web/search") is search  # untyped: prompts, tools, proxies, …
+    with pytest.raises(ValueError, match="not the tool's name 'search'"):
+        runtime.register_tool("web/find", search, namespace="kit.tools")

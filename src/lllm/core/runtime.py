@@ -235,7 +235,7 @@ class Runtime:
         """Return the value of the resource ``key`` resolves to, loading it if lazy.
 
         Resolution: the exact qualified key; then, for a bare key (no ``:``), the default
-        package's section of ``resource_type`` (untyped: prompts, proxies, tactics, configs,
+        package's section of ``resource_type`` (untyped: prompts, tools, proxies, tactics, configs,
         first hit); then, for ``prefix:path`` without a ``.`` in ``prefix``: typed,
         ``prefix.<section of the type>:path`` (``prefix`` is a package); untyped,
         ``<default package>.prefix:path`` (``prefix`` is a section). ``lllm show`` and
@@ -394,6 +394,24 @@ class Runtime:
         )
         return self.register(node, overwrite=overwrite)
 
+    def register_tool(
+        self, name: str, tool: Any, overwrite: bool = True, namespace: str | None = None
+    ) -> ResourceNode:
+        """Register a tool (a ``Function`` of ``lllm.core.prompt``, or any object with a
+        ``name``) under ``<namespace>:<name>``, type ``tool``. The key's last segment must be
+        the tool's name (``ValueError`` otherwise), as in the LLLM framework."""
+        declared = getattr(tool, "name", None)
+        leaf = str(name).rstrip("/").rpartition("/")[2]
+        if isinstance(declared, str) and declared and leaf != declared:
+            raise ValueError(
+                f"register_tool({name!r}): the key's last segment {leaf!r} is not the tool's "
+                f"name {declared!r}; register a tool under its own name."
+            )
+        node = ResourceNode.eager(
+            name, tool, namespace=self._namespaced(namespace), resource_type="tool"
+        )
+        return self.register(node, overwrite=overwrite)
+
     def register_tactic(
         self, name: str, cls: Any, overwrite: bool = True, namespace: str | None = None
     ) -> ResourceNode:
@@ -443,6 +461,10 @@ class Runtime:
     def get_tactic(self, name: str) -> Any:
         """The tactic class ``name`` resolves to."""
         return self.get(name, "tactic")
+
+    def get_tool(self, path: str) -> Any:
+        """The tool ``path`` resolves to (looks only in tool sections)."""
+        return self.get(path, "tool")
 
     def get_config(self, path: str) -> Any:
         """The config ``path`` resolves to, loading it if lazy (``base:`` is not applied here)."""

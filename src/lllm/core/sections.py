@@ -17,7 +17,7 @@ BUILTIN_SECTIONS: dict[str, str] = {
 }
 
 #: Sections tried, in order, for an untyped bare key under the default namespace.
-UNTYPED_FALLBACK_SECTIONS: tuple[str, ...] = ("prompts", "proxies", "tactics", "configs")
+UNTYPED_FALLBACK_SECTIONS: tuple[str, ...] = ("prompts", "tools", "proxies", "tactics", "configs")
 
 
 class SectionRegistry:
