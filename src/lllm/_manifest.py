@@ -208,7 +208,7 @@ def read_manifest_notes(path: str | os.PathLike[str]) -> tuple[Manifest, list[st
     if target.is_dir():
         from lllm._names import manifest_in
 
-        found = manifest_in(str(target))
+        found = manifest_in(str(target), any_entry=True)
         if found is None:
             raise FileNotFoundError(2, f"No {MANIFEST_NAME} in folder", str(target))
         file = Path(found)

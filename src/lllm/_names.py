@@ -12,12 +12,14 @@ MANIFEST_NAMES = ("lllm.toml", ".lllm.toml", "LLLM.toml")
 PROJECT_SUBFOLDERS = ("", "template")
 
 
-def manifest_in(folder: str) -> str | None:
+def manifest_in(folder: str, *, any_entry: bool = False) -> str | None:
     """The manifest file of the package folder ``folder`` (``lllm.toml``, else
-    ``.lllm.toml``, else ``LLLM.toml``), or ``None``."""
+    ``.lllm.toml``, else ``LLLM.toml``), or ``None``. With ``any_entry``, an entry of that
+    name that is not a regular file counts too (reading it then says what is wrong)."""
+    exists = os.path.lexists if any_entry else os.path.isfile
     for name in MANIFEST_NAMES:
         path = os.path.join(folder, name)
-        if os.path.isfile(path):
+        if exists(path):
             return path
     return None
 

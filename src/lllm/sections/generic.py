@@ -16,7 +16,6 @@ from typing import Any
 from lllm._discovery import SectionFolder
 from lllm.core.prompt import Prompt
 from lllm.core.resource import ResourceNode
-from lllm.core.tactic import Tactic
 from lllm.proxies.base import BaseProxy
 from lllm.sections.files import file_nodes
 
@@ -25,23 +24,26 @@ PYTHON_SUFFIXES = (".py", ".pyc", ".pyo")
 
 
 def _is_resource(value: Any) -> bool:
+    from lllm.sections.tactics import is_tactic_resource
+
     if isinstance(value, Prompt):
         return True
     if not isinstance(value, type):
         return False
     if issubclass(value, BaseProxy):
         return value is not BaseProxy
-    return issubclass(value, Tactic) and value is not Tactic and bool(getattr(value, "name", None))
+    return is_tactic_resource(value)
 
 
 def _key(folder: SectionFolder, file: Path, value: Any) -> str:
     from lllm.sections.proxies import proxy_key
+    from lllm.sections.tactics import tactic_key
 
     if isinstance(value, Prompt):
         return folder.module_key(file, value.path)
     if issubclass(value, BaseProxy):
         return proxy_key(folder, file, value)
-    return folder.key(str(value.name))
+    return tactic_key(folder, file, value)
 
 
 def discover_generic(folder: SectionFolder) -> list[ResourceNode]:
