@@ -141,6 +141,10 @@ class WorkflowCache:
             self._memory[key] = record
         return record
 
+    def peek(self, key: str) -> WorkflowRecord | None:
+        """The record held in memory for ``key``, as it is (no check, no storage read)."""
+        return self._memory.get(key)
+
     def _read(self, key: str) -> WorkflowRecord | None:
         if self.storage_path is None:
             return None

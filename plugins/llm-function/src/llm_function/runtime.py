@@ -215,8 +215,13 @@ class LlmFunctionRuntime:
         return self.cache.get(spec.key, self.tools)
 
     def _flight(self, spec: FunctionSpec) -> concurrent.futures.Future[WorkflowRecord]:
-        """The planning of ``spec`` in flight, started now if there is none: concurrent first
-        calls share one planning."""
+        """The workflow of ``spec`` in flight (planned or being planned, not cached yet),
+        started now if there is none.
+
+        Concurrent callers share one flight until its record is cached: they wait for the
+        planning, then run its record themselves. The flight ends when the planning fails or
+        when a run of its record finishes (a successful one caches the record first).
+        """
         with self._flight_lock:
             future = self._flights.get(spec.key)
             if future is not None:
@@ -224,25 +229,45 @@ class LlmFunctionRuntime:
             future = self.submit(self._plan(spec))
             self._flights[spec.key] = future
         # Outside the lock: a future already done runs the callback at once, in this thread.
-        future.add_done_callback(functools.partial(self._landed, spec.key))
+        future.add_done_callback(functools.partial(self._planned, spec.key))
         return future
 
-    def _landed(self, key: str, future: concurrent.futures.Future[WorkflowRecord]) -> None:
+    def _planned(self, key: str, future: concurrent.futures.Future[WorkflowRecord]) -> None:
+        if future.cancelled() or future.exception() is not None:
+            self._land(key, future)
+
+    def _land(self, key: str, future: concurrent.futures.Future[WorkflowRecord]) -> bool:
+        """End the flight ``future`` of ``key``; whether it was still in flight."""
         with self._flight_lock:
             if self._flights.get(key) is future:
                 del self._flights[key]
+                return True
+            return False
 
-    async def workflow_for(self, spec: FunctionSpec) -> tuple[WorkflowRecord, bool]:
-        """The workflow to run for ``spec`` and whether it is already cached (else: planned now).
+    def _ran(
+        self,
+        spec: FunctionSpec,
+        flight: concurrent.futures.Future[WorkflowRecord],
+        record: WorkflowRecord,
+        succeeded: bool,
+    ) -> None:
+        """A run of a flight's record finished: cache the record if it succeeded (once), and
+        end the flight."""
+        if succeeded and self.cache.peek(spec.key) is not record:
+            self._store(spec, record)
+        self._land(spec.key, flight)
 
-        A planning in flight for the same function is awaited rather than repeated.
-        """
+    async def workflow_for(
+        self, spec: FunctionSpec
+    ) -> tuple[WorkflowRecord, concurrent.futures.Future[WorkflowRecord] | None]:
+        """The workflow to run for ``spec``, and the flight it comes from (``None``: cached)."""
         record = self._cached(spec)
         if record is not None:
-            return record, True
+            return record, None
         # Every caller awaits the shared planning through a shield: cancelling one caller
         # never cancels the others' planning.
-        return await asyncio.shield(asyncio.wrap_future(self._flight(spec))), False
+        flight = self._flight(spec)
+        return await asyncio.shield(asyncio.wrap_future(flight)), flight
 
     async def _plan(self, spec: FunctionSpec) -> WorkflowRecord:
         spec.plannings += 1
@@ -372,10 +397,11 @@ class LlmFunctionRuntime:
         ``timeout`` (seconds) bounds the waits: for the planning and for async tools.
         """
         record = self._cached(spec)
-        cached = record is not None
+        flight = None
         if record is None:
             self._refuse_loop_thread()
-            record = _wait(self._flight(spec), timeout)
+            flight = self._flight(spec)
+            record = _wait(flight, timeout)
         compiled = spec.compiled(record, self.tools)
         if compiled.all_sync:
             runner: Any = None
@@ -383,10 +409,15 @@ class LlmFunctionRuntime:
             self._refuse_loop_thread()
         else:
             runner = functools.partial(self._run_on_loop, timeout)
-        spec.count_run(cached)
-        output = compiled.run_sync(inputs, runner, spec.execution)
-        if not cached:
-            self._store(spec, record)
+        spec.count_run(flight is None)
+        if flight is None:
+            return compiled.run_sync(inputs, runner, spec.execution)
+        succeeded = False
+        try:
+            output = compiled.run_sync(inputs, runner, spec.execution)
+            succeeded = True
+        finally:
+            self._ran(spec, flight, record, succeeded)
         return output
 
     def _run_on_loop(self, timeout: float | None, coroutine: Coroutine[Any, Any, T]) -> T:
@@ -400,12 +431,17 @@ class LlmFunctionRuntime:
     async def run(self, spec: FunctionSpec, inputs: BaseModel) -> BaseModel:
         """Run ``spec``'s workflow on ``inputs`` in the running loop (planning it first on the
         runtime's loop if needed; sync tools in worker threads); cache a new one on success."""
-        record, cached = await self.workflow_for(spec)
-        spec.count_run(cached)
+        record, flight = await self.workflow_for(spec)
+        spec.count_run(flight is None)
         compiled = spec.compiled(record, self.tools)
-        output = await compiled.run_async(inputs, in_worker_thread, spec.execution)
-        if not cached:
-            self._store(spec, record)
+        if flight is None:
+            return await compiled.run_async(inputs, in_worker_thread, spec.execution)
+        succeeded = False
+        try:
+            output = await compiled.run_async(inputs, in_worker_thread, spec.execution)
+            succeeded = True
+        finally:
+            self._ran(spec, flight, record, succeeded)
         return output
 
     def _store(self, spec: FunctionSpec, record: WorkflowRecord) -> None:
@@ -430,7 +466,9 @@ class LlmFunctionRuntime:
         return (await self._plan(spec)).workflow
 
     def invalidate(self, spec: FunctionSpec) -> None:
-        """Forget the cached workflow of ``spec`` (memory and storage)."""
+        """Forget the cached workflow of ``spec`` (memory and storage) and any in flight."""
+        with self._flight_lock:
+            self._flights.pop(spec.key, None)
         self.cache.remove(spec.key)
 
 
