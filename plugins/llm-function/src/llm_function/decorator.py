@@ -144,7 +144,9 @@ class LlmFunction:
     def _inputs(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> BaseModel:
         if len(args) + len(kwargs) != 1 or (kwargs and self._parameter not in kwargs):
             raise TypeError(f"{self.spec.name}() takes exactly one argument ({self._parameter!r}).")
-        value = args[0] if args else kwargs[self._parameter]
+        return self._coerce(args[0] if args else kwargs[self._parameter])
+
+    def _coerce(self, value: Any) -> BaseModel:
         model = self.spec.input_model
         if isinstance(value, model):
             return value
@@ -153,8 +155,19 @@ class LlmFunction:
         return model.model_validate(value)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        inputs = self._inputs(args, kwargs)
-        return self.runtime.run_sync(self.spec, inputs)
+        timeout = None
+        if "timeout" in kwargs and self._parameter != "timeout":
+            timeout = kwargs.pop("timeout")
+        return self.invoke(self._inputs(args, kwargs), timeout=timeout)
+
+    def invoke(self, inputs: Any, *, timeout: float | None = None) -> Any:
+        """Call the function on ``inputs`` (a model instance or a dict).
+
+        ``timeout`` (seconds) bounds the waits of this call, for the planning and for async
+        tools: ``LlmFunctionError(kind="timeout")`` when it passes (a shared planning goes on
+        for the other callers). A sync tool running in this thread is not interrupted.
+        """
+        return self.runtime.run_sync(self.spec, self._coerce(inputs), timeout)
 
     @property
     def workflow(self) -> Workflow | None:

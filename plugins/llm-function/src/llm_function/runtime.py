@@ -226,7 +226,7 @@ class LlmFunctionRuntime:
             future = self._flights.get(spec.key)
             if future is not None:
                 return future
-            future = self.submit(self._plan(spec))
+            future = self.submit(self._plan_bounded(spec))
             self._flights[spec.key] = future
         # Outside the lock: a future already done runs the callback at once, in this thread.
         future.add_done_callback(functools.partial(self._planned, spec.key))
@@ -268,6 +268,29 @@ class LlmFunctionRuntime:
         # never cancels the others' planning.
         flight = self._flight(spec)
         return await asyncio.shield(asyncio.wrap_future(flight)), flight
+
+    async def _plan_bounded(self, spec: FunctionSpec) -> WorkflowRecord:
+        """``_plan``, stopped at the planning deadline wherever it is (a model call, a retry's
+        backoff, a ``Retry-After`` wait, a test run) with ``budget_exceeded``."""
+        deadline = self.planning_deadline
+        if deadline is None:
+            return await self._plan(spec)
+        planning = asyncio.ensure_future(self._plan(spec))
+        try:
+            done, _ = await asyncio.wait({planning}, timeout=deadline)
+        except asyncio.CancelledError:
+            planning.cancel()
+            raise
+        if planning in done:
+            return planning.result()
+        planning.cancel()
+        await asyncio.gather(planning, return_exceptions=True)
+        raise LlmFunctionError(
+            f"Planning {spec.name} took longer than the deadline of {deadline} s.",
+            kind="budget_exceeded",
+            stage="planning",
+            details={"deadline": deadline, "model_calls": spec.model_calls},
+        )
 
     async def _plan(self, spec: FunctionSpec) -> WorkflowRecord:
         spec.plannings += 1
@@ -463,7 +486,7 @@ class LlmFunctionRuntime:
         record = self._cached(spec)
         if record is not None:
             return record.workflow.model_copy(deep=True)
-        return (await self._plan(spec)).workflow
+        return (await self._plan_bounded(spec)).workflow
 
     def invalidate(self, spec: FunctionSpec) -> None:
         """Forget the cached workflow of ``spec`` (memory and storage) and any in flight."""
