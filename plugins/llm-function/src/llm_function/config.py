@@ -3,12 +3,74 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 DEFAULT_MAX_RETRY = 2
 DEFAULT_RESET_LOOPS = 0
+
+
+class TestParams(BaseModel):
+    """Inputs a planned workflow must run on before it is cached.
+
+    ``{"inputs": [<input>, ...]}``, or just the list of inputs. Each input is a dict or an
+    instance of the function's input model.
+    """
+
+    __test__: ClassVar[bool] = False  # not a pytest test class
+    model_config = ConfigDict(extra="forbid")
+
+    inputs: list[Any] = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_list(cls, value: Any) -> Any:
+        return {"inputs": list(value)} if isinstance(value, (list, tuple)) else value
+
+
+class CompareCase(BaseModel):
+    """One comparison: the function's ``input`` and the ``expected`` output fields."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    input: Any
+    expected: dict[str, Any] = Field(default_factory=dict)
+
+
+class CompareParams(BaseModel):
+    """Cases a planned workflow's outputs must match before it is cached.
+
+    ``cases``: ``[{"input": ..., "expected": {...}}]`` (or just that list); ``fields``: compare
+    only these output fields; ``rel_tol``: relative tolerance for numbers.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    cases: list[CompareCase] = Field(default_factory=list)
+    fields: list[str] | None = None
+    rel_tol: float = Field(default=1e-9, ge=0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_list(cls, value: Any) -> Any:
+        return {"cases": list(value)} if isinstance(value, (list, tuple)) else value
+
+
+class FunctionOverrides(BaseModel):
+    """The settings a decorator may override for one function, validated like the config."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    test_params: TestParams | None = None
+    compare_params: CompareParams | None = None
+    force_replan: bool | None = None
+    max_retry: int | None = Field(default=None, ge=0)
+    reset_loops: int | None = Field(default=None, ge=0)
+
+    def given(self) -> dict[str, Any]:
+        """The overrides that were set."""
+        return {name: getattr(self, name) for name in self.model_fields_set}
 
 
 class LlmRuntimeConfig(BaseModel):
@@ -22,9 +84,10 @@ class LlmRuntimeConfig(BaseModel):
     - ``force_replan``: ignore cached workflows on a function's first call in this runtime.
     - ``max_retry``: repairs per planning conversation (default 2); ``reset_loops``: fresh
       conversations after that (default 0). The model-call cap is their product plus one each.
-    - ``test_params``: ``{"inputs": [<input dict>, ...]}`` run before a workflow is cached.
-    - ``compare_params``: ``{"cases": [{"input": {...}, "expected": {...}}], "fields": [...],
-      "rel_tol": 1e-9}``: outputs must match before a workflow is cached.
+    - ``test_params``: ``TestParams``, ``{"inputs": [<input>, ...]}`` or a list of inputs, run
+      before a workflow is cached.
+    - ``compare_params``: ``CompareParams``, ``{"cases": [{"input": {...}, "expected": {...}}],
+      "fields": [...], "rel_tol": 1e-9}``: outputs must match before a workflow is cached.
     """
 
     model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
@@ -34,8 +97,8 @@ class LlmRuntimeConfig(BaseModel):
     force_replan: bool = False
     max_retry: int | None = Field(default=None, ge=0)
     reset_loops: int | None = Field(default=None, ge=0)
-    compare_params: dict[str, Any] | None = None
-    test_params: dict[str, Any] | None = None
+    compare_params: CompareParams | None = None
+    test_params: TestParams | None = None
 
 
 class LlmFunctionConfig(BaseModel):

@@ -11,11 +11,9 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from llm_function.config import LlmFunctionConfig, LlmRuntimeConfig
+from llm_function.config import FunctionOverrides, LlmFunctionConfig, LlmRuntimeConfig
 from llm_function.runtime import FunctionSpec, LlmFunctionRuntime
 from llm_function.workflow import Workflow
-
-_OVERRIDES = ("test_params", "compare_params", "force_replan", "max_retry", "reset_loops")
 
 
 def _signature(function: Callable[..., Any]) -> tuple[str, type[BaseModel], type[BaseModel], str]:
@@ -101,13 +99,16 @@ def llm_function(
     ``None``), ``plan()`` (a dry run: the workflow, without running it), ``invalidate()``,
     ``export_workflow(package_dir)`` and ``counters``.
     """
-    overrides = {
+    given = {
         "test_params": test_params,
         "compare_params": compare_params,
         "force_replan": force_replan,
         "max_retry": max_retry,
         "reset_loops": reset_loops,
     }
+    overrides = FunctionOverrides(
+        **{name: value for name, value in given.items() if value is not None}
+    ).given()
 
     def decorate(target: Callable[..., Any]) -> Any:
         parameter, input_model, output_model, task = _signature(target)

@@ -26,6 +26,7 @@ from llm_function.clients import make_client
 from llm_function.config import (
     DEFAULT_MAX_RETRY,
     DEFAULT_RESET_LOOPS,
+    CompareParams,
     LlmFunctionConfig,
     LlmRuntimeConfig,
 )
@@ -371,7 +372,7 @@ class LlmFunctionRuntime:
             return None
 
         async def test(workflow: Workflow) -> None:
-            for inputs in (test_params or {}).get("inputs", []):
+            for inputs in test_params.inputs if test_params else ():
                 await execute_workflow(
                     workflow,
                     spec.input_model.model_validate(inputs),
@@ -379,22 +380,20 @@ class LlmFunctionRuntime:
                     self.tools,
                     spec.execution,
                 )
-            compare = compare_params or {}
-            fields = compare.get("fields")
-            rel_tol = float(compare.get("rel_tol", 1e-9))
-            for index, case in enumerate(compare.get("cases", [])):
+            compare = compare_params or CompareParams()
+            for index, case in enumerate(compare.cases):
                 produced = await execute_workflow(
                     workflow,
-                    spec.input_model.model_validate(case["input"]),
+                    spec.input_model.model_validate(case.input),
                     spec.output_model,
                     self.tools,
                     spec.execution,
                 )
                 actual = produced.model_dump(mode="json")
-                for name, expected in case.get("expected", {}).items():
-                    if fields is not None and name not in fields:
+                for name, expected in case.expected.items():
+                    if compare.fields is not None and name not in compare.fields:
                         continue
-                    if not _same(actual.get(name), expected, rel_tol):
+                    if not _same(actual.get(name), expected, compare.rel_tol):
                         raise LlmFunctionError(
                             f"compare case {index}: output field {name!r} is {actual.get(name)!r}, expected {expected!r}",
                             kind="test_failed",
