@@ -47,7 +47,7 @@ def cache_key(task: str, input_model: type[BaseModel], output_model: type[BaseMo
 class WorkflowRecord:
     """A cached workflow with the fingerprints of the tools it uses and its provenance."""
 
-    __slots__ = ("key", "workflow", "tools", "provenance")
+    __slots__ = ("key", "workflow", "tools", "provenance", "_current_for")
 
     def __init__(
         self, key: str, workflow: Workflow, tools: dict[str, str], provenance: dict[str, Any]
@@ -56,6 +56,7 @@ class WorkflowRecord:
         self.workflow = workflow
         self.tools = dict(tools)
         self.provenance = dict(provenance)
+        self._current_for: tuple[ToolRegistry, int] | None = None
 
     @classmethod
     def for_workflow(
@@ -71,10 +72,16 @@ class WorkflowRecord:
 
     def is_current(self, registry: ToolRegistry) -> bool:
         """Whether every tool the workflow uses exists with the same fingerprint."""
-        return all(
+        checked = self._current_for
+        if checked is not None and checked[0] is registry and checked[1] == registry.version:
+            return True
+        current = all(
             name in registry and registry.get(name).fingerprint == fp
             for name, fp in self.tools.items()
         )
+        if current:
+            self._current_for = (registry, registry.version)
+        return current
 
     def to_json(self) -> dict[str, Any]:
         """The record as stored."""
