@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import tempfile
 import threading
@@ -28,6 +29,8 @@ from llm_function.tools import ToolRegistry
 from llm_function.workflow import Workflow
 
 RECORD_FORMAT = "llm_function.workflow/1"
+
+logger = logging.getLogger("llm_function.cache")
 
 
 def cache_key(task: str, input_model: type[BaseModel], output_model: type[BaseModel]) -> str:
@@ -69,6 +72,14 @@ class WorkflowRecord:
             {name: registry.get(name).fingerprint for name in workflow.tool_names()},
             provenance,
         )
+
+    def changed_tools(self, registry: ToolRegistry) -> list[str]:
+        """The tools of the workflow that changed or are gone from ``registry``."""
+        return [
+            name
+            for name, fp in self.tools.items()
+            if name not in registry or registry.get(name).fingerprint != fp
+        ]
 
     def is_current(self, registry: ToolRegistry) -> bool:
         """Whether every tool the workflow uses exists with the same fingerprint."""
@@ -114,6 +125,15 @@ class WorkflowRecord:
         return cls(key, workflow, tools, provenance)
 
 
+def _stale(record: WorkflowRecord, registry: ToolRegistry, where: str) -> None:
+    logger.info(
+        "the workflow of %s %s is stale, it will be replanned: tool(s) changed or gone: %s",
+        record.provenance.get("function", record.key[:16]),
+        where,
+        ", ".join(record.changed_tools(registry)),
+    )
+
+
 class WorkflowCache:
     """Workflow records by key: memory first, then the storage folder, then seeded records."""
 
@@ -137,12 +157,20 @@ class WorkflowCache:
         if record is not None:
             if record.is_current(registry):
                 return record
+            _stale(record, registry, "in memory")
             with self._lock:
                 self._memory.pop(key, None)
         record = self._read(key)
-        if record is None or not record.is_current(registry):
+        if record is not None and not record.is_current(registry):
+            _stale(record, registry, "in storage")
+            record = None
+        if record is None:
             record = self._seeded.get(key)
-            if record is None or not record.is_current(registry):
+            if record is not None and not record.is_current(registry):
+                _stale(record, registry, "shipped")
+                record = None
+            if record is None:
+                logger.debug("cache miss: %s", key[:16])
                 return None
         with self._lock:
             self._memory[key] = record

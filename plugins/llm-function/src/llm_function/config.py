@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 DEFAULT_MAX_RETRY = 2
 DEFAULT_RESET_LOOPS = 0
+
+
+#: ``"auto"``: plan when no workflow is cached; ``"never"``: only cached, shipped or pinned
+#: workflows run, anything else is ``LlmFunctionError(kind="planning_disabled")``.
+Planning = Literal["auto", "never"]
 
 
 class TestParams(BaseModel):
@@ -57,6 +62,23 @@ class CompareParams(BaseModel):
         return {"cases": list(value)} if isinstance(value, (list, tuple)) else value
 
 
+class UsageLimits(BaseModel):
+    """Limits on what one planning may use; ``None`` is no limit.
+
+    No model call starts once a limit is reached (a valid plan in the answer that reached it
+    is still used); the planning then fails with ``budget_exceeded``. ``model_calls`` applies
+    on top of the cap from ``max_retry`` and ``reset_loops``. Tokens are as the server reports
+    them.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    model_calls: int | None = Field(default=None, ge=1)
+    total_tokens: int | None = Field(default=None, ge=1)
+    prompt_tokens: int | None = Field(default=None, ge=1)
+    completion_tokens: int | None = Field(default=None, ge=1)
+
+
 class FunctionOverrides(BaseModel):
     """The settings a decorator may override for one function, validated like the config."""
 
@@ -67,6 +89,8 @@ class FunctionOverrides(BaseModel):
     force_replan: bool | None = None
     max_retry: int | None = Field(default=None, ge=0)
     reset_loops: int | None = Field(default=None, ge=0)
+    planning: Planning | None = None
+    usage_limits: UsageLimits | None = None
 
     def given(self) -> dict[str, Any]:
         """The overrides that were set."""
@@ -82,6 +106,9 @@ class LlmRuntimeConfig(BaseModel):
       (seconds) bounds one planning.
     - ``storage_path``: folder for cached workflows (``None``: memory only).
     - ``force_replan``: ignore cached workflows on a function's first call in this runtime.
+    - ``planning``: ``"auto"`` (plan when needed) or ``"never"`` (only cached, shipped or
+      pinned workflows run; ``force_replan`` is then ignored).
+    - ``usage_limits``: ``UsageLimits`` (model calls, tokens) for one planning.
     - ``max_retry``: repairs per planning conversation (default 2); ``reset_loops``: fresh
       conversations after that (default 0). The model-call cap is their product plus one each.
     - ``test_params``: ``TestParams``, ``{"inputs": [<input>, ...]}`` or a list of inputs, run
@@ -99,6 +126,8 @@ class LlmRuntimeConfig(BaseModel):
     reset_loops: int | None = Field(default=None, ge=0)
     compare_params: CompareParams | None = None
     test_params: TestParams | None = None
+    planning: Planning = "auto"
+    usage_limits: UsageLimits | None = None
 
 
 class LlmFunctionConfig(BaseModel):

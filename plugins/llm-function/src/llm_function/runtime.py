@@ -12,8 +12,10 @@ import asyncio
 import concurrent.futures
 import datetime
 import functools
+import logging
 import math
 import threading
+import time
 import weakref
 from collections.abc import Coroutine
 from typing import Any, TypeVar
@@ -46,6 +48,8 @@ from llm_function.validation import WorkflowInvalid, validate_workflow
 from llm_function.workflow import Workflow
 
 T = TypeVar("T")
+
+logger = logging.getLogger("llm_function")
 
 
 class FunctionSpec:
@@ -207,13 +211,20 @@ class LlmFunctionRuntime:
     # ---------------------------------------------------------------------- planning
 
     def _must_replan(self, spec: FunctionSpec) -> bool:
-        return bool(self.setting(spec, "force_replan")) and not spec.replanned
+        return (
+            not spec.replanned
+            and bool(self.setting(spec, "force_replan"))
+            and self.setting(spec, "planning") != "never"
+        )
 
     def _cached(self, spec: FunctionSpec) -> WorkflowRecord | None:
         """The cached record for ``spec`` unless a forced replan is still due."""
         if self._must_replan(spec):
             return None
-        return self.cache.get(spec.key, self.tools)
+        record = self.cache.get(spec.key, self.tools)
+        if record is not None:
+            logger.debug("cache hit: %s", spec.name)
+        return record
 
     def _flight(self, spec: FunctionSpec) -> concurrent.futures.Future[WorkflowRecord]:
         """The workflow of ``spec`` in flight (planned or being planned, not cached yet),
@@ -227,6 +238,15 @@ class LlmFunctionRuntime:
             future = self._flights.get(spec.key)
             if future is not None:
                 return future
+            if self.setting(spec, "planning") == "never":
+                raise LlmFunctionError(
+                    f"{spec.name} has no cached, shipped or pinned workflow and planning is 'never'.",
+                    kind="planning_disabled",
+                    stage="planning",
+                    details={"function": spec.name, "key": spec.key},
+                )
+            reason = "force_replan" if self._must_replan(spec) else "no cached workflow"
+            logger.info("planning %s: %s", spec.name, reason)
             future = self.submit(self._plan_bounded(spec))
             self._flights[spec.key] = future
         # Outside the lock: a future already done runs the callback at once, in this thread.
@@ -294,6 +314,28 @@ class LlmFunctionRuntime:
         )
 
     async def _plan(self, spec: FunctionSpec) -> WorkflowRecord:
+        started = time.monotonic()
+        try:
+            record = await self._plan_unlogged(spec)
+        except LlmFunctionError as exc:
+            logger.warning(
+                "planning %s failed after %.3f s (%s): %s",
+                spec.name,
+                time.monotonic() - started,
+                exc.kind,
+                exc,
+            )
+            raise
+        logger.info(
+            "planned %s in %.3f s with the %s planner: %d step(s)",
+            spec.name,
+            time.monotonic() - started,
+            record.provenance.get("planner"),
+            len(record.workflow.steps),
+        )
+        return record
+
+    async def _plan_unlogged(self, spec: FunctionSpec) -> WorkflowRecord:
         spec.plannings += 1
         tester = self._tester(spec)
         provenance: dict[str, Any] = {
@@ -338,6 +380,7 @@ class LlmFunctionRuntime:
                 max_retry=self._int_setting(spec, "max_retry", DEFAULT_MAX_RETRY),
                 reset_loops=self._int_setting(spec, "reset_loops", DEFAULT_RESET_LOOPS),
                 deadline=self.planning_deadline,
+                limits=self.setting(spec, "usage_limits"),
             )
             counters = PlanCounters()
             try:
@@ -351,6 +394,13 @@ class LlmFunctionRuntime:
                 )
             finally:
                 spec.model_calls += counters.model_calls
+                logger.info(
+                    "planning %s used %d model call(s), %d prompt + %d completion tokens",
+                    spec.name,
+                    counters.model_calls,
+                    counters.prompt_tokens,
+                    counters.completion_tokens,
+                )
             provenance["planner"] = "llm"
             provenance["model"] = getattr(self.client, "model_name", None)
         try:
@@ -480,18 +530,44 @@ class LlmFunctionRuntime:
         spec.replanned = True
 
     async def dry_run(self, spec: FunctionSpec) -> Workflow:
-        """The workflow ``spec`` would run (cached, or planned now and not cached); no tool runs
-        unless the function has test or compare parameters."""
-        record = self._cached(spec)
-        if record is not None:
-            return record.workflow.model_copy(deep=True)
-        return (await self._plan_bounded(spec)).workflow
+        """The workflow ``spec`` runs next: the cached one, or one planned now (or in flight),
+        not run and not cached yet; the next call runs that very workflow (and caches it if it
+        succeeds). No tool runs unless the function has test or compare parameters."""
+        record, _ = await self.workflow_for(spec)
+        return record.workflow.model_copy(deep=True)
+
+    def pin(self, spec: FunctionSpec, workflow: Workflow) -> WorkflowRecord:
+        """Validate ``workflow`` for ``spec`` and cache it (memory and storage) as the one to run,
+        in place of anything cached or in flight; a forced replan no longer applies."""
+        try:
+            validate_workflow(workflow, spec.input_model, spec.output_model, self.tools)
+        except WorkflowInvalid as exc:
+            raise LlmFunctionError(
+                f"The workflow given for {spec.name} is invalid: {exc}",
+                kind="plan_invalid",
+                stage="validation",
+                workflow_error=str(exc),
+            ) from exc
+        provenance = {
+            "function": spec.name,
+            "planner": "pinned",
+            "created_at": datetime.datetime.now(datetime.timezone.utc).isoformat(
+                timespec="seconds"
+            ),
+        }
+        record = WorkflowRecord.for_workflow(spec.key, workflow, self.tools, provenance)
+        with self._flight_lock:
+            self._flights.pop(spec.key, None)
+        self.cache.put(record)
+        spec.replanned = True
+        return record
 
     def invalidate(self, spec: FunctionSpec) -> None:
         """Forget the cached workflow of ``spec`` (memory and storage) and any in flight."""
         with self._flight_lock:
             self._flights.pop(spec.key, None)
         self.cache.remove(spec.key)
+        logger.info("invalidated the workflow of %s: the next call plans again", spec.name)
 
 
 def _wait(future: concurrent.futures.Future[T], timeout: float | None) -> T:
