@@ -216,7 +216,10 @@ def test_planning_model_calls_cache_and_replans_are_logged(
         runtime.close()
     text = "\n".join(f"{r.name} {r.levelname} {r.getMessage()}" for r in caplog.records)
     assert "llm_function INFO planning loud: no cached workflow" in text
-    assert "llm_function.planning INFO model call 1: test-model, 33 prompt + 9 completion tokens" in text
+    assert (
+        "llm_function.planning INFO model call 1: test-model, 33 prompt + 9 completion tokens"
+        in text
+    )
     assert "llm_function INFO planned loud in" in text and "1 step(s)" in text
     assert "llm_function DEBUG cache hit: loud" in text
     assert "llm_function INFO invalidated the workflow of loud" in text

@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from llm_function.settings import LlmHandlerSettings, parse_handler
 
 DEFAULT_MAX_RETRY = 2
 DEFAULT_RESET_LOOPS = 0
@@ -102,8 +104,9 @@ class LlmRuntimeConfig(BaseModel):
 
     - ``llm_handler_params``: ``None`` or ``{"llm_h_type": "schema"}`` plans with the schema
       planner (no model); ``{"llm_h_type": "ollama" | "openai", "llm_h_params": {...}}`` with a
-      model (see ``llm_function.clients.make_client``); an optional ``"planning_deadline"``
-      (seconds) bounds one planning.
+      model; an optional ``"planning_deadline"`` (seconds) bounds one planning. Validated into
+      the typed settings of ``llm_function.settings`` (``OllamaSettings``, ``OpenAISettings``…;
+      unknown keys are errors: ``LlmFunctionError(kind="config_invalid")`` naming the key).
     - ``storage_path``: folder for cached workflows (``None``: memory only).
     - ``force_replan``: ignore cached workflows on a function's first call in this runtime.
     - ``planning``: ``"auto"`` (plan when needed) or ``"never"`` (only cached, shipped or
@@ -119,7 +122,7 @@ class LlmRuntimeConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
 
-    llm_handler_params: dict[str, Any] | None = None
+    llm_handler_params: LlmHandlerSettings | None = None
     storage_path: str | Path | None = None
     force_replan: bool = False
     max_retry: int | None = Field(default=None, ge=0)
@@ -128,6 +131,11 @@ class LlmRuntimeConfig(BaseModel):
     test_params: TestParams | None = None
     planning: Planning = "auto"
     usage_limits: UsageLimits | None = None
+
+    @field_validator("llm_handler_params", mode="before")
+    @classmethod
+    def _handler(cls, value: Any) -> Any:
+        return parse_handler(value)
 
 
 class LlmFunctionConfig(BaseModel):

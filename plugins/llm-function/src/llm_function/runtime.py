@@ -131,9 +131,11 @@ class LlmFunctionRuntime:
                 "tool_registry must be a ToolRegistry", kind="config_invalid", stage="configuration"
             )
         self.tools: ToolRegistry = resolve_tools(list(config.tool_sources or []), registry)
-        params = dict(self.settings.llm_handler_params or {})
-        self.planning_deadline: float | None = params.pop("planning_deadline", None)
-        self.client = make_client(params or None)
+        handler = self.settings.llm_handler_params
+        self.planning_deadline: float | None = (
+            None if handler is None else handler.planning_deadline
+        )
+        self.client = make_client(handler)
         self.schema_planner = SchemaPlanner(self.tools)
         self.cache = WorkflowCache(self.settings.storage_path)
         if config.workflows_from is not None:
