@@ -1,15 +1,21 @@
-"""llm_function benchmarks (issue 5's budgets).
+"""llm_function benchmarks (issues 5 and 15).
 
 Run: ``python bench/llm_function_bench.py`` (``--json PATH`` also writes the figures).
 
-1. Overhead of a cached call versus calling the same tools directly in plain Python, for a
-   two-tool workflow whose tools each take ~1 ms. Budget: ratio <= 1.5.
-2. Planning time of the schema planner on a catalogue of tasks. Budget: each < 10 ms.
+1. A cached call of a two-tool workflow against calling the same tools directly in plain
+   Python, printed as a ratio: with trivial tools (budget <= 3), with tools that each take
+   ~1 ms (budget <= 1.1), and for an async function with async tools awaited in the caller's
+   loop (no thread hop; budget <= 3).
+2. Tools that block (two of 20 ms each), 64 calls from 16 threads: wall time directly and
+   through llm_function (sync tools run in the callers' threads, so they overlap).
+3. Planning time of the schema planner on a catalogue of tasks. Budget: each < 10 ms.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import concurrent.futures
 import json
 import statistics
 import time
@@ -20,11 +26,19 @@ from llm_function import InMemoryToolSource, LlmFunctionConfig, LlmFunctionRunti
 from llm_function.schema_planner import SchemaPlanner
 from llm_function.tools import ToolRegistry
 
+#: How long each tool works, in seconds (set by each measurement).
 TOOL_SECONDS = 0.001
+#: Whether the tools block (sleep, like I/O) instead of spinning.
+BLOCKING = False
 
 
 def busy(seconds: float) -> None:
-    """Spin for ``seconds`` (sleep is too coarse for 1 ms)."""
+    """Spin for ``seconds`` (sleep is too coarse for 1 ms), or sleep when ``BLOCKING``."""
+    if seconds <= 0:
+        return
+    if BLOCKING:
+        time.sleep(seconds)
+        return
     end = time.perf_counter() + seconds
     while time.perf_counter() < end:
         pass
@@ -75,6 +89,16 @@ def send_report(report: ReportIn) -> Report:
     return Report(summary=f"{report.city}: {report.temp_c} C", sent=True)
 
 
+async def get_weather_async(query: WeatherIn) -> Weather:
+    """Current weather for a city."""
+    return Weather(city=query.city, temp_c=21.5, conditions="sunny")
+
+
+async def send_report_async(report: ReportIn) -> Report:
+    """Email a weather report."""
+    return Report(summary=f"{report.city}: {report.temp_c} C", sent=True)
+
+
 def direct(inputs: CityIn) -> CityOut:
     """The same work written by hand."""
     weather = get_weather(WeatherIn(city=inputs.city))
@@ -89,15 +113,51 @@ def direct(inputs: CityIn) -> CityOut:
     return CityOut(summary=report.summary, temp_c=weather.temp_c, sent=report.sent)
 
 
-def measure_overhead(calls: int) -> dict[str, float]:
-    runtime = LlmFunctionRuntime(
-        LlmFunctionConfig(tool_sources=[InMemoryToolSource([get_weather, send_report])])
+async def direct_async(inputs: CityIn) -> CityOut:
+    """The async work written by hand."""
+    weather = await get_weather_async(WeatherIn(city=inputs.city))
+    report = await send_report_async(
+        ReportIn(
+            city=weather.city,
+            temp_c=weather.temp_c,
+            conditions=weather.conditions,
+            email=inputs.email,
+        )
     )
+    return CityOut(summary=report.summary, temp_c=weather.temp_c, sent=report.sent)
 
-    @llm_function(runtime=runtime)
-    def city_report(inputs: CityIn) -> CityOut:
-        """Get the weather for the city and email a report."""
 
+def _function(tools: list, is_async: bool = False):
+    runtime = LlmFunctionRuntime(LlmFunctionConfig(tool_sources=[InMemoryToolSource(tools)]))
+    if is_async:
+
+        @llm_function(runtime=runtime)
+        async def city_report(inputs: CityIn) -> CityOut:
+            """Get the weather for the city and email a report."""
+
+    else:
+
+        @llm_function(runtime=runtime)
+        def city_report(inputs: CityIn) -> CityOut:
+            """Get the weather for the city and email a report."""
+
+    return city_report
+
+
+def _figures(direct_s: float, cached_s: float) -> dict[str, float]:
+    return {
+        "direct_us": direct_s * 1e6,
+        "cached_us": cached_s * 1e6,
+        "overhead_us": (cached_s - direct_s) * 1e6,
+        "ratio": cached_s / direct_s,
+    }
+
+
+def measure_overhead(calls: int, tool_seconds: float) -> dict[str, float]:
+    """Median time of a cached sync call against the direct calls."""
+    global TOOL_SECONDS
+    TOOL_SECONDS = tool_seconds
+    city_report = _function([get_weather, send_report])
     sample = CityIn(city="Paris", email="a@b.c")
     assert city_report(sample) == direct(sample)  # plans and caches
 
@@ -110,15 +170,56 @@ def measure_overhead(calls: int) -> dict[str, float]:
         return statistics.median(samples)
 
     timed(direct)
-    direct_s = timed(direct)
-    cached_s = timed(city_report)
-    runtime.close()
-    return {
-        "direct_us": direct_s * 1e6,
-        "cached_us": cached_s * 1e6,
-        "overhead_us": (cached_s - direct_s) * 1e6,
-        "ratio": cached_s / direct_s,
-    }
+    timed(city_report)
+    direct_s, cached_s = timed(direct), timed(city_report)
+    city_report.runtime.close()
+    return _figures(direct_s, cached_s)
+
+
+def measure_async_overhead(calls: int) -> dict[str, float]:
+    """Median time of a cached async call (async tools) against awaiting the tools directly."""
+    city_report = _function([get_weather_async, send_report_async], is_async=True)
+    sample = CityIn(city="Paris", email="a@b.c")
+
+    async def timed(fn) -> float:
+        samples = []
+        for _ in range(calls):
+            start = time.perf_counter()
+            await fn(sample)
+            samples.append(time.perf_counter() - start)
+        return statistics.median(samples)
+
+    async def main() -> tuple[float, float]:
+        assert await city_report(sample) == await direct_async(sample)
+        await timed(direct_async)
+        await timed(city_report)
+        return await timed(direct_async), await timed(city_report)
+
+    direct_s, cached_s = asyncio.run(main())
+    city_report.runtime.close()
+    return _figures(direct_s, cached_s)
+
+
+def measure_blocking_threads(calls: int = 64, threads: int = 16) -> dict[str, float]:
+    """Wall time of ``calls`` calls from ``threads`` threads, tools blocking 20 ms each."""
+    global TOOL_SECONDS, BLOCKING
+    TOOL_SECONDS, BLOCKING = 0.02, True
+    try:
+        city_report = _function([get_weather, send_report])
+        sample = CityIn(city="Paris", email="a@b.c")
+        city_report(sample)
+
+        def wall(fn) -> float:
+            start = time.perf_counter()
+            with concurrent.futures.ThreadPoolExecutor(threads) as pool:
+                list(pool.map(lambda _: fn(sample), range(calls)))
+            return time.perf_counter() - start
+
+        direct_s, through_s = wall(direct), wall(city_report)
+        city_report.runtime.close()
+    finally:
+        TOOL_SECONDS, BLOCKING = 0.001, False
+    return {"direct_s": direct_s, "llm_function_s": through_s, "ratio": through_s / direct_s}
 
 
 # --------------------------------------------------------------------- planning catalogue
@@ -235,18 +336,38 @@ def measure_planning(repeats: int) -> list[dict[str, object]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--calls", type=int, default=300)
+    parser.add_argument("--calls", type=int, default=2000)
     parser.add_argument("--repeats", type=int, default=20)
     parser.add_argument("--json", help="write the figures to this file")
     args = parser.parse_args()
 
-    overhead = measure_overhead(args.calls)
-    print("cached call vs direct tool calls (two tools of ~1 ms each), median of", args.calls)
+    figures: dict[str, object] = {}
+    print(f"cached call vs the same two tools called directly, median of {args.calls} calls")
+    for name, label, budget, measure in (
+        ("trivial", "sync, trivial tools", 3.0, lambda: measure_overhead(args.calls, 0.0)),
+        (
+            "tools_1ms",
+            "sync, tools of ~1 ms",
+            1.1,
+            lambda: measure_overhead(args.calls // 5, 0.001),
+        ),
+        ("async_trivial", "async, async tools", 3.0, lambda: measure_async_overhead(args.calls)),
+    ):
+        row = measure()
+        figures[name] = row
+        print(
+            f"  {label:<22} direct {row['direct_us']:8.1f} us  llm_function {row['cached_us']:8.1f} us"
+            f"  overhead {row['overhead_us']:6.1f} us  ratio {row['ratio']:.2f} (budget <= {budget:g})"
+        )
+    blocking = measure_blocking_threads()
+    figures["blocking_threads"] = blocking
     print(
-        f"  direct {overhead['direct_us']:.0f} us, cached llm_function {overhead['cached_us']:.0f} us, "
-        f"overhead {overhead['overhead_us']:.0f} us, ratio {overhead['ratio']:.3f} (budget <= 1.5)"
+        "two tools blocking 20 ms each, 64 calls from 16 threads: "
+        f"direct {blocking['direct_s']:.2f} s, llm_function {blocking['llm_function_s']:.2f} s, "
+        f"ratio {blocking['ratio']:.2f}"
     )
     rows = measure_planning(args.repeats)
+    figures["planning"] = rows
     print(
         f"schema planner, {len(rows)} tasks over 20 tools (median and max of {args.repeats} runs; budget < 10 ms each)"
     )
@@ -258,7 +379,7 @@ def main() -> None:
     print(f"  worst {worst:.2f} ms, ratio to budget {worst / 10:.2f}")
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"overhead": overhead, "planning": rows}, f, indent=2)
+            json.dump(figures, f, indent=2)
 
 
 if __name__ == "__main__":

@@ -415,7 +415,6 @@ def test_make_client_http_types():
         "max_retries": 4,
         "backoff": 0.1,
         "max_backoff": 1,
-        "timeout_note": "unknown keys are ignored",
     }
     openai = make_client({"llm_h_type": "openai", "llm_h_params": params})
     assert isinstance(openai, OpenAIClient)
@@ -466,9 +465,14 @@ def _http(h_type: str, **extra) -> dict:
         ({"llm_h_type": "gemini"}, "llm_h_type"),
         ({"llm_h_params": {}}, "llm_h_type"),
         ("ollama", "llm_handler_params"),
-        ({"llm_h_type": "ollama", "llm_h_params": {"model_name": "m"}}, "connection_string"),
+        ({"llm_h_type": "ollama", "llm_h_params": {"connection_string": ""}}, "connection_string"),
         ({"llm_h_type": "openai", "llm_h_params": {"connection_string": "http://x"}}, "model_name"),
-        ({"llm_h_type": "openai"}, "connection_string"),
+        ({"llm_h_type": "openai"}, "model_name"),
+        (_http("openai", timeout_note="unknown keys are errors"), "timeout_note"),
+        (_http("ollama", num_ctx="big"), "num_ctx"),
+        (_http("openai", extra_body={"model": "other"}), "extra_body"),
+        ({"llm_h_type": "schema", "planning_deadline": -1}, "planning_deadline"),
+        ({"llm_h_type": "schema", "extra": 1}, "extra"),
         ({"llm_h_type": "ollama", "llm_h_params": "nope"}, "llm_h_params"),
         (_http("ollama", timeout="fast"), "timeout"),
         (_http("ollama", max_retries=-1), "max_retries"),

@@ -1211,11 +1211,11 @@ def test_plan_is_a_dry_run(
     assert len(server.requests) == (1 if planner == "model" else 0)
 
     assert fn({"city": "Lima"}) == report("Lima")
-    assert fn.counters["plannings"] == 2  # the dry run was not cached
-    assert fn.workflow == planned
+    assert fn.counters["plannings"] == 1  # the reviewed plan is the one that ran (issue 15)
+    assert fn.workflow == planned and len(stored_files(tmp_path)) == 1
     assert fn.plan() == planned  # now the cached one, without planning
-    assert fn.counters["plannings"] == 2
-    assert len(server.requests) == (2 if planner == "model" else 0)
+    assert fn.counters["plannings"] == 1
+    assert len(server.requests) == (1 if planner == "model" else 0)
 
 
 def test_invalidate_makes_the_next_call_replan(

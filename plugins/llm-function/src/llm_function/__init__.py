@@ -10,7 +10,25 @@ Public names are imported on first use: importing the package (which lllm does t
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 __version__ = "0.1.0"
+
+if TYPE_CHECKING:  # what type checkers see; at run time the names load on first use
+    from llm_function.config import LlmFunctionConfig, LlmRuntimeConfig
+    from llm_function.decorator import AsyncLlmFunction, LlmFunction, llm_function
+    from llm_function.errors import LlmFunctionError, ToolConflictError
+    from llm_function.runtime import LlmFunctionRuntime
+    from llm_function.sources import (
+        EntryPointToolSource,
+        InMemoryToolSource,
+        PythonFileToolSource,
+        PythonModuleToolSource,
+        RuntimeToolSource,
+        ToolSource,
+    )
+    from llm_function.tools import Tool, ToolRegistry, llm_tool
+    from llm_function.workflow import Workflow
 
 _EXPORTS: dict[str, str] = {
     "LlmFunctionConfig": "llm_function.config",
@@ -33,7 +51,26 @@ _EXPORTS: dict[str, str] = {
     "Workflow": "llm_function.workflow",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "AsyncLlmFunction",
+    "EntryPointToolSource",
+    "InMemoryToolSource",
+    "LlmFunction",
+    "LlmFunctionConfig",
+    "LlmFunctionError",
+    "LlmFunctionRuntime",
+    "LlmRuntimeConfig",
+    "PythonFileToolSource",
+    "PythonModuleToolSource",
+    "RuntimeToolSource",
+    "Tool",
+    "ToolConflictError",
+    "ToolRegistry",
+    "ToolSource",
+    "Workflow",
+    "llm_function",
+    "llm_tool",
+]
 
 
 def __getattr__(name: str) -> object:

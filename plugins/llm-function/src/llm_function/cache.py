@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import tempfile
 import threading
@@ -28,6 +29,8 @@ from llm_function.tools import ToolRegistry
 from llm_function.workflow import Workflow
 
 RECORD_FORMAT = "llm_function.workflow/1"
+
+logger = logging.getLogger("llm_function.cache")
 
 
 def cache_key(task: str, input_model: type[BaseModel], output_model: type[BaseModel]) -> str:
@@ -47,7 +50,7 @@ def cache_key(task: str, input_model: type[BaseModel], output_model: type[BaseMo
 class WorkflowRecord:
     """A cached workflow with the fingerprints of the tools it uses and its provenance."""
 
-    __slots__ = ("key", "workflow", "tools", "provenance")
+    __slots__ = ("key", "workflow", "tools", "provenance", "_current_for")
 
     def __init__(
         self, key: str, workflow: Workflow, tools: dict[str, str], provenance: dict[str, Any]
@@ -56,6 +59,7 @@ class WorkflowRecord:
         self.workflow = workflow
         self.tools = dict(tools)
         self.provenance = dict(provenance)
+        self._current_for: tuple[ToolRegistry, int] | None = None
 
     @classmethod
     def for_workflow(
@@ -69,12 +73,26 @@ class WorkflowRecord:
             provenance,
         )
 
+    def changed_tools(self, registry: ToolRegistry) -> list[str]:
+        """The tools of the workflow that changed or are gone from ``registry``."""
+        return [
+            name
+            for name, fp in self.tools.items()
+            if name not in registry or registry.get(name).fingerprint != fp
+        ]
+
     def is_current(self, registry: ToolRegistry) -> bool:
         """Whether every tool the workflow uses exists with the same fingerprint."""
-        return all(
+        checked = self._current_for
+        if checked is not None and checked[0] is registry and checked[1] == registry.version:
+            return True
+        current = all(
             name in registry and registry.get(name).fingerprint == fp
             for name, fp in self.tools.items()
         )
+        if current:
+            self._current_for = (registry, registry.version)
+        return current
 
     def to_json(self) -> dict[str, Any]:
         """The record as stored."""
@@ -107,6 +125,15 @@ class WorkflowRecord:
         return cls(key, workflow, tools, provenance)
 
 
+def _stale(record: WorkflowRecord, registry: ToolRegistry, where: str) -> None:
+    logger.info(
+        "the workflow of %s %s is stale, it will be replanned: tool(s) changed or gone: %s",
+        record.provenance.get("function", record.key[:16]),
+        where,
+        ", ".join(record.changed_tools(registry)),
+    )
+
+
 class WorkflowCache:
     """Workflow records by key: memory first, then the storage folder, then seeded records."""
 
@@ -130,16 +157,28 @@ class WorkflowCache:
         if record is not None:
             if record.is_current(registry):
                 return record
+            _stale(record, registry, "in memory")
             with self._lock:
                 self._memory.pop(key, None)
         record = self._read(key)
-        if record is None or not record.is_current(registry):
+        if record is not None and not record.is_current(registry):
+            _stale(record, registry, "in storage")
+            record = None
+        if record is None:
             record = self._seeded.get(key)
-            if record is None or not record.is_current(registry):
+            if record is not None and not record.is_current(registry):
+                _stale(record, registry, "shipped")
+                record = None
+            if record is None:
+                logger.debug("cache miss: %s", key[:16])
                 return None
         with self._lock:
             self._memory[key] = record
         return record
+
+    def peek(self, key: str) -> WorkflowRecord | None:
+        """The record held in memory for ``key``, as it is (no check, no storage read)."""
+        return self._memory.get(key)
 
     def _read(self, key: str) -> WorkflowRecord | None:
         if self.storage_path is None:

@@ -373,12 +373,28 @@ def _content_text(content: Any, where: str) -> str:
 class OllamaClient(_HttpClient):
     """Ollama's native ``POST {base}/api/chat`` (non-streaming).
 
-    JSON mode sends ``"format": "json"``; ``temperature`` and ``seed`` go in ``"options"``.
+    JSON mode sends ``"format": "json"``; ``options`` (``num_ctx``…), ``temperature`` and
+    ``seed`` go in ``"options"``; ``think`` and ``keep_alive`` are request fields.
     The reply is ``message.content``; token counts come from ``prompt_eval_count`` and
     ``eval_count``. ``connection_string`` may also end in ``/api`` or ``/api/chat``.
     """
 
     protocol = "ollama"
+
+    def __init__(
+        self,
+        connection_string: str,
+        model_name: str,
+        *,
+        options: dict[str, Any] | None = None,
+        think: bool | str | None = None,
+        keep_alive: str | float | None = None,
+        **settings: Any,
+    ) -> None:
+        super().__init__(connection_string, model_name, **settings)
+        self.options = dict(options or {})
+        self.think = think
+        self.keep_alive = keep_alive
 
     def _endpoint(self, base: str) -> str:
         if base.endswith("/api/chat"):
@@ -391,13 +407,17 @@ class OllamaClient(_HttpClient):
         payload: dict[str, Any] = {"model": self.model_name, "messages": messages, "stream": False}
         if json_mode:
             payload["format"] = "json"
-        options: dict[str, Any] = {}
+        options: dict[str, Any] = dict(self.options)
         if self.temperature is not None:
             options["temperature"] = self.temperature
         if self.seed is not None:
             options["seed"] = self.seed
         if options:
             payload["options"] = options
+        if self.think is not None:
+            payload["think"] = self.think
+        if self.keep_alive is not None:
+            payload["keep_alive"] = self.keep_alive
         return payload
 
     def _parse(self, body: Any) -> LlmReply:
@@ -424,10 +444,22 @@ class OpenAIClient(_HttpClient):
     ``connection_string`` may end with or without ``/v1`` (or be the full endpoint). JSON mode
     sends ``"response_format": {"type": "json_object"}`` (OpenAI itself then requires the word
     "JSON" somewhere in the messages); ``temperature`` and ``seed`` are top-level fields and
-    ``api_key`` becomes ``Authorization: Bearer …``. The reply is ``choices[0].message.content``.
+    ``api_key`` becomes ``Authorization: Bearer …``; ``extra_body`` adds any other request
+    field. The reply is ``choices[0].message.content``.
     """
 
     protocol = "openai"
+
+    def __init__(
+        self,
+        connection_string: str,
+        model_name: str,
+        *,
+        extra_body: dict[str, Any] | None = None,
+        **settings: Any,
+    ) -> None:
+        super().__init__(connection_string, model_name, **settings)
+        self.extra_body = dict(extra_body or {})
 
     def _endpoint(self, base: str) -> str:
         if base.endswith("/chat/completions"):
@@ -444,6 +476,7 @@ class OpenAIClient(_HttpClient):
             payload["temperature"] = self.temperature
         if self.seed is not None:
             payload["seed"] = self.seed
+        payload.update(self.extra_body)
         return payload
 
     def _parse(self, body: Any) -> LlmReply:
@@ -542,63 +575,31 @@ class ScriptedClient(LlmClient):
 
 
 _HTTP_TYPES: dict[str, type[_HttpClient]] = {"ollama": OllamaClient, "openai": OpenAIClient}
-_TYPES_HINT = "use 'ollama', 'openai', 'schema', 'scripted' or 'custom'"
-_HTTP_OPTIONAL = (
-    "api_key",
-    "temperature",
-    "seed",
-    "timeout",
-    "max_retries",
-    "backoff",
-    "max_backoff",
-)
 
 
-def make_client(llm_handler_params: dict | LlmClient | None) -> LlmClient | None:
+def make_client(llm_handler_params: Any) -> LlmClient | None:
     """Build the client described by ``llm_handler_params``, or ``None`` for no model.
 
-    ``None``, ``{}`` and ``{"llm_h_type": "schema"}`` → ``None``. ``"ollama"``/``"openai"`` need
-    ``llm_h_params["connection_string"]`` and ``["model_name"]`` and accept ``api_key``,
-    ``temperature``, ``seed``, ``timeout``, ``max_retries``, ``backoff``, ``max_backoff`` (a
-    ``None`` value means the default; other keys are ignored). ``"scripted"`` takes
-    ``llm_h_params["replies"]``; ``"custom"`` takes an ``LlmClient`` (or any object with an
-    async ``chat``) as ``llm_h_params["client"]``. An ``LlmClient`` passed directly is returned.
+    ``llm_handler_params`` is a settings model of ``llm_function.settings`` or the same as a
+    dict (validated: unknown keys are errors), ``None`` or ``{}`` (no model: the schema
+    planner), or an ``LlmClient``, returned as is. ``"ollama"``/``"openai"`` need
+    ``llm_h_params["model_name"]``; the address and key come from the config, else from
+    ``OLLAMA_HOST`` / ``OPENAI_BASE_URL`` and ``OPENAI_API_KEY``, else the defaults.
     Anything wrong raises ``LlmFunctionError(kind="config_invalid", stage="configuration")``
     whose ``details["key"]`` names the offending key.
     """
-    if llm_handler_params is None or isinstance(llm_handler_params, LlmClient):
+    if isinstance(llm_handler_params, LlmClient):
         return llm_handler_params
-    if not isinstance(llm_handler_params, dict):
-        raise _config_error("llm_handler_params", "llm_handler_params must be a dict or None")
-    if not llm_handler_params:
+    from llm_function.settings import parse_handler, resolved_http_params
+
+    settings = parse_handler(llm_handler_params)
+    if settings is None or settings.llm_h_type == "schema":
         return None
-    h_type = llm_handler_params.get("llm_h_type")
-    if not isinstance(h_type, str) or not h_type.strip():
-        raise _config_error("llm_h_type", f"llm_h_type is missing; {_TYPES_HINT}")
-    h_type = h_type.strip().lower()
-    if h_type == "schema":
-        return None
-    params = llm_handler_params.get("llm_h_params")
-    if params is None:
-        params = {}
-    if not isinstance(params, dict):
-        raise _config_error("llm_h_params", "llm_h_params must be a dict")
-    if h_type in _HTTP_TYPES:
-        for key in ("connection_string", "model_name"):
-            if params.get(key) in (None, ""):
-                raise _config_error(
-                    key, f"llm_h_params[{key!r}] is required for llm_h_type {h_type!r}"
-                )
-        options = {key: params[key] for key in _HTTP_OPTIONAL if params.get(key) is not None}
-        return _HTTP_TYPES[h_type](params["connection_string"], params["model_name"], **options)
-    if h_type == "scripted":
-        replies = params.get("replies", [])
-        if not isinstance(replies, (list, tuple)):
-            raise _config_error("replies", "llm_h_params['replies'] must be a list")
-        return ScriptedClient(replies)
-    if h_type == "custom":
-        client = params.get("client")
-        if client is None or not callable(getattr(client, "chat", None)):
-            raise _config_error("client", "llm_h_params['client'] must be an LlmClient instance")
-        return client
-    raise _config_error("llm_h_type", f"unknown llm_h_type {h_type!r}; {_TYPES_HINT}")
+    if settings.llm_h_type in _HTTP_TYPES:
+        params = resolved_http_params(settings)
+        return _HTTP_TYPES[settings.llm_h_type](
+            params.pop("connection_string"), params.pop("model_name"), **params
+        )
+    if settings.llm_h_type == "scripted":
+        return ScriptedClient(settings.llm_h_params.replies)
+    return settings.llm_h_params.client

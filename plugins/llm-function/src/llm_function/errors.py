@@ -13,6 +13,7 @@ KINDS = (
     "budget_exceeded",  # the model-call cap or the planning deadline was reached
     "test_failed",  # the workflow failed the function's test_params / compare_params
     "config_invalid",  # the runtime or decorator configuration is wrong
+    "planning_disabled",  # planning="never" and no cached, shipped or pinned workflow
     "timeout",  # a call's own timeout passed while it waited (planning or an async tool)
 )
 

@@ -83,11 +83,32 @@ def compile_argument(argument: Ref | Literal, slots: dict[str, int]) -> Resolver
     parts = tuple((part, int(part) if part.isdigit() else None) for part in argument.path)
     if not parts:
         return operator.itemgetter(slot)
+    # The root is always a model (the validated input, or a tool's validated output).
+    first, rest = parts[0][0], parts[1:]
+    if not rest:
+        return lambda values: getattr(values[slot], first)
     return functools.partial(_walk, slot, parts)
 
 
+def _validator(model: type[BaseModel]) -> Callable[[Any], Any]:
+    """``model.model_validate``, without its per-call wrapper."""
+    validator = getattr(model, "__pydantic_validator__", None)
+    validate = getattr(validator, "validate_python", None)
+    return validate if callable(validate) else model.model_validate
+
+
 class _Step:
-    __slots__ = ("id", "tool", "function", "is_async", "input_model", "output_model", "args")
+    __slots__ = (
+        "id",
+        "tool",
+        "function",
+        "is_async",
+        "input_model",
+        "output_model",
+        "args",
+        "validate_input",
+        "validate_output",
+    )
 
     def __init__(self, step_id: str, tool: Any, args: tuple[tuple[str, str, Resolver], ...]):
         self.id = step_id
@@ -97,6 +118,8 @@ class _Step:
         self.input_model = tool.input_model
         self.output_model = tool.output_model
         self.args = args
+        self.validate_input = _validator(tool.input_model)
+        self.validate_output = _validator(tool.output_model)
 
 
 def _failure(message: str, details: dict[str, Any], error: str) -> LlmFunctionError:
@@ -106,6 +129,10 @@ def _failure(message: str, details: dict[str, Any], error: str) -> LlmFunctionEr
 
 
 def _resolve(arguments: tuple[tuple[str, str, Resolver], ...], values: list[Any], where: str):
+    try:
+        return {name: resolver(values) for name, _, resolver in arguments}
+    except (IndexError, KeyError, ValueError, AttributeError, TypeError):
+        pass  # find which one, below
     resolved = {}
     for name, text, resolver in arguments:
         try:
@@ -119,7 +146,7 @@ def _resolve(arguments: tuple[tuple[str, str, Resolver], ...], values: list[Any]
 class CompiledWorkflow:
     """A workflow bound to its tools and output model, ready to run many times."""
 
-    __slots__ = ("workflow", "output_model", "steps", "output", "all_sync")
+    __slots__ = ("workflow", "output_model", "steps", "output", "all_sync", "_validate_output")
 
     def __init__(
         self, workflow: Workflow, output_model: type[BaseModel], tools: ToolRegistry
@@ -141,11 +168,12 @@ class CompiledWorkflow:
             for name, argument in workflow.output.items()
         )
         self.all_sync = not any(step.is_async for step in self.steps)
+        self._validate_output = _validator(output_model)
 
     def _arguments(self, step: _Step, values: list[Any]) -> BaseModel:
         resolved = _resolve(step.args, values, f"step {step.id!r}")
         try:
-            return step.input_model.model_validate(resolved)
+            return step.validate_input(resolved)
         except ValidationError as exc:
             raise _failure(
                 f"Step {step.id!r}: the arguments for tool {step.tool!r} are invalid: {exc}",
@@ -163,7 +191,7 @@ class CompiledWorkflow:
     def _result(self, values: list[Any]) -> BaseModel:
         resolved = _resolve(self.output, values, "output")
         try:
-            return self.output_model.model_validate(resolved)
+            return self._validate_output(resolved)
         except ValidationError as exc:
             raise _failure(
                 f"The workflow's output does not fit {self.output_model.__name__}: {exc}",
@@ -194,7 +222,7 @@ class CompiledWorkflow:
                     else:
                         result = step.function(arguments)
                     if not isinstance(result, step.output_model):
-                        result = step.output_model.model_validate(result)
+                        result = step.validate_output(result)
                 except Exception as exc:
                     raise self._failed(step, exc) from exc
                 values.append(result)
@@ -222,7 +250,7 @@ class CompiledWorkflow:
                     else:
                         result = await call_sync(step.function, arguments)
                     if not isinstance(result, step.output_model):
-                        result = step.output_model.model_validate(result)
+                        result = step.validate_output(result)
                 except Exception as exc:
                     raise self._failed(step, exc) from exc
                 values.append(result)

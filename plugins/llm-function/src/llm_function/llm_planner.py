@@ -13,12 +13,14 @@ the time.
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from llm_function.config import UsageLimits
 from llm_function.errors import LlmFunctionError
 from llm_function.tools import ToolRegistry
 from llm_function.validation import WorkflowInvalid, validate_workflow
@@ -38,14 +40,34 @@ If the tools cannot implement the function, answer {"impossible": "<one-sentence
 
 Tester = Callable[[Workflow], Awaitable[None]]
 
+logger = logging.getLogger("llm_function.planning")
+
 
 class PlanCounters:
-    """Model calls made while planning (shared with the function's counters)."""
+    """Model calls and tokens of one planning (the calls are added to the function's counters)."""
 
-    __slots__ = ("model_calls",)
+    __slots__ = ("model_calls", "prompt_tokens", "completion_tokens")
 
     def __init__(self) -> None:
         self.model_calls = 0
+        self.prompt_tokens = 0
+        self.completion_tokens = 0
+
+    @property
+    def total_tokens(self) -> int:
+        """Prompt and completion tokens together."""
+        return self.prompt_tokens + self.completion_tokens
+
+    def reached(self, limits: UsageLimits | None) -> tuple[str, int, int] | None:
+        """The first limit reached, as (name, limit, used), or ``None``."""
+        if limits is None:
+            return None
+        for name in ("model_calls", "total_tokens", "prompt_tokens", "completion_tokens"):
+            limit = getattr(limits, name)
+            used = getattr(self, name)
+            if limit is not None and used >= limit:
+                return name, limit, used
+        return None
 
 
 def _schema(model: type[BaseModel]) -> str:
@@ -105,6 +127,7 @@ class LlmPlanner:
         max_retry: int = 2,
         reset_loops: int = 0,
         deadline: float | None = None,
+        limits: UsageLimits | None = None,
     ) -> None:
         if max_retry < 0 or reset_loops < 0:
             raise LlmFunctionError(
@@ -117,6 +140,7 @@ class LlmPlanner:
         self.max_retry = max_retry
         self.reset_loops = reset_loops
         self.deadline = deadline
+        self.limits = limits
 
     @property
     def max_model_calls(self) -> int:
@@ -158,9 +182,34 @@ class LlmPlanner:
                         },
                         workflow_error=last_error,
                     )
+                reached = counters.reached(self.limits)
+                if reached is not None:
+                    name, limit, used = reached
+                    raise LlmFunctionError(
+                        f"Planning reached its usage limit {name}={limit} ({used} used); last error: {last_error}",
+                        kind="budget_exceeded",
+                        stage="planning",
+                        details={
+                            "limit": name,
+                            "allowed": limit,
+                            "used": used,
+                            "model_calls": calls,
+                        },
+                        workflow_error=last_error,
+                    )
                 calls += 1
                 counters.model_calls += 1
                 reply = await self.client.chat(messages, json_mode=True)
+                counters.prompt_tokens += reply.prompt_tokens or 0
+                counters.completion_tokens += reply.completion_tokens or 0
+                logger.info(
+                    "model call %d: %s, %s prompt + %s completion tokens, %d attempt(s)",
+                    calls,
+                    reply.model or getattr(self.client, "model_name", "?"),
+                    reply.prompt_tokens,
+                    reply.completion_tokens,
+                    reply.attempts,
+                )
                 last_reply = reply.text
                 try:
                     workflow = await self._check(reply.text, input_model, output_model, tester)
@@ -173,6 +222,9 @@ class LlmPlanner:
                     ) from None
                 except (ValueError, WorkflowInvalid, ValidationError, _TestFailed) as exc:
                     last_error = str(exc)
+                    logger.info(
+                        "model call %d: the plan is not valid, asking again: %s", calls, exc
+                    )
                     messages.append({"role": "assistant", "content": reply.text})
                     messages.append(
                         {

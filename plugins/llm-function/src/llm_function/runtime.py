@@ -12,8 +12,10 @@ import asyncio
 import concurrent.futures
 import datetime
 import functools
+import logging
 import math
 import threading
+import time
 import weakref
 from collections.abc import Coroutine
 from typing import Any, TypeVar
@@ -26,6 +28,7 @@ from llm_function.clients import make_client
 from llm_function.config import (
     DEFAULT_MAX_RETRY,
     DEFAULT_RESET_LOOPS,
+    CompareParams,
     LlmFunctionConfig,
     LlmRuntimeConfig,
 )
@@ -45,6 +48,8 @@ from llm_function.validation import WorkflowInvalid, validate_workflow
 from llm_function.workflow import Workflow
 
 T = TypeVar("T")
+
+logger = logging.getLogger("llm_function")
 
 
 class FunctionSpec:
@@ -126,9 +131,11 @@ class LlmFunctionRuntime:
                 "tool_registry must be a ToolRegistry", kind="config_invalid", stage="configuration"
             )
         self.tools: ToolRegistry = resolve_tools(list(config.tool_sources or []), registry)
-        params = dict(self.settings.llm_handler_params or {})
-        self.planning_deadline: float | None = params.pop("planning_deadline", None)
-        self.client = make_client(params or None)
+        handler = self.settings.llm_handler_params
+        self.planning_deadline: float | None = (
+            None if handler is None else handler.planning_deadline
+        )
+        self.client = make_client(handler)
         self.schema_planner = SchemaPlanner(self.tools)
         self.cache = WorkflowCache(self.settings.storage_path)
         if config.workflows_from is not None:
@@ -206,45 +213,131 @@ class LlmFunctionRuntime:
     # ---------------------------------------------------------------------- planning
 
     def _must_replan(self, spec: FunctionSpec) -> bool:
-        return bool(self.setting(spec, "force_replan")) and not spec.replanned
+        return (
+            not spec.replanned
+            and bool(self.setting(spec, "force_replan"))
+            and self.setting(spec, "planning") != "never"
+        )
 
     def _cached(self, spec: FunctionSpec) -> WorkflowRecord | None:
         """The cached record for ``spec`` unless a forced replan is still due."""
         if self._must_replan(spec):
             return None
-        return self.cache.get(spec.key, self.tools)
+        record = self.cache.get(spec.key, self.tools)
+        if record is not None:
+            logger.debug("cache hit: %s", spec.name)
+        return record
 
     def _flight(self, spec: FunctionSpec) -> concurrent.futures.Future[WorkflowRecord]:
-        """The planning of ``spec`` in flight, started now if there is none: concurrent first
-        calls share one planning."""
+        """The workflow of ``spec`` in flight (planned or being planned, not cached yet),
+        started now if there is none.
+
+        Concurrent callers share one flight until its record is cached: they wait for the
+        planning, then run its record themselves. The flight ends when the planning fails or
+        when a run of its record finishes (a successful one caches the record first).
+        """
         with self._flight_lock:
             future = self._flights.get(spec.key)
             if future is not None:
                 return future
-            future = self.submit(self._plan(spec))
+            if self.setting(spec, "planning") == "never":
+                raise LlmFunctionError(
+                    f"{spec.name} has no cached, shipped or pinned workflow and planning is 'never'.",
+                    kind="planning_disabled",
+                    stage="planning",
+                    details={"function": spec.name, "key": spec.key},
+                )
+            reason = "force_replan" if self._must_replan(spec) else "no cached workflow"
+            logger.info("planning %s: %s", spec.name, reason)
+            future = self.submit(self._plan_bounded(spec))
             self._flights[spec.key] = future
         # Outside the lock: a future already done runs the callback at once, in this thread.
-        future.add_done_callback(functools.partial(self._landed, spec.key))
+        future.add_done_callback(functools.partial(self._planned, spec.key))
         return future
 
-    def _landed(self, key: str, future: concurrent.futures.Future[WorkflowRecord]) -> None:
+    def _planned(self, key: str, future: concurrent.futures.Future[WorkflowRecord]) -> None:
+        if future.cancelled() or future.exception() is not None:
+            self._land(key, future)
+
+    def _land(self, key: str, future: concurrent.futures.Future[WorkflowRecord]) -> bool:
+        """End the flight ``future`` of ``key``; whether it was still in flight."""
         with self._flight_lock:
             if self._flights.get(key) is future:
                 del self._flights[key]
+                return True
+            return False
 
-    async def workflow_for(self, spec: FunctionSpec) -> tuple[WorkflowRecord, bool]:
-        """The workflow to run for ``spec`` and whether it is already cached (else: planned now).
+    def _ran(
+        self,
+        spec: FunctionSpec,
+        flight: concurrent.futures.Future[WorkflowRecord],
+        record: WorkflowRecord,
+        succeeded: bool,
+    ) -> None:
+        """A run of a flight's record finished: cache the record if it succeeded (once), and
+        end the flight."""
+        if succeeded and self.cache.peek(spec.key) is not record:
+            self._store(spec, record)
+        self._land(spec.key, flight)
 
-        A planning in flight for the same function is awaited rather than repeated.
-        """
+    async def workflow_for(
+        self, spec: FunctionSpec
+    ) -> tuple[WorkflowRecord, concurrent.futures.Future[WorkflowRecord] | None]:
+        """The workflow to run for ``spec``, and the flight it comes from (``None``: cached)."""
         record = self._cached(spec)
         if record is not None:
-            return record, True
+            return record, None
         # Every caller awaits the shared planning through a shield: cancelling one caller
         # never cancels the others' planning.
-        return await asyncio.shield(asyncio.wrap_future(self._flight(spec))), False
+        flight = self._flight(spec)
+        return await asyncio.shield(asyncio.wrap_future(flight)), flight
+
+    async def _plan_bounded(self, spec: FunctionSpec) -> WorkflowRecord:
+        """``_plan``, stopped at the planning deadline wherever it is (a model call, a retry's
+        backoff, a ``Retry-After`` wait, a test run) with ``budget_exceeded``."""
+        deadline = self.planning_deadline
+        if deadline is None:
+            return await self._plan(spec)
+        planning = asyncio.ensure_future(self._plan(spec))
+        try:
+            done, _ = await asyncio.wait({planning}, timeout=deadline)
+        except asyncio.CancelledError:
+            planning.cancel()
+            raise
+        if planning in done:
+            return planning.result()
+        planning.cancel()
+        await asyncio.gather(planning, return_exceptions=True)
+        raise LlmFunctionError(
+            f"Planning {spec.name} took longer than the deadline of {deadline} s.",
+            kind="budget_exceeded",
+            stage="planning",
+            details={"deadline": deadline, "model_calls": spec.model_calls},
+        )
 
     async def _plan(self, spec: FunctionSpec) -> WorkflowRecord:
+        started = time.monotonic()
+        try:
+            record = await self._plan_unlogged(spec)
+        except LlmFunctionError as exc:
+            logger.warning(
+                "planning %s failed after %.3f s (%s): %s",
+                spec.name,
+                time.monotonic() - started,
+                exc.kind,
+                exc,
+            )
+            raise
+        logger.info(
+            "planned %s in %.3f s with the %s planner: %d step(s)",
+            spec.name,
+            time.monotonic() - started,
+            record.provenance.get("planner"),
+            len(record.workflow.steps),
+        )
+        return record
+
+    async def _plan_unlogged(self, spec: FunctionSpec) -> WorkflowRecord:
         spec.plannings += 1
         tester = self._tester(spec)
         provenance: dict[str, Any] = {
@@ -289,6 +382,7 @@ class LlmFunctionRuntime:
                 max_retry=self._int_setting(spec, "max_retry", DEFAULT_MAX_RETRY),
                 reset_loops=self._int_setting(spec, "reset_loops", DEFAULT_RESET_LOOPS),
                 deadline=self.planning_deadline,
+                limits=self.setting(spec, "usage_limits"),
             )
             counters = PlanCounters()
             try:
@@ -302,6 +396,13 @@ class LlmFunctionRuntime:
                 )
             finally:
                 spec.model_calls += counters.model_calls
+                logger.info(
+                    "planning %s used %d model call(s), %d prompt + %d completion tokens",
+                    spec.name,
+                    counters.model_calls,
+                    counters.prompt_tokens,
+                    counters.completion_tokens,
+                )
             provenance["planner"] = "llm"
             provenance["model"] = getattr(self.client, "model_name", None)
         try:
@@ -323,7 +424,7 @@ class LlmFunctionRuntime:
             return None
 
         async def test(workflow: Workflow) -> None:
-            for inputs in (test_params or {}).get("inputs", []):
+            for inputs in test_params.inputs if test_params else ():
                 await execute_workflow(
                     workflow,
                     spec.input_model.model_validate(inputs),
@@ -331,22 +432,20 @@ class LlmFunctionRuntime:
                     self.tools,
                     spec.execution,
                 )
-            compare = compare_params or {}
-            fields = compare.get("fields")
-            rel_tol = float(compare.get("rel_tol", 1e-9))
-            for index, case in enumerate(compare.get("cases", [])):
+            compare = compare_params or CompareParams()
+            for index, case in enumerate(compare.cases):
                 produced = await execute_workflow(
                     workflow,
-                    spec.input_model.model_validate(case["input"]),
+                    spec.input_model.model_validate(case.input),
                     spec.output_model,
                     self.tools,
                     spec.execution,
                 )
                 actual = produced.model_dump(mode="json")
-                for name, expected in case.get("expected", {}).items():
-                    if fields is not None and name not in fields:
+                for name, expected in case.expected.items():
+                    if compare.fields is not None and name not in compare.fields:
                         continue
-                    if not _same(actual.get(name), expected, rel_tol):
+                    if not _same(actual.get(name), expected, compare.rel_tol):
                         raise LlmFunctionError(
                             f"compare case {index}: output field {name!r} is {actual.get(name)!r}, expected {expected!r}",
                             kind="test_failed",
@@ -372,10 +471,11 @@ class LlmFunctionRuntime:
         ``timeout`` (seconds) bounds the waits: for the planning and for async tools.
         """
         record = self._cached(spec)
-        cached = record is not None
+        flight = None
         if record is None:
             self._refuse_loop_thread()
-            record = _wait(self._flight(spec), timeout)
+            flight = self._flight(spec)
+            record = _wait(flight, timeout)
         compiled = spec.compiled(record, self.tools)
         if compiled.all_sync:
             runner: Any = None
@@ -383,10 +483,15 @@ class LlmFunctionRuntime:
             self._refuse_loop_thread()
         else:
             runner = functools.partial(self._run_on_loop, timeout)
-        spec.count_run(cached)
-        output = compiled.run_sync(inputs, runner, spec.execution)
-        if not cached:
-            self._store(spec, record)
+        spec.count_run(flight is None)
+        if flight is None:
+            return compiled.run_sync(inputs, runner, spec.execution)
+        succeeded = False
+        try:
+            output = compiled.run_sync(inputs, runner, spec.execution)
+            succeeded = True
+        finally:
+            self._ran(spec, flight, record, succeeded)
         return output
 
     def _run_on_loop(self, timeout: float | None, coroutine: Coroutine[Any, Any, T]) -> T:
@@ -400,12 +505,17 @@ class LlmFunctionRuntime:
     async def run(self, spec: FunctionSpec, inputs: BaseModel) -> BaseModel:
         """Run ``spec``'s workflow on ``inputs`` in the running loop (planning it first on the
         runtime's loop if needed; sync tools in worker threads); cache a new one on success."""
-        record, cached = await self.workflow_for(spec)
-        spec.count_run(cached)
+        record, flight = await self.workflow_for(spec)
+        spec.count_run(flight is None)
         compiled = spec.compiled(record, self.tools)
-        output = await compiled.run_async(inputs, in_worker_thread, spec.execution)
-        if not cached:
-            self._store(spec, record)
+        if flight is None:
+            return await compiled.run_async(inputs, in_worker_thread, spec.execution)
+        succeeded = False
+        try:
+            output = await compiled.run_async(inputs, in_worker_thread, spec.execution)
+            succeeded = True
+        finally:
+            self._ran(spec, flight, record, succeeded)
         return output
 
     def _store(self, spec: FunctionSpec, record: WorkflowRecord) -> None:
@@ -422,16 +532,44 @@ class LlmFunctionRuntime:
         spec.replanned = True
 
     async def dry_run(self, spec: FunctionSpec) -> Workflow:
-        """The workflow ``spec`` would run (cached, or planned now and not cached); no tool runs
-        unless the function has test or compare parameters."""
-        record = self._cached(spec)
-        if record is not None:
-            return record.workflow.model_copy(deep=True)
-        return (await self._plan(spec)).workflow
+        """The workflow ``spec`` runs next: the cached one, or one planned now (or in flight),
+        not run and not cached yet; the next call runs that very workflow (and caches it if it
+        succeeds). No tool runs unless the function has test or compare parameters."""
+        record, _ = await self.workflow_for(spec)
+        return record.workflow.model_copy(deep=True)
+
+    def pin(self, spec: FunctionSpec, workflow: Workflow) -> WorkflowRecord:
+        """Validate ``workflow`` for ``spec`` and cache it (memory and storage) as the one to run,
+        in place of anything cached or in flight; a forced replan no longer applies."""
+        try:
+            validate_workflow(workflow, spec.input_model, spec.output_model, self.tools)
+        except WorkflowInvalid as exc:
+            raise LlmFunctionError(
+                f"The workflow given for {spec.name} is invalid: {exc}",
+                kind="plan_invalid",
+                stage="validation",
+                workflow_error=str(exc),
+            ) from exc
+        provenance = {
+            "function": spec.name,
+            "planner": "pinned",
+            "created_at": datetime.datetime.now(datetime.timezone.utc).isoformat(
+                timespec="seconds"
+            ),
+        }
+        record = WorkflowRecord.for_workflow(spec.key, workflow, self.tools, provenance)
+        with self._flight_lock:
+            self._flights.pop(spec.key, None)
+        self.cache.put(record)
+        spec.replanned = True
+        return record
 
     def invalidate(self, spec: FunctionSpec) -> None:
-        """Forget the cached workflow of ``spec`` (memory and storage)."""
+        """Forget the cached workflow of ``spec`` (memory and storage) and any in flight."""
+        with self._flight_lock:
+            self._flights.pop(spec.key, None)
         self.cache.remove(spec.key)
+        logger.info("invalidated the workflow of %s: the next call plans again", spec.name)
 
 
 def _wait(future: concurrent.futures.Future[T], timeout: float | None) -> T:

@@ -248,6 +248,8 @@ class ToolRegistry:
 
     def __init__(self, tools: list[Any] | None = None) -> None:
         self._tools: dict[str, Tool] = {}
+        #: Grows whenever a tool is added: lets caches skip re-checking fingerprints.
+        self.version = 0
         for tool in tools or ():
             self.add(tool)
 
@@ -262,6 +264,7 @@ class ToolRegistry:
                 f"Two tools are named {tool.name!r}: {existing.origin} and {tool.origin}."
             )
         self._tools[tool.name] = tool
+        self.version += 1
         return tool
 
     def extend(self, tools: list[Any]) -> None:
