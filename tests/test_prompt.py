@@ -33,12 +33,17 @@ from lllm.core.prompt import DefaultSimpleHandler, DefaultTagParser, ParseError,
     ],
 )
 def test_template_vars(text: str, expected: tuple[str, ...]) -> None:
-    assert Prompt("p", text).template_vars == expected
+    prompt = Prompt("p", text)
+    assert prompt.ordered_template_vars == expected
+    assert prompt.template_vars == set(expected)
+    assert isinstance(prompt.template_vars, set)
 
 
-def test_template_vars_is_cached() -> None:
+def test_ordered_template_vars_is_cached_and_template_vars_is_a_fresh_set() -> None:
     prompt = Prompt("p", "{a} {b}")
-    assert prompt.template_vars is prompt.template_vars
+    assert prompt.ordered_template_vars is prompt.ordered_template_vars
+    prompt.template_vars.add("c")
+    assert prompt.template_vars == {"a", "b"}
 
 
 # --------------------------------------------------------------------------------- rendering
@@ -125,11 +130,11 @@ def test_extend_returns_new_prompt_and_merges_metadata() -> None:
     assert extended is not original
     assert extended.path == "base"
     assert extended.prompt == "Bye {name} {extra}"
-    assert extended.template_vars == ("name", "extra")
+    assert extended.ordered_template_vars == ("name", "extra")
     assert extended.metadata == {"a": 1, "b": 3, "c": 4}
     assert extended.parser is parser
     assert original.prompt == "Hello {name}"
-    assert original.template_vars == ("name",)
+    assert original.ordered_template_vars == ("name",)
     assert original.metadata == {"a": 1, "b": 2}
 
 
@@ -152,8 +157,8 @@ def test_extend_validates_and_rejects_unknown_fields() -> None:
 # ------------------------------------------------------------------------------------- parse
 
 
-def test_parse_without_parser_returns_text() -> None:
-    assert Prompt("p", "t").parse("<a>x</a>") == "<a>x</a>"
+def test_parse_without_parser_returns_the_raw_text_in_a_dict() -> None:
+    assert Prompt("p", "t").parse("<a>x</a>") == {"raw": "<a>x</a>"}
 
 
 def test_parse_with_parser_delegates() -> None:

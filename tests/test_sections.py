@@ -190,14 +190,14 @@ def test_text_prompt_keys_lazy_loading_and_front_matter(
     assert value.path == f"{expected_prefix}plain"
     assert value.prompt == "Summarise {text}.\n"
     assert value.metadata == {}
-    assert value.template_vars == ("text",)
+    assert value.template_vars == {"text"}
 
     assert found[f"{expected_prefix}notes"].value(what="text") == "Just text, {braces}."
 
     front = found[f"{expected_prefix}sub/front"].value
     assert front.metadata == {"model": "gpt", "tags": ["a", "b"]}
     assert front.prompt == "Body for {user}\nsecond line\n"
-    assert front.template_vars == ("user",)
+    assert front.template_vars == {"user"}
 
     empty = found[f"{expected_prefix}sub/empty_front"].value
     assert (empty.metadata, empty.prompt) == ({}, "Only body")

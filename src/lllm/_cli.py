@@ -183,7 +183,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     if description is not None:
         _print_description(description)
     elif isinstance(value, Prompt):
-        print(f"variables: {', '.join(value.template_vars) or '(none)'}")
+        print(f"variables: {', '.join(value.ordered_template_vars) or '(none)'}")
         if value.metadata:
             print(f"prompt metadata: {_bounded(json.dumps(value.metadata, default=str))}")
         print("template:")
