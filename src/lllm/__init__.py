@@ -15,6 +15,18 @@ __version__ = "0.1.0"
 # Public names, each imported from its module on first use so that `import lllm` stays
 # cheap; the imports below tell type checkers the same.
 _EXPORTS: dict[str, str] = {
+    "load_tool": "lllm.core.lookups",
+    "find_config_file": "lllm.core.config",
+    "Function": "lllm.core.prompt",
+    "FunctionCall": "lllm.core.prompt",
+    "MCP": "lllm.core.prompt",
+    "tool": "lllm.core.prompt",
+    "tactictool": "lllm.core.tactic",
+    "build_tactic": "lllm.core.tactic",
+    "register_tactic_class": "lllm.core.tactic",
+    "ProxyRegistrator": "lllm.proxies.base",
+    "register_proxy": "lllm.proxies.base",
+    "ProxyManager": "lllm.proxies.base",
     "Runtime": "lllm.core.runtime",
     "get_default_runtime": "lllm.core.runtime",
     "set_default_runtime": "lllm.core.runtime",
@@ -82,6 +94,7 @@ if TYPE_CHECKING:
         unregister_plugin,
     )
     from lllm._project import load_runtime
+    from lllm.core.config import find_config_file
     from lllm.core.errors import (
         ConfigError,
         InvalidKeyError,
@@ -95,15 +108,42 @@ if TYPE_CHECKING:
         ResourceTypeError,
         RuntimeNotFoundError,
     )
-    from lllm.core.lookups import load_config, load_prompt, load_proxy, load_resource, load_tactic
-    from lllm.core.prompt import DefaultSimpleHandler, DefaultTagParser, ParseError, Prompt
+    from lllm.core.lookups import (
+        load_config,
+        load_prompt,
+        load_proxy,
+        load_resource,
+        load_tactic,
+        load_tool,
+    )
+    from lllm.core.prompt import (
+        MCP,
+        DefaultSimpleHandler,
+        DefaultTagParser,
+        Function,
+        ParseError,
+        Prompt,
+        tool,
+    )
     from lllm.core.resource import PackageInfo, ResourceNode
     from lllm.core.runtime import Runtime, get_default_runtime, get_runtime, set_default_runtime
-    from lllm.core.tactic import Tactic
-    from lllm.proxies.base import BaseProxy
+    from lllm.core.tactic import Tactic, build_tactic, register_tactic_class, tactictool
+    from lllm.proxies.base import BaseProxy, ProxyManager, ProxyRegistrator, register_proxy
 
 __all__ = [
     "__version__",
+    "load_tool",
+    "find_config_file",
+    "Function",
+    "FunctionCall",
+    "MCP",
+    "tool",
+    "tactictool",
+    "build_tactic",
+    "register_tactic_class",
+    "ProxyRegistrator",
+    "register_proxy",
+    "ProxyManager",
     "Runtime",
     "get_default_runtime",
     "set_default_runtime",

@@ -212,3 +212,63 @@ def test_tools_register_under_their_name_and_bare_keys_reach_them() -> None:
     assert runtime.get("web/search") is search  # untyped: prompts, tools, proxies, …
     with pytest.raises(ValueError, match="not the tool's name 'search'"):
         runtime.register_tool("web/find", search, namespace="kit.tools")
+
+
+def test_the_frameworks_top_level_names_exist() -> None:
+    import lllm.core.prompt as prompt_module
+    import lllm.core.tactic as tactic_module
+    import lllm.proxies as proxies_module
+
+    for name, home in [
+        ("Function", prompt_module),
+        ("FunctionCall", prompt_module),
+        ("MCP", prompt_module),
+        ("tool", prompt_module),
+        ("tactictool", tactic_module),
+        ("build_tactic", tactic_module),
+        ("register_tactic_class", tactic_module),
+        ("ProxyRegistrator", proxies_module),
+        ("register_proxy", proxies_module),
+        ("ProxyManager", proxies_module),
+    ]:
+        assert getattr(lllm, name) is getattr(home, name), name
+    assert lllm.find_config_file is lllm.core.config.find_config_file
+
+
+def test_framework_tools_in_a_section_no_plugin_claims(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without llm_function, [tools] is a generic section: the framework's @tool functions
+    are resources there, keyed as the framework keys them."""
+    from lllm.testing import reset_plugins
+
+    monkeypatch.setenv("LLLM_DISABLE_PLUGINS", "llm_function")
+    reset_plugins()
+    try:
+        package = write_package(
+            tmp_path / "kit",
+            {
+                "tools/search.py": (
+                    "from lllm import tool\n\n"
+                    "@tool(description='Search the web.')\n"
+                    "def search(query: str) -> str:\n    return query\n\n"
+                    "@tool(description='Count words.')\n"
+                    "def count(text: str) -> int:\n    return len(text.split())\n"
+                ),
+                "tools/search.json": '{"examples": 2}',
+            },
+            name="kit",
+            manifest='[tools]\npaths = ["tools/"]\n',
+        )
+        runtime, warned = load(package)
+    finally:
+        monkeypatch.delenv("LLLM_DISABLE_PLUGINS")
+        reset_plugins()
+    assert warned == []
+    assert runtime.keys("tools") == [
+        "kit.tools:search",
+        "kit.tools:search.json",
+        "kit.tools:search/count",
+    ]
+    assert runtime.get("kit.tools:search").name == "search"
+    assert runtime.get("kit.tools:search.json") == {"examples": 2}

@@ -26,6 +26,11 @@ def load_proxy(path: str, runtime: Runtime | None = None) -> Any:
     return _runtime(runtime).get(path, "proxy")
 
 
+def load_tool(path: str, runtime: Runtime | None = None) -> Any:
+    """The tool ``path`` resolves to (the LLLM framework's ``load_tool``)."""
+    return _runtime(runtime).get(path, "tool")
+
+
 def load_config(path: str, runtime: Runtime | None = None) -> Any:
     """The config ``path`` resolves to, as stored (see ``resolve_config`` for ``base:`` inheritance)."""
     return _runtime(runtime).get(path, "config")

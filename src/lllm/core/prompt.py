@@ -468,6 +468,13 @@ class Function:
         """Whether an implementation is attached."""
         return self.function is not None
 
+    @property
+    def defined_in_module(self) -> str | None:
+        """The module of the implementing function (where ``@tool`` made this tool), or
+        ``None``: discovery registers a tool in the file that defines its function."""
+        module = getattr(self.function, "__module__", None)
+        return module if isinstance(module, str) else None
+
     def to_tool(self, invoker: Invokers | str = Invokers.LITELLM) -> dict[str, Any]:
         """The tool's description in the function-calling format model APIs take.
 

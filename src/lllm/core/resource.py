@@ -286,9 +286,16 @@ def package_folder(info: PackageInfo) -> str | None:
 
 
 def __getattr__(name: str) -> Any:
-    """The LLLM framework's ``load_resource`` and ``load_prompt`` in this module (imported on
-    first use: they need the runtime, which needs this module)."""
-    if name in ("load_resource", "load_prompt"):
+    """The LLLM framework's lookups in this module (imported on first use: they need the
+    runtime, which needs this module)."""
+    if name in (
+        "load_resource",
+        "load_prompt",
+        "load_tool",
+        "load_tactic",
+        "load_proxy",
+        "load_config",
+    ):
         from lllm.core import lookups
 
         return getattr(lookups, name)

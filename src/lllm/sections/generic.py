@@ -3,9 +3,10 @@
 Not a plugin: the loader uses ``discover_generic`` for every manifest table no plugin claims.
 Every file but Python code is a lazy file resource keyed by its path with its suffix (see
 ``file_nodes``). Every ``.py`` file is imported as a module of the package, and the
-``Prompt`` objects, ``BaseProxy`` subclasses and named ``Tactic`` subclasses it defines are
-resources of the section, keyed as in their own sections (``module/path``, the proxy's
-path, the tactic's name). All are of the section's type.
+``Prompt`` objects, tool ``Function`` objects, ``BaseProxy`` subclasses and named ``Tactic``
+subclasses it defines are resources of the section, keyed as in their own sections
+(``module/path``; a tool ``module/name``, or ``module`` alone when the tool is named like its
+file; the proxy's path; the tactic's name). All are of the section's type.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from lllm._discovery import SectionFolder
-from lllm.core.prompt import Prompt
+from lllm.core.prompt import Function, Prompt
 from lllm.core.resource import ResourceNode
 from lllm.proxies.base import BaseProxy
 from lllm.sections.files import file_nodes
@@ -26,7 +27,7 @@ PYTHON_SUFFIXES = (".py", ".pyc", ".pyo")
 def _is_resource(value: Any) -> bool:
     from lllm.sections.tactics import is_tactic_resource
 
-    if isinstance(value, Prompt):
+    if isinstance(value, (Prompt, Function)):
         return True
     if not isinstance(value, type):
         return False
@@ -41,6 +42,10 @@ def _key(folder: SectionFolder, file: Path, value: Any) -> str:
 
     if isinstance(value, Prompt):
         return folder.module_key(file, value.path)
+    if isinstance(value, Function):
+        if value.name == file.stem:
+            return folder.module_key(file)
+        return folder.module_key(file, value.name)
     if issubclass(value, BaseProxy):
         return proxy_key(folder, file, value)
     return tactic_key(folder, file, value)
