@@ -913,3 +913,19 @@ def test_pip_shipped_packages_are_listed_and_not_removed(
         assert (tmp_path / "site" / "acme_prompts" / "lllm.toml").is_file()
         with pytest.raises(FileNotFoundError):
             lllm.remove_package("acme_prompts", scope="user")
+
+
+def test_a_lock_left_without_its_staging_folder_is_cleaned(tmp_path) -> None:
+    """An install killed between taking its lock and making its folder (or after removing
+    the folder) leaves only the lock file: free, it is removed; held, it is kept."""
+    from filelock import FileLock
+
+    from lllm._package_manager import _clean_stale_temporaries
+
+    orphan = tmp_path / ".lllm-tmp-orphan.lllm-lock"
+    orphan.touch()
+    held = tmp_path / ".lllm-tmp-starting.lllm-lock"
+    with FileLock(held):
+        _clean_stale_temporaries(tmp_path)
+        assert held.exists()
+    assert not orphan.exists()

@@ -76,13 +76,17 @@ def _clean_stale_temporaries(root: Path) -> None:
     folder."""
     for entry in root.glob(f"{_TEMP_PREFIX}*"):
         if entry.name.endswith(_LOCK_SUFFIX):
-            continue
-        lock = FileLock(f"{entry}{_LOCK_SUFFIX}", timeout=0)
+            folder = entry.with_name(entry.name[: -len(_LOCK_SUFFIX)])
+            if os.path.lexists(folder):
+                continue  # seen with its folder
+            lock = FileLock(entry, timeout=0)  # killed before its folder was made, or after
+        else:
+            folder, lock = entry, FileLock(f"{entry}{_LOCK_SUFFIX}", timeout=0)
         try:
             lock.acquire()
         except Timeout:
             continue  # in use
-        _drop_staging(entry, lock)
+        _drop_staging(folder, lock)
 
 
 def _remove_quietly(folder: Path) -> None:
