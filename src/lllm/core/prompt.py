@@ -8,19 +8,46 @@ lllm is a registry: it stores what a prompt says about its output (``parser``, `
 tools (``function_list``, ``mcp_servers_list``) and its provider options (``addon_args``) for an
 agent layer built on top of it, and never calls a model, runs a tool or connects to an MCP
 server itself.
+
+This module defines ``Prompt``, ``BaseHandler`` (whose methods take and return a ``Prompt``) and
+``register_prompt``; the rest lives in private modules and is re-exported here, the import path
+the framework documents: parsers in ``lllm.core._parsers``, renderers in
+``lllm.core._rendering``, ``DefaultSimpleHandler`` and the agent-call records in
+``lllm.core._handlers``, tool declarations in ``lllm.core._tool_declarations``, and
+``ParseError`` / ``FunctionCall`` in ``lllm.core.const``.
 """
 
 from __future__ import annotations
 
 import abc
-import functools
 import sys
-from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, overload
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from lllm.core.const import FunctionCall, Invokers, ParseError
+from lllm.core._handlers import (
+    AgentCallSession,
+    AgentCallState,
+    AgentException,
+    DefaultSimpleHandler,
+)
+from lllm.core._parsers import BaseParser, DefaultTagParser
+from lllm.core._rendering import (
+    BaseRenderer,
+    StringFormatterRenderer,
+    _format,
+    _renderer,
+    _template_fields,
+)
+from lllm.core._tool_declarations import (
+    MCP,
+    Function,
+    _as_list,
+    default_function_call_processor,
+    tool,
+)
+from lllm.core.const import FunctionCall, ParseError
 from lllm.core.resource import validate_key
 
 if TYPE_CHECKING:
@@ -45,576 +72,6 @@ __all__ = [
     "register_prompt",
     "tool",
 ]
-
-_F = TypeVar("_F", bound=Callable[..., Any])
-
-
-# ------------------------------------------------------------------------------------ parsers
-
-
-def _tags(value: Iterable[str] | str) -> tuple[str, ...]:
-    if isinstance(value, str):
-        return (value,)
-    return tuple(value)
-
-
-def _union(*groups: tuple[str, ...]) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(tag for group in groups for tag in group))
-
-
-@functools.lru_cache(maxsize=256)
-def _tag_pattern(kind: str, tag: str) -> Any:
-    import re
-
-    escaped = re.escape(tag)
-    if kind == "xml":
-        return re.compile(f"<{escaped}>(.*?)</{escaped}>", re.DOTALL)
-    # A fenced block opened by ```tag; the lookahead keeps ```python from matching tag "py".
-    return re.compile(f"```{escaped}(?![\\w.+-])(.*?)```", re.DOTALL)
-
-
-class BaseParser(abc.ABC):
-    """What a ``Prompt``'s ``parser`` is: an object whose ``parse`` turns a model's answer into
-    a result (a dict for the framework's parsers) or raises ``ParseError``."""
-
-    __slots__ = ()
-
-    @abc.abstractmethod
-    def parse(self, content: str, **runtime_args: Any) -> Any:
-        """Parse ``content``; ``runtime_args`` are whatever the caller passes along."""
-
-
-def _subclass_fields(cls: type) -> frozenset[str]:
-    """The names the subclasses of ``DefaultTagParser`` between ``cls`` and it annotate."""
-    import inspect
-
-    names: set[str] = set()
-    for klass in cls.__mro__:
-        if klass is DefaultTagParser:
-            break
-        for name, annotation in inspect.get_annotations(klass).items():
-            if "ClassVar" not in str(annotation):
-                names.add(name)
-    return frozenset(names)
-
-
-@attrs.define(slots=True, init=False)
-class DefaultTagParser(BaseParser):
-    """Extract ``<tag>…</tag>`` blocks, fenced ```` ```tag ```` blocks and ``<SIGNAL>`` flags.
-
-    ``parse`` returns ``{"raw", "xml_tags", "md_tags", "signal_tags"}``; each tag in
-    ``xml_tags`` / ``md_tags`` maps to the stripped contents of all its blocks, in order, and
-    each signal tag maps to whether the literal ``<TAG>`` occurs. Required tags are extracted
-    even if not listed in ``xml_tags`` / ``md_tags``; one with no block raises ``ParseError``.
-
-    Each tag argument is a tag or an iterable of tags (kept as a tuple). ``parser_args`` is a
-    dict of settings for subclasses; other keyword arguments are kept too: one that a
-    subclass declares with an annotation (``threshold: float = 0.5``) becomes that attribute,
-    any other goes into ``parser_args``.
-    """
-
-    xml_tags: tuple[str, ...] = attrs.field(converter=_tags)
-    md_tags: tuple[str, ...] = attrs.field(converter=_tags)
-    signal_tags: tuple[str, ...] = attrs.field(converter=_tags)
-    required_xml_tags: tuple[str, ...] = attrs.field(converter=_tags)
-    required_md_tags: tuple[str, ...] = attrs.field(converter=_tags)
-    parser_args: dict[str, Any] = attrs.field(converter=dict)
-
-    def __init__(
-        self,
-        xml_tags: Iterable[str] | str = (),
-        md_tags: Iterable[str] | str = (),
-        signal_tags: Iterable[str] | str = (),
-        required_xml_tags: Iterable[str] | str = (),
-        required_md_tags: Iterable[str] | str = (),
-        parser_args: Mapping[str, Any] | None = None,
-        **extra: Any,
-    ) -> None:
-        declared = _subclass_fields(type(self)) if extra else frozenset()
-        own = {name: extra.pop(name) for name in list(extra) if name in declared}
-        self.__attrs_init__(
-            xml_tags,
-            md_tags,
-            signal_tags,
-            required_xml_tags,
-            required_md_tags,
-            {**(parser_args or {}), **extra},
-        )
-        for name, value in own.items():
-            setattr(self, name, value)
-
-    def parse(self, content: str, **runtime_args: Any) -> dict[str, Any]:
-        """Parse ``content``; raise ``ParseError`` naming every required tag that has no block.
-
-        ``runtime_args`` are accepted for subclasses and ignored here.
-        """
-        xml = {
-            tag: [m.strip() for m in _tag_pattern("xml", tag).findall(content)]
-            for tag in _union(self.xml_tags, self.required_xml_tags)
-        }
-        md = {
-            tag: [m.strip() for m in _tag_pattern("md", tag).findall(content)]
-            for tag in _union(self.md_tags, self.required_md_tags)
-        }
-        missing_xml = [tag for tag in self.required_xml_tags if not xml[tag]]
-        missing_md = [tag for tag in self.required_md_tags if not md[tag]]
-        if missing_xml or missing_md:
-            described = [f"<{tag}>...</{tag}>" for tag in missing_xml]
-            described += [f"```{tag} ... ``` block" for tag in missing_md]
-            raise ParseError(
-                "The response is missing required tags: " + ", ".join(described),
-                (*missing_xml, *missing_md),
-            )
-        return {
-            "raw": content,
-            "xml_tags": xml,
-            "md_tags": md,
-            "signal_tags": {tag: f"<{tag}>" in content for tag in self.signal_tags},
-        }
-
-
-# ---------------------------------------------------------------------------------- rendering
-
-
-def _template_fields(text: str) -> tuple[str, ...]:
-    """The top-level ``str.format`` field names of ``text``; ``()`` if it is not a template."""
-    import string
-
-    formatter = string.Formatter()
-    names: dict[str, None] = {}
-    pending = [text]
-    try:
-        while pending:
-            # Fields nested in a format spec ("{x:{width}}") are template variables too.
-            for _, field, spec, _ in formatter.parse(pending.pop(0)):
-                if field is None:
-                    continue
-                name = field.partition(".")[0].partition("[")[0]
-                if not name.isidentifier():
-                    return ()
-                names.setdefault(name, None)
-                if spec and "{" in spec:
-                    pending.append(spec)
-    except ValueError:
-        return ()
-    return tuple(names)
-
-
-def _format(text: str, names: tuple[str, ...], values: Mapping[str, Any], owner: str) -> str:
-    if not names:
-        return text
-    missing = sorted(name for name in names if name not in values)
-    if missing:
-        raise ValueError(f"{owner} is missing values for: {', '.join(missing)}.")
-    return text.format(**values)
-
-
-class BaseRenderer(abc.ABC):
-    """What a ``Prompt``'s ``renderer`` is: ``render(template, **values)`` returns the text.
-
-    Subclass it to use another template engine; calling the prompt calls ``render``.
-    """
-
-    __slots__ = ()
-
-    @abc.abstractmethod
-    def render(self, prompt: str, **kwargs: Any) -> str:
-        """The text of the template ``prompt`` filled in with ``kwargs``."""
-
-
-class StringFormatterRenderer(BaseRenderer):
-    """The default renderer: ``str.format``, with lllm's rules.
-
-    Missing values raise ``ValueError`` listing them all; extra values are ignored; a text
-    that is not a template of named fields (no fields, ``{}``/``{0}``, unparsable braces such
-    as JSON) is returned unchanged.
-    """
-
-    __slots__ = ()
-
-    def render(self, prompt: str, **kwargs: Any) -> str:
-        """Render ``prompt`` with ``kwargs`` by the rules above."""
-        return _format(prompt, _template_fields(prompt), kwargs, "The template")
-
-    def __repr__(self) -> str:
-        return "StringFormatterRenderer()"
-
-
-_STRING_FORMATTER = StringFormatterRenderer()
-
-
-def _renderer(value: Any) -> Any:
-    return _STRING_FORMATTER if value is None else value
-
-
-# ----------------------------------------------------------------------------------- handlers
-
-
-class BaseHandler(abc.ABC):
-    """What the framework's agent loop asks, through a prompt's ``handler``, for the prompt to
-    send after a failed parse (``on_exception``), after tool calls (``on_interrupt``) and when
-    the tool-call budget is spent (``on_interrupt_final``). lllm stores handlers and calls
-    none of these: subclasses are for the agent layer."""
-
-    @abc.abstractmethod
-    def on_exception(self, prompt: Prompt, call_state: Any) -> Prompt:
-        """The prompt to send after ``prompt``'s answer failed to parse."""
-
-    @abc.abstractmethod
-    def on_interrupt(self, prompt: Prompt, call_state: Any) -> Prompt:
-        """The prompt that returns tool results to the model."""
-
-    @abc.abstractmethod
-    def on_interrupt_final(self, prompt: Prompt, call_state: Any) -> Prompt:
-        """The prompt that asks for a final answer once no more tool calls are allowed."""
-
-
-@attrs.define(slots=True)
-class DefaultSimpleHandler:
-    """The messages sent back to a model after an error or between rounds of function calls.
-
-    Each template is a ``str.format`` string: ``exception_msg`` takes ``{error_message}``,
-    ``interrupt_msg`` takes ``{call_results}``, ``interrupt_final_msg`` takes nothing.
-    """
-
-    exception_msg: str = "Error: {error_message}. Please fix the problem and answer again."
-    interrupt_msg: str = (
-        "Here are the results of your function calls:\n{call_results}\n"
-        "Continue your task; call more functions if you need to."
-    )
-    interrupt_final_msg: str = (
-        "You have made all the function calls you can. Give your final answer now."
-    )
-
-    def on_exception(self, error_message: str) -> str:
-        """The message asking the model to fix the error described by ``error_message``."""
-        return self.exception_msg.format(error_message=error_message)
-
-    def on_interrupt(self, call_results: str) -> str:
-        """The message returning ``call_results`` to the model."""
-        return self.interrupt_msg.format(call_results=call_results)
-
-    def on_interrupt_final(self) -> str:
-        """The message telling the model to stop calling functions and answer."""
-        return self.interrupt_final_msg.format()
-
-
-class AgentException(Exception):
-    """An error inside an agent call (the framework's agent loop raises it); ``message`` and
-    ``detail`` are kept as given."""
-
-    def __init__(self, message: str, detail: str = "") -> None:
-        super().__init__(message)
-        self.message = message
-        self.detail = detail
-
-
-def _total(records: Mapping[Any, list[Any]]) -> int:
-    return sum(len(items) for items in records.values())
-
-
-@attrs.define(slots=True)
-class AgentCallState:
-    """The record of one agent call that the framework hands to handlers: its limits and what
-    happened at each step (``exception_retries``, ``interrupts`` and ``llm_recalls`` map a
-    step to a list). lllm runs no agent calls; handler code that reads one type-checks and
-    can be tested with a state it builds."""
-
-    agent_name: str
-    max_exception_retry: int
-    max_interrupt_steps: int
-    max_llm_recall: int
-    exception_retries: dict[Any, list[Any]] = attrs.field(factory=dict)
-    interrupts: dict[Any, list[Any]] = attrs.field(factory=dict)
-    llm_recalls: dict[Any, list[Any]] = attrs.field(factory=dict)
-    state: str = "initial"
-
-    @property
-    def exception_retries_count(self) -> int:
-        """How many exceptions were recorded, over all steps."""
-        return _total(self.exception_retries)
-
-    @property
-    def llm_recalls_count(self) -> int:
-        """How many model recalls were recorded, over all steps."""
-        return _total(self.llm_recalls)
-
-    @property
-    def reach_max_exception_retry(self) -> bool:
-        """Whether the exception budget is spent."""
-        return self.exception_retries_count >= self.max_exception_retry
-
-    @property
-    def reach_max_llm_recall(self) -> bool:
-        """Whether the recall budget is spent."""
-        return self.llm_recalls_count >= self.max_llm_recall
-
-    @property
-    def reach_max_interrupt_steps(self) -> bool:
-        """Whether as many tool-call steps as allowed were taken."""
-        return len(self.interrupts) >= self.max_interrupt_steps
-
-
-#: The name later framework versions give ``AgentCallState``.
-AgentCallSession = AgentCallState
-
-
-# -------------------------------------------------------------------------------------- tools
-
-
-def default_function_call_processor(result: Any, function_call: FunctionCall) -> str:
-    """The text a tool's result is returned to the model as, unless a tool sets its own."""
-    return (
-        f"Return of calling function {function_call.name} with arguments "
-        f"{function_call.arguments}:\n---\n{result}\n---\n"
-    )
-
-
-def _as_list(value: Iterable[Any] | None) -> list[Any]:
-    return [] if value is None else list(value)
-
-
-def _non_empty_name(instance: Any, attribute: Any, value: Any) -> None:
-    if not isinstance(value, str) or not value:
-        raise ValueError(
-            f"{type(instance).__name__}.{attribute.name} must be a non-empty str, got {value!r}."
-        )
-
-
-_JSON_TYPES: dict[Any, str] = {
-    str: "string",
-    int: "integer",
-    float: "number",
-    bool: "boolean",
-    list: "array",
-    tuple: "array",
-    set: "array",
-    dict: "object",
-}
-_JSON_TYPE_NAMES = {getattr(kind, "__name__", ""): name for kind, name in _JSON_TYPES.items()}
-
-
-def _json_type(hint: Any) -> str:
-    """The JSON Schema type of a parameter annotated ``hint`` (``"string"`` when unknown)."""
-    import types
-    import typing
-
-    if isinstance(hint, str):  # an annotation that could not be evaluated
-        return _JSON_TYPE_NAMES.get(hint.partition("[")[0].strip(), "string")
-    origin = typing.get_origin(hint)
-    if origin is typing.Union or origin is types.UnionType:
-        options = [arg for arg in typing.get_args(hint) if arg is not type(None)]
-        return _json_type(options[0]) if len(options) == 1 else "string"
-    return _JSON_TYPES.get(origin if origin is not None else hint, "string")
-
-
-def _parameters_of(
-    fn: Callable[..., Any], descriptions: Mapping[str, str]
-) -> tuple[dict[str, Any], list[str]]:
-    import inspect
-    import typing
-
-    try:
-        hints = typing.get_type_hints(fn)
-    except Exception:  # forward references that do not resolve: keep the annotations' text
-        hints = dict(getattr(fn, "__annotations__", {}) or {})
-    properties: dict[str, Any] = {}
-    required: list[str] = []
-    for name, parameter in inspect.signature(fn).parameters.items():
-        if name in ("self", "cls") or parameter.kind in (
-            parameter.VAR_POSITIONAL,
-            parameter.VAR_KEYWORD,
-        ):
-            continue
-        schema: dict[str, Any] = {"type": _json_type(hints.get(name, str))}
-        text = descriptions.get(name, "")
-        if parameter.default is parameter.empty:
-            required.append(name)
-        else:
-            text = f"{text} (default: {parameter.default!r})".strip()
-        if text:
-            schema["description"] = text
-        properties[name] = schema
-    return properties, required
-
-
-@attrs.define(slots=True)
-class Function:
-    """A tool a prompt offers the model: its schema and, once linked, the callable behind it.
-
-    ``name``, ``description``, ``properties`` (JSON Schema of each parameter), ``required``,
-    ``additional_properties`` and ``strict`` describe the tool to the model; ``function`` is
-    the Python callable that implements it (``None`` for a declaration whose implementation
-    lives elsewhere) and ``processor(result, function_call)`` turns a result into the text
-    returned to the model. lllm stores tools for the agent layer: it never calls a model
-    and never runs ``function``.
-    """
-
-    name: str = attrs.field(validator=_non_empty_name)
-    description: str = ""
-    properties: dict[str, Any] = attrs.field(factory=dict, converter=dict)
-    required: list[str] = attrs.field(factory=list, converter=_as_list)
-    additional_properties: bool = False
-    strict: bool = True
-    function: Callable[..., Any] | None = None
-    processor: Callable[[Any, FunctionCall], str] = default_function_call_processor
-
-    def link_function(self, fn: Callable[..., Any]) -> None:
-        """Attach ``fn`` as the implementation of this tool."""
-        self.function = fn
-
-    @property
-    def linked(self) -> bool:
-        """Whether an implementation is attached."""
-        return self.function is not None
-
-    @property
-    def defined_in_module(self) -> str | None:
-        """The module of the implementing function (where ``@tool`` made this tool), or
-        ``None``: discovery registers a tool in the file that defines its function."""
-        module = getattr(self.function, "__module__", None)
-        return module if isinstance(module, str) else None
-
-    def to_tool(self, invoker: Invokers | str = Invokers.LITELLM) -> dict[str, Any]:
-        """The tool's description in the function-calling format model APIs take.
-
-        Both invokers the framework names (``litellm``, ``openai``) use this one format.
-        """
-        Invokers(invoker)  # an unknown invoker is a ValueError
-        return {
-            "type": "function",
-            "function": {
-                "name": self.name,
-                "description": self.description,
-                "parameters": {
-                    "type": "object",
-                    "properties": self.properties,
-                    "required": self.required,
-                    "additionalProperties": self.additional_properties,
-                },
-                "strict": self.strict,
-            },
-        }
-
-    @classmethod
-    def from_callable(
-        cls,
-        fn: Callable[..., Any],
-        *,
-        name: str | None = None,
-        description: str | None = None,
-        prop_desc: Mapping[str, str] | None = None,
-        strict: bool = True,
-        processor: Callable[[Any, FunctionCall], str] = default_function_call_processor,
-    ) -> Function:
-        """A ``Function`` describing ``fn`` and linked to it.
-
-        The name defaults to ``fn.__name__`` and the description to its docstring. Each
-        parameter (but ``self``, ``cls``, ``*args`` and ``**kwargs``) becomes a property
-        whose JSON type comes from its annotation (``str`` → ``string``, ``int`` →
-        ``integer``, ``float`` → ``number``, ``bool`` → ``boolean``, lists, tuples and sets →
-        ``array``, dicts → ``object``, ``Optional[X]`` as ``X``, anything else ``string``),
-        described by ``prop_desc`` and its default; parameters without a default are required.
-        """
-        import inspect
-
-        properties, required = _parameters_of(fn, prop_desc or {})
-        title: str = name or str(getattr(fn, "__name__", ""))
-        text: str = description or inspect.getdoc(fn) or title
-        return cls(
-            name=title,
-            description=text,
-            properties=properties,
-            required=required,
-            strict=strict,
-            function=fn,
-            processor=processor,
-        )
-
-
-@overload
-def tool(description: _F, /) -> Function: ...
-
-
-@overload
-def tool(
-    description: str | None = None,
-    prop_desc: Mapping[str, str] | None = None,
-    *,
-    name: str | None = None,
-    strict: bool = True,
-    processor: Callable[[Any, FunctionCall], str] = default_function_call_processor,
-) -> Callable[[Callable[..., Any]], Function]: ...
-
-
-def tool(
-    description: Any = None,
-    prop_desc: Mapping[str, str] | None = None,
-    *,
-    name: str | None = None,
-    strict: bool = True,
-    processor: Callable[[Any, FunctionCall], str] = default_function_call_processor,
-) -> Any:
-    """Decorate a function to make it a ``Function`` (see ``Function.from_callable``).
-
-    ``@tool(description=..., prop_desc={param: text}, name=..., strict=..., processor=...)``;
-    a bare ``@tool`` works too. The decorated name is then the ``Function``, linked to the
-    original function.
-    """
-    if callable(description):
-        return Function.from_callable(description, strict=strict, processor=processor)
-
-    def decorate(fn: Callable[..., Any]) -> Function:
-        return Function.from_callable(
-            fn,
-            name=name,
-            description=description,
-            prop_desc=prop_desc,
-            strict=strict,
-            processor=processor,
-        )
-
-    return decorate
-
-
-_APPROVALS = ("never", "manual", "auto")
-
-
-def _approval(instance: Any, attribute: Any, value: Any) -> None:
-    if value not in _APPROVALS:
-        raise ValueError(f"MCP.require_approval must be one of {_APPROVALS}, got {value!r}.")
-
-
-def _optional_list(value: Any) -> list[str] | None:
-    return None if value is None else list(value)
-
-
-@attrs.define(slots=True)
-class MCP:
-    """An MCP server a prompt lets the model use: ``server_label``, ``server_url``,
-    ``require_approval`` (``"never"``, ``"manual"`` or ``"auto"``) and ``allowed_tools``
-    (``None`` for all). lllm stores it for the agent layer and connects to nothing."""
-
-    server_label: str = attrs.field(validator=_non_empty_name)
-    server_url: str
-    require_approval: str = attrs.field(default="never", validator=_approval)
-    allowed_tools: list[str] | None = attrs.field(default=None, converter=_optional_list)
-
-    def to_tool(self, invoker: Invokers | str = Invokers.LITELLM) -> dict[str, Any]:
-        """The server's description in the tool format model APIs take."""
-        Invokers(invoker)
-        described: dict[str, Any] = {
-            "type": "mcp",
-            "server_label": self.server_label,
-            "server_url": self.server_url,
-            "require_approval": self.require_approval,
-        }
-        if self.allowed_tools:
-            described["allowed_tools"] = list(self.allowed_tools)
-        return described
-
-
-# ------------------------------------------------------------------------------------- Prompt
 
 
 def _metadata(value: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -827,6 +284,27 @@ class Prompt:
     def __repr__(self) -> str:
         text = self.prompt if len(self.prompt) <= 40 else self.prompt[:40] + "..."
         return f"<Prompt {self.path!r}: {text!r}>"
+
+
+# BaseHandler's methods take and return a Prompt: it is defined here, beside Prompt, so
+# its annotations resolve at runtime (typing.get_type_hints) without an import cycle.
+class BaseHandler(abc.ABC):
+    """What the framework's agent loop asks, through a prompt's ``handler``, for the prompt to
+    send after a failed parse (``on_exception``), after tool calls (``on_interrupt``) and when
+    the tool-call budget is spent (``on_interrupt_final``). lllm stores handlers and calls
+    none of these: subclasses are for the agent layer."""
+
+    @abc.abstractmethod
+    def on_exception(self, prompt: Prompt, call_state: Any) -> Prompt:
+        """The prompt to send after ``prompt``'s answer failed to parse."""
+
+    @abc.abstractmethod
+    def on_interrupt(self, prompt: Prompt, call_state: Any) -> Prompt:
+        """The prompt that returns tool results to the model."""
+
+    @abc.abstractmethod
+    def on_interrupt_final(self, prompt: Prompt, call_state: Any) -> Prompt:
+        """The prompt that asks for a final answer once no more tool calls are allowed."""
 
 
 def register_prompt(prompt: Prompt, overwrite: bool = True) -> ResourceNode:
