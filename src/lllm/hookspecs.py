@@ -95,7 +95,9 @@ def lllm_describe(node: ResourceNode) -> Mapping[str, Any] | None:
 
     Called through pluggy for one resource at a time (the first implementation that returns
     something other than ``None`` decides), by ``lllm show`` once the resource's value is
-    loaded, and by ``lllm ls --json`` for every resource, loaded or not. Return ``None`` for
+    loaded, and by ``lllm ls --json`` for every resource, loaded or not, when any listed
+    resource comes from a plugin other than lllm's built-ins (a listing of built-in resources
+    only imports no plugin). Return ``None`` for
     resources you do not describe (check ``node.resource_type``), else a mapping of labels to
     what to show: a string is printed as it is (on lines of its own when it has several),
     anything else as JSON. Read the value only when ``node.is_loaded`` is true: a listing
