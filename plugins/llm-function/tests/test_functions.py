@@ -465,6 +465,7 @@ def test_concurrent_first_calls_with_force_replan_all_wait_for_the_new_plan(
     fn = city_report_function(
         make_runtime(llm=ollama(server.url, max_retries=0, timeout=3.0), storage=tmp_path),
         force_replan=True,
+        literal_outputs=["temp_c"],
     )
     barrier = threading.Barrier(3)
     temperatures: dict[str, Any] = {}
@@ -672,7 +673,8 @@ def test_optional_output_left_out_and_optional_input_passed_none(
     server.script(OLLAMA, plan_reply(plan))
     runtime = make_runtime([describe], llm=ollama(server.url))
 
-    @llm_function(runtime=runtime)
+    # A constant output needs the function's consent, even a null for an optional field.
+    @llm_function(runtime=runtime, literal_outputs=["note"])
     def describe_city(request: OptIn) -> OptReport:
         """Describe the weather of a city in the requested unit."""
 
@@ -972,7 +974,9 @@ def test_a_failing_compare_is_sent_back_to_the_model(server: LoopbackServer, mak
     wrong["output"]["temp_c"] = {"value": 0.0}
     server.script(OLLAMA, plan_reply(wrong), plan_reply(PLAN))
     compare = {"cases": [{"input": {"city": "Oslo"}, "expected": {"temp_c": -3.0}}]}
-    fn = city_report_function(make_runtime(llm=ollama(server.url)), compare_params=compare)
+    fn = city_report_function(
+        make_runtime(llm=ollama(server.url)), compare_params=compare, literal_outputs=True
+    )
     assert fn({"city": "Paris"}) == report("Paris")
     second = server.requests[1].json["messages"]
     assert "temp_c" in second[-1]["content"] and "-3.0" in second[-1]["content"]

@@ -23,7 +23,7 @@ from pydantic import BaseModel, ValidationError
 from llm_function.config import UsageLimits
 from llm_function.errors import LlmFunctionError
 from llm_function.tools import ToolRegistry
-from llm_function.validation import WorkflowInvalid, validate_workflow
+from llm_function.validation import LiteralOutputs, WorkflowInvalid, validate_workflow
 from llm_function.workflow import Workflow
 
 SYSTEM_PROMPT = """You assemble workflows of tool calls that implement a typed function.
@@ -156,6 +156,7 @@ class LlmPlanner:
         hint: Workflow | None = None,
         tester: Tester | None = None,
         counters: PlanCounters | None = None,
+        literal_outputs: LiteralOutputs = False,
     ) -> Workflow:
         """A validated (and, with ``tester``, tested) workflow, or ``LlmFunctionError``."""
         counters = counters or PlanCounters()
@@ -212,7 +213,9 @@ class LlmPlanner:
                 )
                 last_reply = reply.text
                 try:
-                    workflow = await self._check(reply.text, input_model, output_model, tester)
+                    workflow = await self._check(
+                        reply.text, input_model, output_model, tester, literal_outputs
+                    )
                 except _Impossible as exc:
                     raise LlmFunctionError(
                         f"The model says the task is impossible with these tools: {exc}",
@@ -252,6 +255,7 @@ class LlmPlanner:
         input_model: type[BaseModel],
         output_model: type[BaseModel],
         tester: Tester | None,
+        literal_outputs: LiteralOutputs = False,
     ) -> Workflow:
         try:
             data = parse_reply(text)
@@ -260,7 +264,9 @@ class LlmPlanner:
         if "impossible" in data and "steps" not in data:
             raise _Impossible(str(data["impossible"]))
         workflow = Workflow.model_validate(data)
-        validate_workflow(workflow, input_model, output_model, self.tools)
+        validate_workflow(
+            workflow, input_model, output_model, self.tools, literal_outputs=literal_outputs
+        )
         if tester is not None:
             try:
                 await tester(workflow)

@@ -392,6 +392,7 @@ class LlmFunctionRuntime:
                     spec.output_model,
                     hint=hint,
                     tester=tester,
+                    literal_outputs=self.setting(spec, "literal_outputs"),
                     counters=counters,
                 )
             finally:
@@ -406,7 +407,13 @@ class LlmFunctionRuntime:
             provenance["planner"] = "llm"
             provenance["model"] = getattr(self.client, "model_name", None)
         try:
-            validate_workflow(workflow, spec.input_model, spec.output_model, self.tools)
+            validate_workflow(
+                workflow,
+                spec.input_model,
+                spec.output_model,
+                self.tools,
+                literal_outputs=self.setting(spec, "literal_outputs"),
+            )
         except WorkflowInvalid as exc:  # a planner bug, never a user error
             raise LlmFunctionError(
                 str(exc), kind="plan_invalid", stage="validation", workflow_error=str(exc)
@@ -542,7 +549,13 @@ class LlmFunctionRuntime:
         """Validate ``workflow`` for ``spec`` and cache it (memory and storage) as the one to run,
         in place of anything cached or in flight; a forced replan no longer applies."""
         try:
-            validate_workflow(workflow, spec.input_model, spec.output_model, self.tools)
+            validate_workflow(
+                workflow,
+                spec.input_model,
+                spec.output_model,
+                self.tools,
+                literal_outputs=self.setting(spec, "literal_outputs"),
+            )
         except WorkflowInvalid as exc:
             raise LlmFunctionError(
                 f"The workflow given for {spec.name} is invalid: {exc}",
