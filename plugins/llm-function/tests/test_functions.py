@@ -41,6 +41,7 @@ from llm_function import (
     Workflow,
     llm_function,
 )
+from llm_function.plan_schema import plan_json_schema
 from llm_function.validation import WorkflowInvalid, validate_workflow
 
 PROTOCOLS = ["ollama", "openai"]
@@ -220,10 +221,18 @@ def test_http_500_then_plan_succeeds_with_a_retry(
     assert requests[0].json == requests[1].json  # the same request, retried
     body = requests[0].json
     assert body["model"] == MODEL and body["stream"] is False
+    schema = plan_json_schema(CityIn, CityReport, list(runtime.tools))
+    assert schema["properties"]["steps"]["items"]["anyOf"][0]["properties"]["tool"] == {
+        "type": "string",
+        "enum": ["get_weather"],
+    }
     if protocol == "ollama":
-        assert body["format"] == "json"
+        assert body["format"] == schema
     else:
-        assert body["response_format"] == {"type": "json_object"}
+        assert body["response_format"] == {
+            "type": "json_schema",
+            "json_schema": {"name": "plan", "strict": True, "schema": schema},
+        }
     assert runtime.client.usage["retries"] == 1
     assert fn.counters["model_calls"] == 1 and fn.counters["plannings"] == 1
     assert len(stored_files(tmp_path)) == 1
@@ -297,7 +306,7 @@ def test_two_functions_with_different_output_models_share_a_runtime(
 ) -> None:
     def answer(body: dict) -> dict:
         text = json.dumps(body)
-        return plan_reply(PLAN if "CityReport" in text else SKY_PLAN)
+        return plan_reply(SKY_PLAN if "Say what the sky" in text else PLAN)
 
     server.set_default(OLLAMA, answer)
     runtime = make_runtime(llm=ollama(server.url))
@@ -312,8 +321,9 @@ def test_two_functions_with_different_output_models_share_a_runtime(
     requests = server.requests_to(OLLAMA)
     assert len(requests) == 2
     first, second = (json.dumps(r.json) for r in requests)
-    assert "CityReport" in first and "SkyConditions" not in first
-    assert "SkyConditions" in second and "CityReport" not in second
+    # Each prompt shows its own function's output model, never the other's.
+    assert "summary" in first.split("Output schema")[1].split("Tools:")[0]
+    assert "summary" not in second.split("Output schema")[1].split("Tools:")[0]
 
     assert city_report.workflow is not None and sky.workflow is not None
     assert city_report.workflow != sky.workflow
@@ -1045,7 +1055,7 @@ def test_stored_workflows_are_private_data_and_never_import_code(
 
 
 class Humidity(BaseModel):
-    percent: float
+    percent: int  # nothing makes an int (a float would do: an object can be built of it)
 
 
 class HumidReport(BaseModel):
@@ -1165,6 +1175,7 @@ def test_invalid_input_is_a_pydantic_validation_error(make_runtime) -> None:
         "plannings": 0,
         "runs": 0,
         "tool_calls": 0,
+        "prompt_chars": 0,
     }
     assert fn({"city": "Paris"}) == report("Paris")
 
@@ -1182,6 +1193,7 @@ def test_workflow_is_readable_and_counters_count(server: LoopbackServer, make_ru
         "plannings": 0,
         "runs": 0,
         "tool_calls": 0,
+        "prompt_chars": 0,
     }
 
     fn({"city": "Paris"})
@@ -1196,6 +1208,7 @@ def test_workflow_is_readable_and_counters_count(server: LoopbackServer, make_ru
         "plannings": 1,
         "runs": 2,
         "tool_calls": 4,
+        "prompt_chars": sum(len(m["content"]) for m in server.requests[0].json["messages"]),
     }
 
 

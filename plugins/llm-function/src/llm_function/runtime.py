@@ -39,9 +39,10 @@ from llm_function.executor import (
     execute_workflow,
     in_worker_thread,
 )
+from llm_function.feasibility import type_feasibility
 from llm_function.llm_planner import LlmPlanner, PlanCounters
 from llm_function.loop_thread import LoopThread
-from llm_function.schema_planner import SchemaPlanner, type_feasibility
+from llm_function.schema_planner import SchemaPlanner
 from llm_function.sources import resolve_tools
 from llm_function.tools import ToolRegistry
 from llm_function.validation import WorkflowInvalid, validate_workflow
@@ -73,6 +74,7 @@ class FunctionSpec:
         self.cache_hits = 0
         self.plannings = 0
         self.runs = 0
+        self.prompt_chars = 0
         self.execution = ExecutionCounters()
         self.replanned = False
         self._compiled: CompiledWorkflow | None = None
@@ -84,13 +86,15 @@ class FunctionSpec:
         self.execution._after_fork()
 
     def counters(self) -> dict[str, int]:
-        """Model calls, cache hits, plannings, runs and tool calls so far."""
+        """Model calls, cache hits, plannings, runs and tool calls so far, and the size in
+        characters of the last planning prompt sent to a model (0: none sent)."""
         return {
             "model_calls": self.model_calls,
             "cache_hits": self.cache_hits,
             "plannings": self.plannings,
             "runs": self.runs,
             "tool_calls": self.execution.tool_calls,
+            "prompt_chars": self.prompt_chars,
         }
 
     def count_run(self, cache_hit: bool) -> None:
@@ -361,7 +365,12 @@ class LlmFunctionRuntime:
                         workflow_error=str(exc),
                     ) from exc
         else:
-            problems = type_feasibility(spec.input_model, spec.output_model, self.tools)
+            problems = type_feasibility(
+                spec.input_model,
+                spec.output_model,
+                self.tools,
+                self.setting(spec, "literal_outputs"),
+            )
             if problems:
                 raise LlmFunctionError(
                     "No workflow can produce the output from the input and tools:\n  - "
@@ -397,6 +406,7 @@ class LlmFunctionRuntime:
                 )
             finally:
                 spec.model_calls += counters.model_calls
+                spec.prompt_chars = counters.prompt_chars
                 logger.info(
                     "planning %s used %d model call(s), %d prompt + %d completion tokens",
                     spec.name,

@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from llm_function.errors import LlmFunctionError
+from llm_function.feasibility import type_feasibility
 from llm_function.tools import Tool, ToolRegistry
 from llm_function.validation import _optional_parts, compatible, type_name
 from llm_function.workflow import INPUT_ROOT, Literal, Ref, Step, Workflow
@@ -219,32 +220,6 @@ class SchemaPlanner:
                 "reasons": reasons,
             },
         )
-
-
-def _all_sources(model: type[BaseModel], root: str) -> list[Source]:
-    return [source for sources in model_sources(root, model).values() for source in sources]
-
-
-def type_feasibility(
-    input_model: type[BaseModel], output_model: type[BaseModel], tools: ToolRegistry
-) -> list[str]:
-    """Required output fields that no input field and no tool output could fill *by type*.
-
-    Names are ignored (a model may bind ``temp_c`` to ``temperature``), so an empty list
-    means "maybe feasible"; a non-empty list means certainly infeasible.
-    """
-    sources = _all_sources(input_model, INPUT_ROOT)
-    for tool in tools:
-        sources.extend(_all_sources(tool.output_model, tool.name))
-    problems = []
-    for name, field in output_model.model_fields.items():
-        if not field.is_required():
-            continue
-        if not any(compatible(s.annotation, field.annotation) for s in sources):
-            problems.append(
-                f"output field {name!r} ({type_name(field.annotation)}): no input field or tool output has a compatible type."
-            )
-    return problems
 
 
 __all__ = ["SchemaPlanner", "type_feasibility", "Literal"]
