@@ -379,12 +379,7 @@ class LlmFunctionRuntime:
                     stage="planning",
                     details={"reasons": problems},
                 )
-            try:
-                hint: Workflow | None = self.schema_planner.plan(
-                    spec.input_model, spec.output_model
-                )
-            except LlmFunctionError:
-                hint = None
+            hint, notes = self._hint(spec)
             planner = LlmPlanner(
                 self.client,
                 self.tools,
@@ -400,6 +395,7 @@ class LlmFunctionRuntime:
                     spec.input_model,
                     spec.output_model,
                     hint=hint,
+                    notes=notes,
                     tester=tester,
                     literal_outputs=self.setting(spec, "literal_outputs"),
                     counters=counters,
@@ -429,6 +425,18 @@ class LlmFunctionRuntime:
                 str(exc), kind="plan_invalid", stage="validation", workflow_error=str(exc)
             ) from exc
         return WorkflowRecord.for_workflow(spec.key, workflow, self.tools, provenance)
+
+    def _hint(self, spec: FunctionSpec) -> tuple[Workflow | None, list[str]]:
+        """The schema planner's plan for ``spec``; failing that, its partial plan and what it
+        left open (ambiguities named with both candidates), for the model."""
+        try:
+            return self.schema_planner.plan(spec.input_model, spec.output_model), []
+        except LlmFunctionError as exc:
+            partial = exc.details.get("partial_plan")
+            hint = None
+            if partial and (partial.get("steps") or partial.get("output")):
+                hint = Workflow.model_validate(partial)
+            return hint, list(exc.details.get("notes") or exc.details.get("reasons") or [])
 
     def _int_setting(self, spec: FunctionSpec, name: str, default: int) -> int:
         value = self.setting(spec, name)
