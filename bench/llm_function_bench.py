@@ -9,6 +9,11 @@ Run: ``python bench/llm_function_bench.py`` (``--json PATH`` also writes the fig
 2. Tools that block (two of 20 ms each), 64 calls from 16 threads: wall time directly and
    through llm_function (sync tools run in the callers' threads, so they overlap).
 3. Planning time of the schema planner on a catalogue of tasks. Budget: each < 10 ms.
+4. The planner that needs no model on the catalog of ``plugins/llm-function/bench/catalog.py``
+   (issue 16): each plan is validated and run on the task's sample inputs, and its outputs
+   compared with those computed by calling the tools directly. Printed: solved, refused and
+   wrongly solved counts, and planning times. Targets: at least half of the solvable tasks
+   solved, no wrong result, every impossible task refused, planning <= 10 ms per task.
 """
 
 from __future__ import annotations
@@ -18,13 +23,18 @@ import asyncio
 import concurrent.futures
 import json
 import statistics
+import sys
 import time
+from pathlib import Path
 
 from pydantic import BaseModel
 
 from llm_function import InMemoryToolSource, LlmFunctionConfig, LlmFunctionRuntime, llm_function
+from llm_function.errors import LlmFunctionError
+from llm_function.executor import CompiledWorkflow
 from llm_function.schema_planner import SchemaPlanner
 from llm_function.tools import ToolRegistry
+from llm_function.validation import validate_workflow
 
 #: How long each tool works, in seconds (set by each measurement).
 TOOL_SECONDS = 0.001
@@ -334,12 +344,103 @@ def measure_planning(repeats: int) -> list[dict[str, object]]:
     return rows
 
 
+def measure_catalog(repeats: int) -> dict[str, object]:
+    """Plan every catalog task with no model; check each plan against the reference outputs."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "plugins/llm-function/bench"))
+    from catalog import TASKS
+
+    rows = []
+    for task in TASKS:
+        registry = ToolRegistry(list(task.tools))
+        planner = SchemaPlanner(registry)
+        times = []
+        outcome, detail = "", ""
+        for _ in range(repeats):
+            start = time.perf_counter()
+            try:
+                workflow = planner.plan(task.input_model, task.output_model)
+            except LlmFunctionError as error:
+                workflow, detail = None, str(error).splitlines()[-1].strip()
+            times.append(time.perf_counter() - start)
+        if workflow is None:
+            outcome = "refused"
+        elif task.reference is None:
+            outcome, detail = "wrong", "planned an impossible task"
+        else:
+            validate_workflow(workflow, task.input_model, task.output_model, registry)
+            compiled = CompiledWorkflow(workflow, task.output_model, registry)
+            outcome = "solved"
+            for sample in task.inputs:
+                inputs = task.input_model.model_validate(sample)
+                expected = task.reference(inputs)
+                try:
+                    produced = compiled.run_sync(inputs, asyncio.run)
+                except LlmFunctionError as error:
+                    outcome, detail = "wrong", f"failed: {error}"
+                    break
+                if produced != expected:
+                    outcome, detail = "wrong", f"{produced!r} != {expected!r}"
+                    break
+        rows.append(
+            {
+                "task": task.name,
+                "possible": task.reference is not None,
+                "outcome": outcome,
+                "detail": detail,
+                "median_ms": statistics.median(times) * 1000,
+                "max_ms": max(times) * 1000,
+            }
+        )
+    solvable = [r for r in rows if r["possible"]]
+    impossible = [r for r in rows if not r["possible"]]
+    return {
+        "rows": rows,
+        "solvable": len(solvable),
+        "impossible": len(impossible),
+        "solved": sum(r["outcome"] == "solved" for r in solvable),
+        "refused_solvable": sum(r["outcome"] == "refused" for r in solvable),
+        "refused_impossible": sum(r["outcome"] == "refused" for r in impossible),
+        "wrong": sum(r["outcome"] == "wrong" for r in rows),
+        "median_ms": statistics.median(r["median_ms"] for r in rows),
+        "worst_ms": max(r["max_ms"] for r in rows),
+    }
+
+
+def print_catalog(result: dict[str, object]) -> None:
+    rows = result["rows"]
+    assert isinstance(rows, list)
+    print(f"planning with no model, catalog of {len(rows)} tasks (plans run on sample inputs)")
+    for row in rows:
+        kind = "" if row["possible"] else " (impossible)"
+        print(
+            f"  {row['task']:<24} {row['outcome']:<8}{kind:<13} median {row['median_ms']:5.2f} ms"
+            f"  max {row['max_ms']:5.2f} ms  {row['detail'][:90]}"
+        )
+    solvable, solved = result["solvable"], result["solved"]
+    print(
+        f"  solved {solved} of {solvable} solvable ({solved / solvable:.0%}; target >= 50%), "
+        f"refused {result['refused_solvable']} solvable, "
+        f"refused {result['refused_impossible']} of {result['impossible']} impossible (target all), "
+        f"wrong {result['wrong']} (target 0)"
+    )
+    print(
+        f"  planning median {result['median_ms']:.2f} ms, worst {result['worst_ms']:.2f} ms "
+        f"(target <= 10 ms, ratio {result['worst_ms'] / 10:.2f})"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=2000)
     parser.add_argument("--repeats", type=int, default=20)
     parser.add_argument("--json", help="write the figures to this file")
+    parser.add_argument(
+        "--catalog-only", action="store_true", help="only the no-model planner's catalog"
+    )
     args = parser.parse_args()
+    if args.catalog_only:
+        print_catalog(measure_catalog(args.repeats))
+        return
 
     figures: dict[str, object] = {}
     print(f"cached call vs the same two tools called directly, median of {args.calls} calls")
@@ -377,6 +478,9 @@ def main() -> None:
         )
     worst = max(row["max_ms"] for row in rows)
     print(f"  worst {worst:.2f} ms, ratio to budget {worst / 10:.2f}")
+    catalog = measure_catalog(args.repeats)
+    figures["catalog"] = catalog
+    print_catalog(catalog)
     if args.json:
         with open(args.json, "w") as f:
             json.dump(figures, f, indent=2)

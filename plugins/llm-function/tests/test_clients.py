@@ -93,13 +93,25 @@ def test_success_forwards_everything_and_counts_usage(server, protocol):
         assert body["response_format"] == {"type": "json_object"}
         assert body["temperature"] == 0.3 and body["seed"] == 42
     assert "authorization" not in request.headers
-    assert client.usage == {"calls": 1, "prompt_tokens": 11, "completion_tokens": 4, "retries": 0}
+    assert client.usage == {
+        "calls": 1,
+        "prompt_tokens": 11,
+        "completion_tokens": 4,
+        "retries": 0,
+        "schema_fallbacks": 0,
+    }
 
     server.script(path, chat_reply(protocol, "plain", prompt_tokens=2, completion_tokens=3))
     assert run(client.chat(MESSAGES, json_mode=False)).text == "plain"
     second = server.requests[-1].json
     assert "format" not in second and "response_format" not in second
-    assert client.usage == {"calls": 2, "prompt_tokens": 13, "completion_tokens": 7, "retries": 0}
+    assert client.usage == {
+        "calls": 2,
+        "prompt_tokens": 13,
+        "completion_tokens": 7,
+        "retries": 0,
+        "schema_fallbacks": 0,
+    }
 
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)
@@ -225,7 +237,13 @@ def test_malformed_json_body_then_success(server, protocol):
     server.script(CHAT_PATHS[protocol], (200, b"{not json"), chat_reply(protocol, '{"a": 1}'))
     client = client_for(protocol, server.url)
     assert run(client.chat(MESSAGES)).text == '{"a": 1}'
-    assert client.usage == {"calls": 1, "prompt_tokens": 12, "completion_tokens": 7, "retries": 1}
+    assert client.usage == {
+        "calls": 1,
+        "prompt_tokens": 12,
+        "completion_tokens": 7,
+        "retries": 1,
+        "schema_fallbacks": 0,
+    }
 
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)
@@ -262,7 +280,13 @@ def test_always_500_raises_llm_unavailable(server, protocol):
     assert "model crashed" in error.details["last_error"]
     assert len(server.requests) == 5
     assert sleeps.delays == [0.01, 0.02, 0.03, 0.03]
-    assert client.usage == {"calls": 0, "prompt_tokens": 0, "completion_tokens": 0, "retries": 4}
+    assert client.usage == {
+        "calls": 0,
+        "prompt_tokens": 0,
+        "completion_tokens": 0,
+        "retries": 4,
+        "schema_fallbacks": 0,
+    }
 
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)
@@ -340,7 +364,13 @@ def test_threads_share_one_client(server, protocol):
     assert {index: json.loads(text)["echo"] for index, text in results.items()} == {
         index: f"thread {index}" for index in range(4)
     }
-    assert client.usage == {"calls": 4, "prompt_tokens": 4, "completion_tokens": 8, "retries": 0}
+    assert client.usage == {
+        "calls": 4,
+        "prompt_tokens": 4,
+        "completion_tokens": 8,
+        "retries": 0,
+        "schema_fallbacks": 0,
+    }
 
 
 # -- ScriptedClient ------------------------------------------------------------------------
@@ -373,7 +403,13 @@ def test_scripted_client_replies_in_order():
     assert seen == [MESSAGES]
     assert len(client.calls) == 5 and client.calls[1] == [{"role": "user", "content": "2"}]
     assert client.json_modes == [True, False, True, True, True]
-    assert client.usage == {"calls": 4, "prompt_tokens": 0, "completion_tokens": 0, "retries": 0}
+    assert client.usage == {
+        "calls": 4,
+        "prompt_tokens": 0,
+        "completion_tokens": 0,
+        "retries": 0,
+        "schema_fallbacks": 0,
+    }
     assert client.remaining == 0
 
     with pytest.raises(LlmFunctionError) as info:

@@ -41,6 +41,7 @@ from llm_function import (
     Workflow,
     llm_function,
 )
+from llm_function.plan_schema import plan_json_schema
 from llm_function.validation import WorkflowInvalid, validate_workflow
 
 PROTOCOLS = ["ollama", "openai"]
@@ -220,10 +221,18 @@ def test_http_500_then_plan_succeeds_with_a_retry(
     assert requests[0].json == requests[1].json  # the same request, retried
     body = requests[0].json
     assert body["model"] == MODEL and body["stream"] is False
+    schema = plan_json_schema(CityIn, CityReport, list(runtime.tools))
+    assert schema["properties"]["steps"]["items"]["anyOf"][0]["properties"]["tool"] == {
+        "type": "string",
+        "enum": ["get_weather"],
+    }
     if protocol == "ollama":
-        assert body["format"] == "json"
+        assert body["format"] == schema
     else:
-        assert body["response_format"] == {"type": "json_object"}
+        assert body["response_format"] == {
+            "type": "json_schema",
+            "json_schema": {"name": "plan", "strict": True, "schema": schema},
+        }
     assert runtime.client.usage["retries"] == 1
     assert fn.counters["model_calls"] == 1 and fn.counters["plannings"] == 1
     assert len(stored_files(tmp_path)) == 1
@@ -297,7 +306,7 @@ def test_two_functions_with_different_output_models_share_a_runtime(
 ) -> None:
     def answer(body: dict) -> dict:
         text = json.dumps(body)
-        return plan_reply(PLAN if "CityReport" in text else SKY_PLAN)
+        return plan_reply(SKY_PLAN if "Say what the sky" in text else PLAN)
 
     server.set_default(OLLAMA, answer)
     runtime = make_runtime(llm=ollama(server.url))
@@ -312,8 +321,9 @@ def test_two_functions_with_different_output_models_share_a_runtime(
     requests = server.requests_to(OLLAMA)
     assert len(requests) == 2
     first, second = (json.dumps(r.json) for r in requests)
-    assert "CityReport" in first and "SkyConditions" not in first
-    assert "SkyConditions" in second and "CityReport" not in second
+    # Each prompt shows its own function's output model, never the other's.
+    assert "summary" in first.split("Output schema")[1].split("Tools:")[0]
+    assert "summary" not in second.split("Output schema")[1].split("Tools:")[0]
 
     assert city_report.workflow is not None and sky.workflow is not None
     assert city_report.workflow != sky.workflow
@@ -465,6 +475,7 @@ def test_concurrent_first_calls_with_force_replan_all_wait_for_the_new_plan(
     fn = city_report_function(
         make_runtime(llm=ollama(server.url, max_retries=0, timeout=3.0), storage=tmp_path),
         force_replan=True,
+        literal_outputs=["temp_c"],
     )
     barrier = threading.Barrier(3)
     temperatures: dict[str, Any] = {}
@@ -672,7 +683,8 @@ def test_optional_output_left_out_and_optional_input_passed_none(
     server.script(OLLAMA, plan_reply(plan))
     runtime = make_runtime([describe], llm=ollama(server.url))
 
-    @llm_function(runtime=runtime)
+    # A constant output needs the function's consent, even a null for an optional field.
+    @llm_function(runtime=runtime, literal_outputs=["note"])
     def describe_city(request: OptIn) -> OptReport:
         """Describe the weather of a city in the requested unit."""
 
@@ -972,7 +984,9 @@ def test_a_failing_compare_is_sent_back_to_the_model(server: LoopbackServer, mak
     wrong["output"]["temp_c"] = {"value": 0.0}
     server.script(OLLAMA, plan_reply(wrong), plan_reply(PLAN))
     compare = {"cases": [{"input": {"city": "Oslo"}, "expected": {"temp_c": -3.0}}]}
-    fn = city_report_function(make_runtime(llm=ollama(server.url)), compare_params=compare)
+    fn = city_report_function(
+        make_runtime(llm=ollama(server.url)), compare_params=compare, literal_outputs=True
+    )
     assert fn({"city": "Paris"}) == report("Paris")
     second = server.requests[1].json["messages"]
     assert "temp_c" in second[-1]["content"] and "-3.0" in second[-1]["content"]
@@ -1041,7 +1055,7 @@ def test_stored_workflows_are_private_data_and_never_import_code(
 
 
 class Humidity(BaseModel):
-    percent: float
+    percent: int  # nothing makes an int (a float would do: an object can be built of it)
 
 
 class HumidReport(BaseModel):
@@ -1161,6 +1175,7 @@ def test_invalid_input_is_a_pydantic_validation_error(make_runtime) -> None:
         "plannings": 0,
         "runs": 0,
         "tool_calls": 0,
+        "prompt_chars": 0,
     }
     assert fn({"city": "Paris"}) == report("Paris")
 
@@ -1178,6 +1193,7 @@ def test_workflow_is_readable_and_counters_count(server: LoopbackServer, make_ru
         "plannings": 0,
         "runs": 0,
         "tool_calls": 0,
+        "prompt_chars": 0,
     }
 
     fn({"city": "Paris"})
@@ -1192,6 +1208,7 @@ def test_workflow_is_readable_and_counters_count(server: LoopbackServer, make_ru
         "plannings": 1,
         "runs": 2,
         "tool_calls": 4,
+        "prompt_chars": sum(len(m["content"]) for m in server.requests[0].json["messages"]),
     }
 
 

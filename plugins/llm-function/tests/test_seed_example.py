@@ -143,7 +143,7 @@ def test_seed_example_with_an_ollama_model(tmp_path: Path) -> None:
             assert len(server.requests) == 1
             body = requests[0].json
             assert body["model"] == "gpt-oss:20b"
-            assert body["format"] == "json"
+            assert body["format"]["properties"]["steps"]["type"] == "array"  # the plan's schema
             assert body["stream"] is False
             roles = [m["role"] for m in body["messages"]]
             assert roles[0] == "system" and "user" in roles

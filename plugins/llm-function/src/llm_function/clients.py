@@ -2,7 +2,13 @@
 
 ``make_client(llm_handler_params)`` turns the runtime's ``llm_handler_params`` into a client (or
 ``None`` for the model-free schema planner). Every client has one coroutine,
-``chat(messages, json_mode=True) -> LlmReply``, and a ``usage`` dict of running totals.
+``chat(messages, json_mode=True, schema=None) -> LlmReply``, and a ``usage`` dict of running
+totals. With a ``schema`` (a JSON schema) the answer is constrained to it: Ollama gets it as
+``"format"``, OpenAI-compatible servers as ``"response_format": {"type": "json_schema",
+"json_schema": {"name": ..., "strict": true, "schema": ...}}``. A server that refuses the
+schema (HTTP 400, 422 or 501) is asked again at once in plain JSON mode, with a warning on the
+``llm_function.planning`` logger; the client remembers the refusal and sends plain JSON mode
+from then on (``schema_refused`` holds the reason, ``usage["schema_fallbacks"]`` counts them).
 
 The two HTTP clients share one request loop: a per-request timeout, retries with exponential
 backoff on connection failures, timeouts, HTTP 429/500/502/503/504 and malformed bodies
@@ -23,6 +29,7 @@ import asyncio
 import collections
 import inspect
 import json
+import logging
 import math
 import ssl
 import threading
@@ -61,6 +68,11 @@ SleepFunction = Callable[[float], Awaitable[Any]]
 
 _EXCERPT = 300
 
+#: Statuses meaning "this server does not take that JSON schema": plain JSON mode is tried.
+SCHEMA_REFUSED_STATUSES = frozenset({400, 422, 501})
+
+logger = logging.getLogger("llm_function.planning")
+
 
 @dataclass
 class LlmReply:
@@ -72,6 +84,8 @@ class LlmReply:
     model: str | None = None
     raw: dict = field(default_factory=dict)
     attempts: int = 1
+    #: Whether the answer was constrained by the JSON schema passed to ``chat``.
+    schema_used: bool = False
 
 
 class LlmClient(ABC):
@@ -88,6 +102,7 @@ class LlmClient(ABC):
             "prompt_tokens": 0,
             "completion_tokens": 0,
             "retries": 0,
+            "schema_fallbacks": 0,
         }
         self._usage_lock = threading.Lock()
         forksafe.register(self)
@@ -99,9 +114,13 @@ class LlmClient(ABC):
                 setattr(self, name, threading.Lock())
 
     @abstractmethod
-    async def chat(self, messages: list[dict], *, json_mode: bool = True) -> LlmReply:
+    async def chat(
+        self, messages: list[dict], *, json_mode: bool = True, schema: dict | None = None
+    ) -> LlmReply:
         """Send ``messages`` (``{"role": "system"|"user"|"assistant", "content": str}``) and
-        return the model's answer; with ``json_mode`` the model is asked for a JSON object."""
+        return the model's answer; with ``json_mode`` the model is asked for a JSON object,
+        with ``schema`` for one that fits this JSON schema (a client may ignore it; the
+        reply's ``schema_used`` says whether it was applied)."""
 
     def _count_success(self, reply: LlmReply) -> None:
         with self._lock():
@@ -251,6 +270,8 @@ class _HttpClient(LlmClient):
         self._sleep = sleep
         self._ssl_context: ssl.SSLContext | None = None
         self._ssl_lock = threading.Lock()
+        #: Why the server refused a JSON schema (``None``: no refusal yet).
+        self.schema_refused: str | None = None
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(url={self.url!r}, model_name={self.model_name!r})"
@@ -258,7 +279,7 @@ class _HttpClient(LlmClient):
     def _endpoint(self, base: str) -> str:
         raise NotImplementedError
 
-    def _payload(self, messages: list[dict], json_mode: bool) -> dict:
+    def _payload(self, messages: list[dict], json_mode: bool, schema: dict | None = None) -> dict:
         raise NotImplementedError
 
     def _parse(self, body: Any) -> LlmReply:
@@ -297,9 +318,33 @@ class _HttpClient(LlmClient):
             details=details,
         )
 
-    async def chat(self, messages: list[dict], *, json_mode: bool = True) -> LlmReply:
+    async def chat(
+        self, messages: list[dict], *, json_mode: bool = True, schema: dict | None = None
+    ) -> LlmReply:
         """POST ``messages`` to the server, retrying transient failures; see the module doc."""
-        payload = self._payload(_check_messages(messages), json_mode)
+        checked = _check_messages(messages)
+        if schema is not None and json_mode and self.schema_refused is None:
+            try:
+                reply = await self._post(self._payload(checked, json_mode, schema))
+            except LlmFunctionError as exc:
+                status = exc.details.get("status")
+                if status not in SCHEMA_REFUSED_STATUSES:
+                    raise
+                self.schema_refused = f"HTTP {status}: {exc.details.get('last_error', '')}"
+                with self._lock():
+                    self.usage["schema_fallbacks"] = self.usage.get("schema_fallbacks", 0) + 1
+                logger.warning(
+                    "%s at %s refused the plan's JSON schema (%s); asking in plain JSON mode from now on",
+                    self.model_name,
+                    self.url,
+                    self.schema_refused,
+                )
+            else:
+                reply.schema_used = True
+                return reply
+        return await self._post(self._payload(checked, json_mode))
+
+    async def _post(self, payload: dict) -> LlmReply:
         last_error = "no attempt made"
         last_status: int | None = None
         attempts = 0
@@ -373,7 +418,7 @@ def _content_text(content: Any, where: str) -> str:
 class OllamaClient(_HttpClient):
     """Ollama's native ``POST {base}/api/chat`` (non-streaming).
 
-    JSON mode sends ``"format": "json"``; ``options`` (``num_ctx``…), ``temperature`` and
+    JSON mode sends ``"format": "json"``, or the JSON schema itself when one is given; ``options`` (``num_ctx``…), ``temperature`` and
     ``seed`` go in ``"options"``; ``think`` and ``keep_alive`` are request fields.
     The reply is ``message.content``; token counts come from ``prompt_eval_count`` and
     ``eval_count``. ``connection_string`` may also end in ``/api`` or ``/api/chat``.
@@ -403,10 +448,10 @@ class OllamaClient(_HttpClient):
             return base + "/chat"
         return base + "/api/chat"
 
-    def _payload(self, messages: list[dict], json_mode: bool) -> dict:
+    def _payload(self, messages: list[dict], json_mode: bool, schema: dict | None = None) -> dict:
         payload: dict[str, Any] = {"model": self.model_name, "messages": messages, "stream": False}
         if json_mode:
-            payload["format"] = "json"
+            payload["format"] = "json" if schema is None else schema
         options: dict[str, Any] = dict(self.options)
         if self.temperature is not None:
             options["temperature"] = self.temperature
@@ -442,7 +487,8 @@ class OpenAIClient(_HttpClient):
     LM Studio, Ollama's ``/v1``).
 
     ``connection_string`` may end with or without ``/v1`` (or be the full endpoint). JSON mode
-    sends ``"response_format": {"type": "json_object"}`` (OpenAI itself then requires the word
+    sends ``"response_format": {"type": "json_object"}``, or ``{"type": "json_schema",
+    "json_schema": {"name": "plan", "strict": true, "schema": ...}}`` when a schema is given (OpenAI itself then requires the word
     "JSON" somewhere in the messages); ``temperature`` and ``seed`` are top-level fields and
     ``api_key`` becomes ``Authorization: Bearer …``; ``extra_body`` adds any other request
     field. The reply is ``choices[0].message.content``.
@@ -468,9 +514,14 @@ class OpenAIClient(_HttpClient):
             return base + "/chat/completions"
         return base + "/v1/chat/completions"
 
-    def _payload(self, messages: list[dict], json_mode: bool) -> dict:
+    def _payload(self, messages: list[dict], json_mode: bool, schema: dict | None = None) -> dict:
         payload: dict[str, Any] = {"model": self.model_name, "messages": messages, "stream": False}
-        if json_mode:
+        if json_mode and schema is not None:
+            payload["response_format"] = {
+                "type": "json_schema",
+                "json_schema": {"name": "plan", "strict": True, "schema": schema},
+            }
+        elif json_mode:
             payload["response_format"] = {"type": "json_object"}
         if self.temperature is not None:
             payload["temperature"] = self.temperature
@@ -523,6 +574,7 @@ class ScriptedClient(LlmClient):
         self.model = model
         self.calls: list[list[dict]] = []
         self.json_modes: list[bool] = []
+        self.schemas: list[dict | None] = []
 
     def __repr__(self) -> str:
         return f"ScriptedClient(remaining={self.remaining}, calls={len(self.calls)})"
@@ -537,12 +589,16 @@ class ScriptedClient(LlmClient):
         with self._script_lock:
             self._replies.extend(replies)
 
-    async def chat(self, messages: list[dict], *, json_mode: bool = True) -> LlmReply:
-        """Record the call and answer with the next scripted reply."""
+    async def chat(
+        self, messages: list[dict], *, json_mode: bool = True, schema: dict | None = None
+    ) -> LlmReply:
+        """Record the call (and its ``schema`` in ``schemas``) and answer with the next
+        scripted reply."""
         checked = _check_messages(messages)
         with self._script_lock:
             self.calls.append(checked)
             self.json_modes.append(json_mode)
+            self.schemas.append(schema)
             if not self._replies:
                 raise LlmFunctionError(
                     f"scripted client has no reply left for call {len(self.calls)}",

@@ -93,6 +93,7 @@ class FunctionOverrides(BaseModel):
     reset_loops: int | None = Field(default=None, ge=0)
     planning: Planning | None = None
     usage_limits: UsageLimits | None = None
+    literal_outputs: bool | list[str] | None = None
 
     def given(self) -> dict[str, Any]:
         """The overrides that were set."""
@@ -112,6 +113,9 @@ class LlmRuntimeConfig(BaseModel):
     - ``planning``: ``"auto"`` (plan when needed) or ``"never"`` (only cached, shipped or
       pinned workflows run; ``force_replan`` is then ignored).
     - ``usage_limits``: ``UsageLimits`` (model calls, tokens) for one planning.
+    - ``literal_outputs``: output fields a plan may fill with a constant although their type
+      admits other values (``True``: all). By default only a type with one value
+      (``Literal["C"]``) takes a constant: a plan must not invent what a tool should do.
     - ``max_retry``: repairs per planning conversation (default 2); ``reset_loops``: fresh
       conversations after that (default 0). The model-call cap is their product plus one each.
     - ``test_params``: ``TestParams``, ``{"inputs": [<input>, ...]}`` or a list of inputs, run
@@ -131,6 +135,7 @@ class LlmRuntimeConfig(BaseModel):
     test_params: TestParams | None = None
     planning: Planning = "auto"
     usage_limits: UsageLimits | None = None
+    literal_outputs: bool | list[str] = False
 
     @field_validator("llm_handler_params", mode="before")
     @classmethod

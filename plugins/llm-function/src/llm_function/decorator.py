@@ -122,6 +122,7 @@ def llm_function(
     reset_loops: int | None = None,
     planning: Planning | None = None,
     usage_limits: UsageLimits | dict[str, Any] | None = None,
+    literal_outputs: bool | list[str] | None = None,
     **settings: Any,
 ) -> _Decorator: ...
 
@@ -138,6 +139,7 @@ def llm_function(
     reset_loops: int | None = None,
     planning: Planning | None = None,
     usage_limits: UsageLimits | dict[str, Any] | None = None,
+    literal_outputs: bool | list[str] | None = None,
     **settings: Any,
 ) -> Any:
     """Turn a body-less function into a workflow of tool calls, planned once and cached.
@@ -146,7 +148,8 @@ def llm_function(
     pydantic model and has a docstring (the task). Give ``runtime=`` (shared), ``config=``, or
     direct settings (``tools=[...]``, ``tool_sources=[...]``, ``llm_handler_params=...``,
     ``storage_path=...``). ``test_params``, ``compare_params``, ``force_replan``,
-    ``max_retry``, ``reset_loops``, ``planning`` and ``usage_limits`` override the runtime's
+    ``max_retry``, ``reset_loops``, ``planning``, ``usage_limits`` and ``literal_outputs``
+    override the runtime's
     for this function (validated like the config: a bad one is a ``ValidationError``).
 
     The wrapper (``LlmFunction[In, Out]``, or ``AsyncLlmFunction[In, Out]`` for an ``async
@@ -160,6 +163,7 @@ def llm_function(
         "reset_loops": reset_loops,
         "planning": planning,
         "usage_limits": usage_limits,
+        "literal_outputs": literal_outputs,
     }
     overrides = FunctionOverrides(
         **{name: value for name, value in given.items() if value is not None}

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import enum
 import functools
 import operator
 import threading
@@ -24,7 +25,17 @@ from pydantic import BaseModel, ValidationError
 
 from llm_function.errors import LlmFunctionError
 from llm_function.tools import ToolRegistry
-from llm_function.workflow import INPUT_ROOT, Literal, Ref, Workflow
+from llm_function.workflow import (
+    INPUT_ROOT,
+    Argument,
+    ListArg,
+    Literal,
+    ObjectArg,
+    Ref,
+    Template,
+    Workflow,
+    template_parts,
+)
 
 Resolver = Callable[[list[Any]], Any]
 #: Runs an async tool's coroutine to completion from sync code.
@@ -72,13 +83,41 @@ def _literal(value: Any) -> Any:
     return copy.deepcopy(value)
 
 
-def compile_argument(argument: Ref | Literal, slots: dict[str, int]) -> Resolver:
+def _text(value: Any) -> str:
+    if isinstance(value, enum.Enum):
+        value = value.value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _render(pieces: tuple[tuple[str, Resolver | None], ...], values: list[Any]) -> str:
+    return "".join(
+        text if resolver is None else text + _text(resolver(values)) for text, resolver in pieces
+    )
+
+
+def compile_argument(argument: Argument, slots: dict[str, int]) -> Resolver:
     """A function of the value list returning ``argument``'s value."""
     if isinstance(argument, Literal):
         value = argument.value
         if isinstance(value, (list, dict)):
             return lambda values: _literal(value)
         return lambda values: value
+    if isinstance(argument, ObjectArg):
+        fields = tuple(
+            (name, compile_argument(item, slots)) for name, item in argument.object.items()
+        )
+        return lambda values: {name: resolver(values) for name, resolver in fields}
+    if isinstance(argument, ListArg):
+        items = tuple(compile_argument(item, slots) for item in argument.list)
+        return lambda values: [resolver(values) for resolver in items]
+    if isinstance(argument, Template):
+        pieces = tuple(
+            (text, None if name is None else compile_argument(Ref(ref=name), slots))
+            for text, name in template_parts(argument.template)
+        )
+        return functools.partial(_render, pieces)
     slot = slots[argument.root]
     parts = tuple((part, int(part) if part.isdigit() else None) for part in argument.path)
     if not parts:

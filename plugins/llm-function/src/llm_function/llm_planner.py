@@ -1,10 +1,12 @@
 """The LLM planner: asks a model for a workflow in JSON, validates it, repairs it.
 
-The model receives the task, the input and output JSON schemas, the tools (name,
-description, input and output schemas), the plan format (see ``llm_function.workflow``) and,
-when the schema planner found one, a candidate plan to check. It answers with one JSON
-object: a workflow, or ``{"impossible": "<reason>"}``. A plan that does not parse, does not
-validate or fails the function's tests is sent back with the exact error. The number of
+The model receives the task, the input and output JSON schemas, the tools the task can use
+(name, description, input and output schemas; ``title`` keys dropped), the plan format (see
+``llm_function.workflow``) and, when the schema planner found one, a candidate plan to
+check. Its answer is constrained by the plan's JSON schema (``llm_function.plan_schema``)
+when the client takes one. It answers with one JSON object: a workflow, or
+``{"impossible": "<reason>"}``. A plan that does not parse, does not validate or fails the
+function's tests is sent back with every error found. The number of
 model calls per planning is capped at ``(max_retry + 1) * (reset_loops + 1)``: ``max_retry``
 repairs per conversation, ``reset_loops`` fresh conversations; an optional deadline bounds
 the time.
@@ -12,30 +14,39 @@ the time.
 
 from __future__ import annotations
 
+import inspect
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
 from llm_function.config import UsageLimits
 from llm_function.errors import LlmFunctionError
-from llm_function.tools import ToolRegistry
-from llm_function.validation import WorkflowInvalid, validate_workflow
+from llm_function.feasibility import usable_tools
+from llm_function.plan_schema import plan_json_schema, strip_nulls
+from llm_function.tools import Tool, ToolRegistry
+from llm_function.validation import LiteralOutputs, WorkflowInvalid, validate_workflow
 from llm_function.workflow import Workflow
 
 SYSTEM_PROMPT = """You assemble workflows of tool calls that implement a typed function.
 Answer with ONE JSON object and nothing else, in this form:
 {"steps": [{"id": "<identifier>", "tool": "<tool name>", "args": {"<tool input field>": <argument>}}],
  "output": {"<output field>": <argument>}}
-An <argument> is {"ref": "input.<field>"} (a field of the function's input, dotted for nested
-fields), {"ref": "<step id>.<field>"} (a field of an earlier step's output) or
-{"value": <JSON literal>} (string, number, boolean, null, list or object).
-Steps run in order; a step may only refer to the input and to earlier steps.
-Provide every required field of every tool input and of the output; types must match
-(an int may feed a float; a value that may be null only feeds an optional field).
+An <argument> is one of:
+{"ref": "input.<field>"} (a field of the function's input, dotted for nested fields),
+{"ref": "<step id>.<field>"} (a field of an earlier step's output),
+{"value": <JSON literal>} (a constant),
+{"object": {"<field>": <argument>, ...}} (an object built field by field),
+{"list": [<argument>, ...]} (a list built item by item),
+{"template": "text with {input.<field>} or {<step id>.<field>} in braces"} (a string).
+Steps run in order; a step may only refer to the input and to earlier steps; a tool may be
+used by several steps with different ids. Provide every required field of every tool input
+and of the output; types must match (an int may feed a float; a value that may be null only
+feeds an optional field). An output field must come from the input or the tools: never
+invent a result with a constant, unless the field's type allows a single value.
 If the tools cannot implement the function, answer {"impossible": "<one-sentence reason>"}."""
 
 Tester = Callable[[Workflow], Awaitable[None]]
@@ -44,14 +55,16 @@ logger = logging.getLogger("llm_function.planning")
 
 
 class PlanCounters:
-    """Model calls and tokens of one planning (the calls are added to the function's counters)."""
+    """Model calls, tokens and prompt size of one planning (the calls are added to the
+    function's counters, the prompt size replaces its ``prompt_chars``)."""
 
-    __slots__ = ("model_calls", "prompt_tokens", "completion_tokens")
+    __slots__ = ("model_calls", "prompt_tokens", "completion_tokens", "prompt_chars")
 
     def __init__(self) -> None:
         self.model_calls = 0
         self.prompt_tokens = 0
         self.completion_tokens = 0
+        self.prompt_chars = 0
 
     @property
     def total_tokens(self) -> int:
@@ -70,18 +83,39 @@ class PlanCounters:
         return None
 
 
+def _without_titles(schema: Any) -> Any:
+    """A JSON schema without its ``title`` keys (field names keep theirs)."""
+    if isinstance(schema, list):
+        return [_without_titles(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    cleaned = {}
+    for key, value in schema.items():
+        if key == "title" and isinstance(value, str):
+            continue
+        if key in ("properties", "$defs", "definitions") and isinstance(value, dict):
+            cleaned[key] = {name: _without_titles(item) for name, item in value.items()}
+        else:
+            cleaned[key] = _without_titles(value)
+    return cleaned
+
+
 def _schema(model: type[BaseModel]) -> str:
-    return json.dumps(model.model_json_schema(), separators=(",", ":"), sort_keys=True)
+    return json.dumps(
+        _without_titles(model.model_json_schema()), separators=(",", ":"), sort_keys=True
+    )
 
 
 def planning_request(
     task: str,
     input_model: type[BaseModel],
     output_model: type[BaseModel],
-    tools: ToolRegistry,
+    tools: Iterable[Tool],
     hint: Workflow | None,
+    notes: Sequence[str] = (),
 ) -> str:
-    """The user message asking for a plan."""
+    """The user message asking for a plan; ``tools`` are the ones the task can use, and
+    ``hint`` (a plan, possibly partial) and ``notes`` come from the schema planner."""
     lines = [
         f"Function task:\n{task}",
         f"Input schema: {_schema(input_model)}",
@@ -93,11 +127,18 @@ def planning_request(
             f"- {tool.name}: {tool.description or '(no description)'}\n"
             f"  input schema: {_schema(tool.input_model)}\n  output schema: {_schema(tool.output_model)}"
         )
-    if hint is not None:
+    if hint is not None and not notes:
         lines.append(
-            "A candidate plan found by matching field names and types (return it unchanged if it "
+            "A candidate plan found by matching field names and meanings (return it unchanged if it "
             f"does the task, otherwise correct it): {json.dumps(hint.to_json_dict(), separators=(',', ':'))}"
         )
+    elif hint is not None:
+        lines.append(
+            "A partial plan found by matching field names and meanings (complete it, and correct "
+            f"it where it is wrong): {json.dumps(hint.to_json_dict(), separators=(',', ':'))}"
+        )
+    if notes:
+        lines.append("Left open by that matching:\n" + "\n".join(f"- {note}" for note in notes))
     return "\n".join(lines)
 
 
@@ -154,8 +195,10 @@ class LlmPlanner:
         output_model: type[BaseModel],
         *,
         hint: Workflow | None = None,
+        notes: Sequence[str] = (),
         tester: Tester | None = None,
         counters: PlanCounters | None = None,
+        literal_outputs: LiteralOutputs = False,
     ) -> Workflow:
         """A validated (and, with ``tester``, tested) workflow, or ``LlmFunctionError``."""
         counters = counters or PlanCounters()
@@ -163,7 +206,11 @@ class LlmPlanner:
         calls = 0
         last_error = "no answer"
         last_reply = ""
-        request = planning_request(task, input_model, output_model, self.tools, hint)
+        offered = usable_tools(input_model, output_model, self.tools)
+        request = planning_request(task, input_model, output_model, offered, hint, notes)
+        counters.prompt_chars = len(SYSTEM_PROMPT) + len(request)
+        schema = plan_json_schema(input_model, output_model, offered)
+        extra: dict[str, Any] = {"schema": schema} if _takes_schema(self.client) else {}
         for _loop in range(self.reset_loops + 1):
             messages: list[dict[str, str]] = [
                 {"role": "system", "content": SYSTEM_PROMPT},
@@ -199,7 +246,7 @@ class LlmPlanner:
                     )
                 calls += 1
                 counters.model_calls += 1
-                reply = await self.client.chat(messages, json_mode=True)
+                reply = await self.client.chat(messages, json_mode=True, **extra)
                 counters.prompt_tokens += reply.prompt_tokens or 0
                 counters.completion_tokens += reply.completion_tokens or 0
                 logger.info(
@@ -212,7 +259,9 @@ class LlmPlanner:
                 )
                 last_reply = reply.text
                 try:
-                    workflow = await self._check(reply.text, input_model, output_model, tester)
+                    workflow = await self._check(
+                        reply.text, input_model, output_model, tester, literal_outputs
+                    )
                 except _Impossible as exc:
                     raise LlmFunctionError(
                         f"The model says the task is impossible with these tools: {exc}",
@@ -252,15 +301,20 @@ class LlmPlanner:
         input_model: type[BaseModel],
         output_model: type[BaseModel],
         tester: Tester | None,
+        literal_outputs: LiteralOutputs = False,
     ) -> Workflow:
         try:
             data = parse_reply(text)
         except (ValueError, json.JSONDecodeError) as exc:
             raise ValueError(f"the answer is not valid JSON ({exc})") from None
-        if "impossible" in data and "steps" not in data:
-            raise _Impossible(str(data["impossible"]))
+        data = strip_nulls(data)
+        if isinstance(data.get("impossible"), str) and data["impossible"].strip():
+            raise _Impossible(data["impossible"])
+        data.pop("impossible", None)
         workflow = Workflow.model_validate(data)
-        validate_workflow(workflow, input_model, output_model, self.tools)
+        validate_workflow(
+            workflow, input_model, output_model, self.tools, literal_outputs=literal_outputs
+        )
         if tester is not None:
             try:
                 await tester(workflow)
@@ -269,6 +323,17 @@ class LlmPlanner:
                     f"running it on the function's test inputs failed: {exc}"
                 ) from None
         return workflow
+
+
+def _takes_schema(client: Any) -> bool:
+    """Whether ``client.chat`` accepts a ``schema`` keyword (a custom client may not)."""
+    try:
+        parameters = inspect.signature(client.chat).parameters
+    except (TypeError, ValueError):
+        return False
+    return "schema" in parameters or any(
+        p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()
+    )
 
 
 class _Impossible(Exception):

@@ -39,9 +39,10 @@ from llm_function.executor import (
     execute_workflow,
     in_worker_thread,
 )
+from llm_function.feasibility import type_feasibility
 from llm_function.llm_planner import LlmPlanner, PlanCounters
 from llm_function.loop_thread import LoopThread
-from llm_function.schema_planner import SchemaPlanner, type_feasibility
+from llm_function.schema_planner import SchemaPlanner
 from llm_function.sources import resolve_tools
 from llm_function.tools import ToolRegistry
 from llm_function.validation import WorkflowInvalid, validate_workflow
@@ -73,6 +74,7 @@ class FunctionSpec:
         self.cache_hits = 0
         self.plannings = 0
         self.runs = 0
+        self.prompt_chars = 0
         self.execution = ExecutionCounters()
         self.replanned = False
         self._compiled: CompiledWorkflow | None = None
@@ -84,13 +86,15 @@ class FunctionSpec:
         self.execution._after_fork()
 
     def counters(self) -> dict[str, int]:
-        """Model calls, cache hits, plannings, runs and tool calls so far."""
+        """Model calls, cache hits, plannings, runs and tool calls so far, and the size in
+        characters of the last planning prompt sent to a model (0: none sent)."""
         return {
             "model_calls": self.model_calls,
             "cache_hits": self.cache_hits,
             "plannings": self.plannings,
             "runs": self.runs,
             "tool_calls": self.execution.tool_calls,
+            "prompt_chars": self.prompt_chars,
         }
 
     def count_run(self, cache_hit: bool) -> None:
@@ -361,7 +365,12 @@ class LlmFunctionRuntime:
                         workflow_error=str(exc),
                     ) from exc
         else:
-            problems = type_feasibility(spec.input_model, spec.output_model, self.tools)
+            problems = type_feasibility(
+                spec.input_model,
+                spec.output_model,
+                self.tools,
+                self.setting(spec, "literal_outputs"),
+            )
             if problems:
                 raise LlmFunctionError(
                     "No workflow can produce the output from the input and tools:\n  - "
@@ -370,12 +379,7 @@ class LlmFunctionRuntime:
                     stage="planning",
                     details={"reasons": problems},
                 )
-            try:
-                hint: Workflow | None = self.schema_planner.plan(
-                    spec.input_model, spec.output_model
-                )
-            except LlmFunctionError:
-                hint = None
+            hint, notes = self._hint(spec)
             planner = LlmPlanner(
                 self.client,
                 self.tools,
@@ -391,11 +395,14 @@ class LlmFunctionRuntime:
                     spec.input_model,
                     spec.output_model,
                     hint=hint,
+                    notes=notes,
                     tester=tester,
+                    literal_outputs=self.setting(spec, "literal_outputs"),
                     counters=counters,
                 )
             finally:
                 spec.model_calls += counters.model_calls
+                spec.prompt_chars = counters.prompt_chars
                 logger.info(
                     "planning %s used %d model call(s), %d prompt + %d completion tokens",
                     spec.name,
@@ -406,12 +413,30 @@ class LlmFunctionRuntime:
             provenance["planner"] = "llm"
             provenance["model"] = getattr(self.client, "model_name", None)
         try:
-            validate_workflow(workflow, spec.input_model, spec.output_model, self.tools)
+            validate_workflow(
+                workflow,
+                spec.input_model,
+                spec.output_model,
+                self.tools,
+                literal_outputs=self.setting(spec, "literal_outputs"),
+            )
         except WorkflowInvalid as exc:  # a planner bug, never a user error
             raise LlmFunctionError(
                 str(exc), kind="plan_invalid", stage="validation", workflow_error=str(exc)
             ) from exc
         return WorkflowRecord.for_workflow(spec.key, workflow, self.tools, provenance)
+
+    def _hint(self, spec: FunctionSpec) -> tuple[Workflow | None, list[str]]:
+        """The schema planner's plan for ``spec``; failing that, its partial plan and what it
+        left open (ambiguities named with both candidates), for the model."""
+        try:
+            return self.schema_planner.plan(spec.input_model, spec.output_model), []
+        except LlmFunctionError as exc:
+            partial = exc.details.get("partial_plan")
+            hint = None
+            if partial and (partial.get("steps") or partial.get("output")):
+                hint = Workflow.model_validate(partial)
+            return hint, list(exc.details.get("notes") or exc.details.get("reasons") or [])
 
     def _int_setting(self, spec: FunctionSpec, name: str, default: int) -> int:
         value = self.setting(spec, name)
@@ -542,7 +567,13 @@ class LlmFunctionRuntime:
         """Validate ``workflow`` for ``spec`` and cache it (memory and storage) as the one to run,
         in place of anything cached or in flight; a forced replan no longer applies."""
         try:
-            validate_workflow(workflow, spec.input_model, spec.output_model, self.tools)
+            validate_workflow(
+                workflow,
+                spec.input_model,
+                spec.output_model,
+                self.tools,
+                literal_outputs=self.setting(spec, "literal_outputs"),
+            )
         except WorkflowInvalid as exc:
             raise LlmFunctionError(
                 f"The workflow given for {spec.name} is invalid: {exc}",

@@ -1,10 +1,13 @@
 """The schema planner: a deterministic planner that needs no model.
 
-It binds output fields and tool inputs by *field name* and *compatible type* (see
-``validation.compatible``) and searches, breadth first, for the shortest chain of tools that
-fills every required output field. Only tools that can contribute (producing a needed
-field name, directly or through another tool) are considered. When no chain exists it says
-precisely which output fields, or which tool inputs on the way, it could not bind.
+First it binds output fields and tool inputs by *field name* and *compatible type* (see
+``validation.compatible``), searching breadth first for the shortest chain of tools that
+fills every required output field. When names differ, it plans by *meaning*
+(``llm_function.meaning_planner``): words shared by names, descriptions, tool names and
+docstrings. Its plans are validated before they are returned. When neither finds a plan it
+says precisely which output fields, or which tool inputs on the way, it could not bind, which
+candidates it could not choose between (``details["ambiguities"]``), and gives the plan it
+got so far (``details["partial_plan"]``, ``details["notes"]``): the hint an LLM planner sends.
 """
 
 from __future__ import annotations
@@ -15,8 +18,10 @@ from typing import Any
 from pydantic import BaseModel
 
 from llm_function.errors import LlmFunctionError
+from llm_function.feasibility import type_feasibility
+from llm_function.meaning_planner import MeaningPlanner
 from llm_function.tools import Tool, ToolRegistry
-from llm_function.validation import _optional_parts, compatible, type_name
+from llm_function.validation import _optional_parts, compatible, type_name, workflow_errors
 from llm_function.workflow import INPUT_ROOT, Literal, Ref, Step, Workflow
 
 DEFAULT_MAX_STEPS = 10
@@ -93,6 +98,7 @@ class SchemaPlanner:
     def __init__(self, tools: ToolRegistry, max_steps: int = DEFAULT_MAX_STEPS) -> None:
         self.tools = tools
         self.max_steps = max_steps
+        self.meaning = MeaningPlanner(tools)
 
     def _relevant(
         self, input_facts: dict[str, list[Source]], output_model: type[BaseModel]
@@ -117,8 +123,36 @@ class SchemaPlanner:
         return sorted(relevant, key=lambda t: t.name)
 
     def plan(self, input_model: type[BaseModel], output_model: type[BaseModel]) -> Workflow:
-        """The shortest workflow filling ``output_model`` from ``input_model``, or
-        ``LlmFunctionError(kind="infeasible")`` explaining what could not be bound."""
+        """A workflow filling ``output_model`` from ``input_model`` (by names, else by meaning),
+        or ``LlmFunctionError(kind="infeasible")`` explaining what could not be bound."""
+        try:
+            return self.plan_by_names(input_model, output_model)
+        except LlmFunctionError as by_names:
+            result = self.meaning.plan(input_model, output_model)
+            if result.workflow is not None:
+                problems = workflow_errors(result.workflow, input_model, output_model, self.tools)
+                if not problems:
+                    return result.workflow
+                result.unbound.extend(problems)
+            notes = result.notes()
+            by_names.details.update(
+                ambiguities=result.ambiguities,
+                notes=notes,
+                partial_plan=result.partial.to_json_dict(),
+            )
+            if notes:
+                by_names.details["reasons"] = [*by_names.details["reasons"], *notes]
+                by_names.args = (
+                    f"{by_names.args[0]}\nMatching by meaning left open:\n  - "
+                    + "\n  - ".join(notes),
+                )
+            raise by_names
+
+    def plan_by_names(
+        self, input_model: type[BaseModel], output_model: type[BaseModel]
+    ) -> Workflow:
+        """The shortest workflow filling ``output_model`` from ``input_model`` by field names,
+        or ``LlmFunctionError(kind="infeasible")`` explaining what could not be bound."""
         input_facts = model_sources(INPUT_ROOT, input_model)
         output_args, missing = _bind_model(output_model, input_facts)
         if not missing:
@@ -219,32 +253,6 @@ class SchemaPlanner:
                 "reasons": reasons,
             },
         )
-
-
-def _all_sources(model: type[BaseModel], root: str) -> list[Source]:
-    return [source for sources in model_sources(root, model).values() for source in sources]
-
-
-def type_feasibility(
-    input_model: type[BaseModel], output_model: type[BaseModel], tools: ToolRegistry
-) -> list[str]:
-    """Required output fields that no input field and no tool output could fill *by type*.
-
-    Names are ignored (a model may bind ``temp_c`` to ``temperature``), so an empty list
-    means "maybe feasible"; a non-empty list means certainly infeasible.
-    """
-    sources = _all_sources(input_model, INPUT_ROOT)
-    for tool in tools:
-        sources.extend(_all_sources(tool.output_model, tool.name))
-    problems = []
-    for name, field in output_model.model_fields.items():
-        if not field.is_required():
-            continue
-        if not any(compatible(s.annotation, field.annotation) for s in sources):
-            problems.append(
-                f"output field {name!r} ({type_name(field.annotation)}): no input field or tool output has a compatible type."
-            )
-    return problems
 
 
 __all__ = ["SchemaPlanner", "type_feasibility", "Literal"]
