@@ -82,7 +82,7 @@ def cmd_ls(args: argparse.Namespace) -> int:
 
         builtin = {name for name, _ in BUILTIN_PLUGINS}
         # Plugins are asked only when some resource comes from a plugin's section.
-        plugin_sections = any(n.metadata.get("plugin", "") not in builtin for n in nodes)
+        plugin_sections = any(n.metadata.get("plugin") not in (None, "", *builtin) for n in nodes)
         print(
             json.dumps(
                 [

@@ -22,7 +22,7 @@ from lllm._imports import (
     module_root_name,
 )
 from lllm._section_spec import SectionSpec
-from lllm._walk import import_anchor, inside, is_private_file, is_skipped, walk_stats
+from lllm._walk import import_anchor, inside, is_private_file, walk_stats
 from lllm.core.resource import REFERENCE_LOADER, PackageInfo, ResourceNode
 
 __all__ = [
@@ -32,7 +32,6 @@ __all__ = [
     "SectionSpec",
     "import_anchor",
     "import_file",
-    "is_skipped",
     "module_root_name",
     "walk_stats",
 ]

@@ -36,6 +36,7 @@ from lllm._scopes import (
     packages_in,
     scope_dir,
 )
+from lllm._walk import is_skipped
 from lllm.core.errors import PackageError, PackageNotLoadedError
 from lllm.core.runtime import Runtime, get_default_runtime
 
@@ -233,9 +234,7 @@ def check_installable(plan: ArchivePlan, name: str) -> None:
         for folder in folders:
             if relative.startswith(folder + "/"):
                 inner = relative[len(folder) + 1 :]
-                if ":" in inner and not any(
-                    part.startswith(".") or part == "__pycache__" for part in inner.split("/")
-                ):
+                if ":" in inner and not any(is_skipped(part) for part in inner.split("/")):
                     raise ArchiveError(
                         f"{plan.archive}: {relative}: ':' cannot appear in a resource key (section folder {folder!r})."
                     )

@@ -100,7 +100,7 @@ def walk_stats(
             stack.pop()
             continue
         name = entry.name
-        if name[0] == "." or name == "__pycache__":
+        if name[0] == "." or name == "__pycache__":  # is_skipped, inlined in the hot loop
             continue
         if not name.isascii():
             try:

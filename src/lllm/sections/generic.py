@@ -19,14 +19,14 @@ from lllm.core.prompt import Function, Prompt
 from lllm.core.resource import ResourceNode
 from lllm.proxies.base import BaseProxy
 from lllm.sections.files import file_nodes
+from lllm.sections.proxies import proxy_key
+from lllm.sections.tactics import is_tactic_resource, tactic_key
 
 #: Python code and its compiled forms: never a file resource of a generic section.
 PYTHON_SUFFIXES = (".py", ".pyc", ".pyo")
 
 
 def _is_resource(value: Any) -> bool:
-    from lllm.sections.tactics import is_tactic_resource
-
     if isinstance(value, (Prompt, Function)):
         return True
     if not isinstance(value, type):
@@ -37,9 +37,6 @@ def _is_resource(value: Any) -> bool:
 
 
 def _key(folder: SectionFolder, file: Path, value: Any) -> str:
-    from lllm.sections.proxies import proxy_key
-    from lllm.sections.tactics import tactic_key
-
     if isinstance(value, Prompt):
         return folder.module_key(file, value.path)
     if isinstance(value, Function):
